@@ -1,0 +1,208 @@
+/**
+ * C emission of value expressions, scalar or SIMD. Vectors use GCC/Clang vector
+ * extensions (explicit SIMD, no intrinsics). A scalar mixed with a vector in +,-,*,/
+ * is left to the compiler, which broadcasts it for free (a*b becomes a broadcast FMA);
+ * explicit broadcasts use -0.0 + x, which compilers fold without -ffast-math.
+ */
+import {
+  coefficientOf,
+  freeVars,
+  intConst,
+  printInt,
+  simplify,
+  substitute,
+  type IntExpr,
+} from "../ir/int-expr.ts";
+import type { Cond, Expr, UnaryOp } from "../ir/program.ts";
+
+export interface VectorContext {
+  /** The vectorized loop variable (C name already resolved by the caller). */
+  readonly v: string;
+  readonly lanes: number;
+}
+
+export interface Emitted {
+  readonly code: string;
+  readonly vec: boolean;
+}
+
+/** What the expression emitter needs to know about buffers and names. */
+export interface ExprEnv {
+  /** C name of a loop variable. */
+  intVar(name: string): string;
+  /** Substitutes the constant values of unrolled loop variables. */
+  resolve(e: IntExpr): IntExpr;
+  /** C code of a buffer element at `idx`, scalar or (when vec) a vector of lanes. */
+  load(buffer: string, idx: readonly IntExpr[], vec: VectorContext | undefined): Emitted;
+  /** Records which vector helpers the emitted code uses. */
+  useHelper(name: string): void;
+}
+
+export const vecType = (lanes: number) => `colt_v${lanes}`;
+export const vecTypeUnaligned = (lanes: number) => `colt_v${lanes}u`;
+export const maskType = (lanes: number) => `colt_i${lanes}`;
+
+export function floatLiteral(v: number): string {
+  if (v === Infinity) return "INFINITY";
+  if (v === -Infinity) return "(-INFINITY)";
+  if (Number.isNaN(v)) return "NAN";
+  const s = Number.isInteger(v) ? `${v}.0` : String(Math.fround(v));
+  return v < 0 ? `(${s}f)` : `${s}f`;
+}
+
+export function intCode(e: IntExpr, env: ExprEnv): string {
+  return printInt(simplify(env.resolve(e)), (n) => env.intVar(n));
+}
+
+/** True when `e` depends on the vectorized loop. */
+export function dependsOn(e: IntExpr, v: string): boolean {
+  return freeVars(e).has(v);
+}
+
+export function broadcast(x: Emitted, lanes: number): string {
+  return x.vec ? x.code : `(-(${vecType(lanes)}){} + ${x.code})`;
+}
+
+const SCALAR_UNARY: Record<UnaryOp, (a: string) => string> = {
+  neg: (a) => `(-${a})`,
+  exp: (a) => `expf(${a})`,
+  log: (a) => `logf(${a})`,
+  sqrt: (a) => `sqrtf(${a})`,
+  rsqrt: (a) => `(1.0f / sqrtf(${a}))`,
+  tanh: (a) => `tanhf(${a})`,
+  sigmoid: (a) => `(1.0f / (1.0f + expf(-${a})))`,
+  abs: (a) => `fabsf(${a})`,
+};
+
+export function emitExpr(
+  e: Expr,
+  env: ExprEnv,
+  vec: VectorContext | undefined,
+  vecVar?: string,
+): Emitted {
+  const go = (x: Expr): Emitted => emitExpr(x, env, vec, vecVar);
+  switch (e.k) {
+    case "const":
+      return { code: floatLiteral(e.v), vec: false };
+    case "read":
+      return env.load(
+        e.tensor,
+        e.idx,
+        vec && vecVar && e.idx.some((i) => dependsOn(i, vecVar)) ? vec : undefined,
+      );
+    case "bin": {
+      const a = go(e.a);
+      const b = go(e.b);
+      if (!vec || (!a.vec && !b.vec)) {
+        if (e.op === "min") return { code: `fminf(${a.code}, ${b.code})`, vec: false };
+        if (e.op === "max") return { code: `fmaxf(${a.code}, ${b.code})`, vec: false };
+        return { code: `(${a.code} ${e.op} ${b.code})`, vec: false };
+      }
+      if (e.op === "min" || e.op === "max") {
+        const helper = `colt_${e.op}_v${vec.lanes}`;
+        env.useHelper(helper);
+        return {
+          code: `${helper}(${broadcast(a, vec.lanes)}, ${broadcast(b, vec.lanes)})`,
+          vec: true,
+        };
+      }
+      return { code: `(${a.code} ${e.op} ${b.code})`, vec: true };
+    }
+    case "un": {
+      const a = go(e.a);
+      if (!a.vec || !vec) return { code: SCALAR_UNARY[e.op](a.code), vec: false };
+      if (e.op === "neg") return { code: `(-${a.code})`, vec: true };
+      const helper = `colt_${e.op}_v${vec.lanes}`;
+      env.useHelper(helper);
+      return { code: `${helper}(${a.code})`, vec: true };
+    }
+    case "select": {
+      const c = emitCond(e.cond, env, vec, vecVar);
+      const a = go(e.a);
+      const b = go(e.b);
+      if (!vec || (!c.vec && !a.vec && !b.vec))
+        return { code: `(${c.code} ? ${a.code} : ${b.code})`, vec: false };
+      const helper = `colt_select_v${vec.lanes}`;
+      env.useHelper(helper);
+      const mask = c.vec ? c.code : `((${maskType(vec.lanes)}){} - (int)(${c.code}))`;
+      return {
+        code: `${helper}(${mask}, ${broadcast(a, vec.lanes)}, ${broadcast(b, vec.lanes)})`,
+        vec: true,
+      };
+    }
+  }
+}
+
+/** Conditions: a C int in scalar code, a lane mask (-1/0 per lane) when vectorized. */
+export function emitCond(
+  c: Cond,
+  env: ExprEnv,
+  vec: VectorContext | undefined,
+  vecVar?: string,
+): Emitted {
+  switch (c.k) {
+    case "icmp": {
+      const dep = vec && vecVar && (dependsOn(c.a, vecVar) || dependsOn(c.b, vecVar));
+      if (!dep || !vec || !vecVar)
+        return { code: `(${intCode(c.a, env)} ${c.op} ${intCode(c.b, env)})`, vec: false };
+      const side = (x: IntExpr) => laneInts(x, vecVar, vec, env);
+      return { code: `(${side(c.a)} ${c.op} ${side(c.b)})`, vec: true };
+    }
+    case "fcmp": {
+      const a = emitExpr(c.a, env, vec, vecVar);
+      const b = emitExpr(c.b, env, vec, vecVar);
+      if (!vec || (!a.vec && !b.vec)) return { code: `(${a.code} ${c.op} ${b.code})`, vec: false };
+      return { code: `(${broadcast(a, vec.lanes)} ${c.op} ${broadcast(b, vec.lanes)})`, vec: true };
+    }
+    case "and":
+    case "or": {
+      const a = emitCond(c.a, env, vec, vecVar);
+      const b = emitCond(c.b, env, vec, vecVar);
+      if (!a.vec && !b.vec)
+        return { code: `(${a.code} ${c.k === "and" ? "&&" : "||"} ${b.code})`, vec: false };
+      const lanes = vec!.lanes;
+      const m = (x: Emitted) => (x.vec ? x.code : `((${maskType(lanes)}){} - (int)(${x.code}))`);
+      return { code: `(${m(a)} ${c.k === "and" ? "&" : "|"} ${m(b)})`, vec: true };
+    }
+  }
+}
+
+/** Per-lane integer values of an index expression affine in the vector loop. */
+function laneInts(x: IntExpr, v: string, vec: VectorContext, env: ExprEnv): string {
+  const coef = coefficientOf(x, v);
+  if (coef === null)
+    throw new Error(`codegen: index ${printInt(x)} is not affine in vector loop ${v}`);
+  const base = intCode(substitute(x, new Map([[v, intConst(0)]])), env);
+  if (coef === 0) return `((${maskType(vec.lanes)}){} + (int)(${base}))`;
+  const lanes = Array.from({ length: vec.lanes }, (_, l) => l * coef).join(", ");
+  return `((${maskType(vec.lanes)}){${lanes}} + (int)(${base}))`;
+}
+
+/** Definitions of the vector helpers that emitted code used. */
+export function helperDefinitions(used: ReadonlySet<string>): string {
+  const out: string[] = [];
+  for (const name of [...used].sort()) {
+    const m = /^colt_(\w+)_v(\d+)$/.exec(name);
+    if (!m) continue;
+    const [, op, lanesText] = m;
+    const lanes = Number(lanesText);
+    const V = vecType(lanes);
+    const M = maskType(lanes);
+    if (op === "min" || op === "max") {
+      const cmp = op === "min" ? "<" : ">";
+      out.push(
+        `static inline ${V} ${name}(${V} a, ${V} b) { ${M} m = a ${cmp} b; return (${V})((m & (${M})a) | (~m & (${M})b)); }`,
+      );
+    } else if (op === "select") {
+      out.push(
+        `static inline ${V} ${name}(${M} m, ${V} a, ${V} b) { return (${V})((m & (${M})a) | (~m & (${M})b)); }`,
+      );
+    } else {
+      const scalar = SCALAR_UNARY[op as UnaryOp];
+      out.push(
+        `static inline ${V} ${name}(${V} x) { ${V} r; for (int l = 0; l < ${lanes}; l++) r[l] = ${scalar("x[l]")}; return r; }`,
+      );
+    }
+  }
+  return out.join("\n");
+}

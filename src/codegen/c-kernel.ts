@@ -1,0 +1,358 @@
+/**
+ * Loop nest -> C kernel. Unrolling is done here (explicit copies with constant indices,
+ * so register accumulators become named variables the compiler keeps in registers);
+ * vector loops become vector-extension statements with a scalar tail path.
+ */
+import {
+  evalInt,
+  freeVars,
+  intConst,
+  printInt,
+  simplify,
+  substitute,
+  type IntExpr,
+} from "../ir/int-expr.ts";
+import type { BufferDecl, LoweredProgram, Stmt } from "../ir/loop-nest.ts";
+import {
+  broadcast,
+  emitCond,
+  emitExpr,
+  helperDefinitions,
+  intCode,
+  maskType,
+  vecType,
+  vecTypeUnaligned,
+  type Emitted,
+  type ExprEnv,
+  type VectorContext,
+} from "./c-expr.ts";
+
+export const KERNEL_NAME = "colt_kernel";
+export const WORKSPACE_FN = "colt_workspace_floats";
+
+export interface KernelSource {
+  /** Complete C translation unit with the kernel and its workspace-size function. */
+  readonly code: string;
+  /** Kernel parameters in order: inputs then outputs, then the workspace pointer. */
+  readonly inputs: readonly { name: string; shape: readonly number[] }[];
+  readonly outputs: readonly { name: string; shape: readonly number[] }[];
+}
+
+const C_RESERVED = new Set(
+  "auto break case char const continue default do double else enum extern float for goto if inline int long register restrict return short signed sizeof static struct switch typedef union unsigned void volatile while main".split(
+    " ",
+  ),
+);
+
+const ALIGN_FLOATS = 16;
+const alignUp = (n: number) => Math.ceil(n / ALIGN_FLOATS) * ALIGN_FLOATS;
+const sizeOf = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1);
+
+export function emitKernel(lp: LoweredProgram): KernelSource {
+  return new KernelEmitter(lp).emit();
+}
+
+class KernelEmitter implements ExprEnv {
+  private readonly lines: string[] = [];
+  private depth = 1;
+  private readonly cNames = new Map<string, string>();
+  private readonly taken = new Set<string>();
+  private readonly consts = new Map<string, number>();
+  private vec: VectorContext | undefined;
+  private vecVar: string | undefined;
+  private readonly helpers = new Set<string>();
+  private readonly buffers: Map<string, BufferDecl>;
+  private readonly offsets = new Map<string, number>();
+  private sharedFloats = 0;
+  private perThreadFloats = 0;
+  private readonly vectorWidths = new Set<number>();
+
+  constructor(private readonly lp: LoweredProgram) {
+    this.buffers = new Map(lp.buffers.map((b) => [b.name, b]));
+    for (const b of lp.buffers) this.cName(b.name);
+    for (const b of lp.buffers) {
+      if (b.role !== "temp" && b.role !== "pack") continue;
+      const size = alignUp(sizeOf(b.shape));
+      if (b.perThread) {
+        this.offsets.set(b.name, this.perThreadFloats);
+        this.perThreadFloats += size;
+      } else {
+        this.offsets.set(b.name, this.sharedFloats);
+        this.sharedFloats += size;
+      }
+    }
+  }
+
+  emit(): KernelSource {
+    const inputs = this.lp.buffers.filter((b) => b.role === "input");
+    // Outputs in the program's declared order, which is also the order of --out files.
+    const outputs = this.lp.program.outputs.map((o) => this.buffer(o));
+    const params = [
+      ...inputs.map((b) => `const float* restrict ${this.cName(b.name)}`),
+      ...outputs.map((b) => `float* restrict ${this.cName(b.name)}`),
+      "float* restrict colt_ws",
+    ];
+    for (const b of this.lp.buffers) {
+      if (b.role === "temp" && !b.perThread && this.isRootTemp(b)) {
+        this.line(`float* restrict ${this.cName(b.name)} = colt_ws + ${this.offsets.get(b.name)};`);
+      }
+    }
+    this.stmts(this.lp.body);
+    const body = this.lines.join("\n");
+    const header = [
+      "#include <math.h>",
+      "#include <stddef.h>",
+      "#include <omp.h>",
+      "",
+      ...[...this.vectorWidths]
+        .sort((a, b) => a - b)
+        .flatMap((l) => [
+          `typedef float ${vecType(l)} __attribute__((vector_size(${l * 4})));`,
+          `typedef float ${vecTypeUnaligned(l)} __attribute__((vector_size(${l * 4}), aligned(4)));`,
+          `typedef int ${maskType(l)} __attribute__((vector_size(${l * 4})));`,
+        ]),
+      helperDefinitions(this.helpers),
+      "",
+      `/* Workspace for intermediates and packed copies, in floats, for a given thread count. */`,
+      `size_t ${WORKSPACE_FN}(int nthreads) { return ${this.sharedFloats}u + (size_t)nthreads * ${this.perThreadFloats}u; }`,
+      "",
+      `/* ${this.lp.program.name}: inputs ${inputs.map((b) => `${b.name}[${b.shape.join("][")}]`).join(", ")}; outputs ${outputs.map((b) => `${b.name}[${b.shape.join("][")}]`).join(", ")}; row-major fp32. */`,
+      `void ${KERNEL_NAME}(${params.join(", ")}) {`,
+    ];
+    return {
+      code: [...header, body, "}", ""].join("\n"),
+      inputs: inputs.map((b) => ({ name: b.name, shape: b.shape })),
+      outputs: outputs.map((b) => ({ name: b.name, shape: b.shape })),
+    };
+  }
+
+  /** Root temporaries are the full-size intermediate tensors (their name is a stage name). */
+  private isRootTemp(b: BufferDecl): boolean {
+    return this.lp.program.stages.some((s) => s.name === b.name);
+  }
+
+  private cName(name: string): string {
+    const known = this.cNames.get(name);
+    if (known) return known;
+    let base = name.replace(/[^A-Za-z0-9_]/g, "_");
+    if (C_RESERVED.has(base) || base.startsWith("colt_")) base = `${base}_`;
+    let c = base;
+    for (let n = 2; this.taken.has(c); n++) c = `${base}${n}`;
+    this.taken.add(c);
+    this.cNames.set(name, c);
+    return c;
+  }
+
+  private line(text: string) {
+    this.lines.push(`${"  ".repeat(this.depth)}${text}`);
+  }
+
+  /** A braced scope only when the statements declare something; plain statements otherwise. */
+  private scoped(body: readonly Stmt[], inner: () => void) {
+    if (body.some((x) => x.k === "alloc")) this.block("", inner);
+    else inner();
+  }
+
+  private block(open: string, inner: () => void) {
+    this.line(`${open} {`);
+    this.depth++;
+    inner();
+    this.depth--;
+    this.line("}");
+  }
+
+  intVar(name: string): string {
+    return this.cName(name);
+  }
+
+  resolve(e: IntExpr): IntExpr {
+    if (this.consts.size === 0) return e;
+    return substitute(e, new Map([...this.consts].map(([k, v]) => [k, intConst(v)])));
+  }
+
+  useHelper(name: string): void {
+    this.helpers.add(name);
+  }
+
+  /** Evaluates `e` when every variable in it is an unrolled constant. */
+  private constValue(e: IntExpr): number | undefined {
+    const vars = [...freeVars(e)];
+    if (!vars.every((v) => this.consts.has(v))) return undefined;
+    return evalInt(e, this.consts);
+  }
+
+  private flatOffset(b: BufferDecl, idx: readonly IntExpr[]): string {
+    let off: IntExpr = intConst(0);
+    let stride = 1;
+    for (let d = b.shape.length - 1; d >= 0; d--) {
+      off = simplify({ k: "add", a: off, b: { k: "mul", a: idx[d], c: stride } });
+      stride *= b.shape[d];
+    }
+    return intCode(off, this);
+  }
+
+  private registerName(b: BufferDecl, idx: readonly IntExpr[]): { name: string; lane?: string } {
+    const lanes = b.lanes ?? 1;
+    const fixed = idx.slice(0, lanes > 1 ? -1 : undefined).map((x) => {
+      const c = this.constValue(x);
+      if (c === undefined)
+        throw new Error(
+          `codegen: register accumulator ${b.name} indexed by a non-constant ${printInt(x)}`,
+        );
+      return c;
+    });
+    if (lanes === 1) return { name: [this.cName(b.name), ...fixed].join("_") };
+    const last = idx[idx.length - 1];
+    const c = this.constValue(last);
+    const group = c === undefined ? 0 : Math.floor(c / lanes);
+    const lane = c === undefined ? intCode(last, this) : String(c % lanes);
+    return { name: [this.cName(b.name), ...fixed, group].join("_"), lane };
+  }
+
+  load(buffer: string, idx: readonly IntExpr[], vec: VectorContext | undefined): Emitted {
+    const b = this.buffer(buffer);
+    if (b.registers) {
+      const r = this.registerName(b, idx);
+      if (vec || r.lane === undefined) return { code: r.name, vec: vec !== undefined };
+      return { code: `${r.name}[${r.lane}]`, vec: false };
+    }
+    const off = this.flatOffset(b, idx);
+    if (vec)
+      return {
+        code: `(*(${vecTypeUnaligned(vec.lanes)}*)&${this.cName(buffer)}[${off}])`,
+        vec: true,
+      };
+    return { code: `${this.cName(buffer)}[${off}]`, vec: false };
+  }
+
+  private buffer(name: string): BufferDecl {
+    const b = this.buffers.get(name);
+    if (!b) throw new Error(`codegen: unknown buffer '${name}'`);
+    return b;
+  }
+
+  private stmts(list: readonly Stmt[]) {
+    for (const s of list) this.stmt(s);
+  }
+
+  private stmt(s: Stmt) {
+    switch (s.k) {
+      case "comment":
+        this.line(`/* ${s.text.replace(/\*\//g, "* /")} */`);
+        return;
+      case "alloc":
+        this.alloc(this.buffer(s.buf));
+        return;
+      case "if": {
+        const c = emitCond(s.cond, this, undefined);
+        this.block(`if ${c.code.startsWith("(") ? c.code : `(${c.code})`}`, () =>
+          this.stmts(s.body),
+        );
+        return;
+      }
+      case "store":
+        this.store(s);
+        return;
+      case "for":
+        this.loop(s);
+        return;
+    }
+  }
+
+  private alloc(b: BufferDecl) {
+    const name = this.cName(b.name);
+    if (b.role === "local") {
+      if (b.registers) {
+        const lanes = b.lanes ?? 1;
+        const dims =
+          lanes > 1 ? [...b.shape.slice(0, -1), b.shape[b.shape.length - 1] / lanes] : [...b.shape];
+        const names: string[] = [];
+        const walk = (prefix: string, d: number) => {
+          if (d === dims.length) names.push(prefix);
+          else for (let i = 0; i < dims[d]; i++) walk(`${prefix}_${i}`, d + 1);
+        };
+        walk(name, 0);
+        if (lanes > 1) this.vectorWidths.add(lanes);
+        this.line(`${lanes > 1 ? vecType(lanes) : "float"} ${names.join(", ")};`);
+      } else {
+        this.line(`float ${name}[${sizeOf(b.shape)}] __attribute__((aligned(64)));`);
+      }
+      return;
+    }
+    const off = this.offsets.get(b.name)!;
+    if (b.perThread) {
+      this.line(
+        `float* restrict ${name} = colt_ws + ${this.sharedFloats} + (size_t)omp_get_thread_num() * ${this.perThreadFloats} + ${off};`,
+      );
+    } else {
+      this.line(`float* restrict ${name} = colt_ws + ${off};`);
+    }
+  }
+
+  private store(s: Extract<Stmt, { k: "store" }>) {
+    const value = emitExpr(s.value, this, this.vec, this.vecVar);
+    const b = this.buffer(s.buf);
+    if (this.vec && (value.vec || s.idx.some((x) => this.vecVar && freeVars(x).has(this.vecVar)))) {
+      const v = broadcast(value, this.vec.lanes);
+      if (b.registers) this.line(`${this.registerName(b, s.idx).name} = ${v};`);
+      else
+        this.line(
+          `*(${vecTypeUnaligned(this.vec.lanes)}*)&${this.cName(s.buf)}[${this.flatOffset(b, s.idx)}] = ${v};`,
+        );
+      return;
+    }
+    const target = this.load(s.buf, s.idx, undefined).code;
+    this.line(`${target} = ${value.code};`);
+  }
+
+  private loop(s: Extract<Stmt, { k: "for" }>) {
+    const name = this.cName(s.v);
+    const count = intCode(s.count, this);
+    const constCount = this.constValue(s.count);
+    const serial = (pragma?: string) => {
+      if (pragma) this.line(pragma);
+      this.block(`for (int ${name} = 0; ${name} < ${count}; ${name}++)`, () => this.stmts(s.body));
+    };
+    if (s.kind === "serial") return serial();
+    if (s.kind === "parallel") return serial("#pragma omp parallel for schedule(static)");
+    if (s.kind === "unroll") {
+      const copies = (guarded: boolean) => {
+        for (let i = 0; i < s.extent; i++) {
+          this.consts.set(s.v, i);
+          if (guarded) this.block(`if (${i} < ${count})`, () => this.stmts(s.body));
+          else this.scoped(s.body, () => this.stmts(s.body));
+        }
+        this.consts.delete(s.v);
+      };
+      if (constCount !== undefined) {
+        for (let i = 0; i < Math.min(constCount, s.extent); i++) {
+          this.consts.set(s.v, i);
+          this.scoped(s.body, () => this.stmts(s.body));
+        }
+        this.consts.delete(s.v);
+        return;
+      }
+      this.block(`if (${count} >= ${s.extent})`, () => copies(false));
+      this.block("else", () => copies(true));
+      return;
+    }
+    // Vector loop: full vectors when the trip count is the width, a scalar tail otherwise.
+    this.vectorWidths.add(s.extent);
+    const vectorBody = () => {
+      const saved = { vec: this.vec, vecVar: this.vecVar };
+      this.vec = { v: name, lanes: s.extent };
+      this.vecVar = s.v;
+      this.consts.set(s.v, 0);
+      this.stmts(s.body);
+      this.consts.delete(s.v);
+      this.vec = saved.vec;
+      this.vecVar = saved.vecVar;
+    };
+    if (constCount === s.extent) return vectorBody();
+    if (constCount !== undefined) return serial();
+    this.block(`if (${count} >= ${s.extent})`, vectorBody);
+    this.block("else", () =>
+      this.block(`for (int ${name} = 0; ${name} < ${count}; ${name}++)`, () => this.stmts(s.body)),
+    );
+  }
+}

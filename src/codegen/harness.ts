@@ -1,0 +1,110 @@
+/**
+ * The measurement harness `main`, appended to a kernel. Protocol (driven by measure/):
+ *
+ *   ./kernel [--seed S] [--threads T] [--out FILE] [--time] [--warmup N] [--min-ms X] [--min-reps N] [--max-reps N]
+ *
+ * Inputs are filled with the seeded stream of ir/random-inputs.ts; outputs are poisoned
+ * with NaN before the checked run so an element the kernel forgets shows up as wrong.
+ * --out writes the outputs (raw little-endian fp32, in kernel order). --time prints one
+ * JSON line: {"reps":N,"times_ms":[...]}.
+ */
+import { KERNEL_NAME, WORKSPACE_FN, type KernelSource } from "./c-kernel.ts";
+
+export function emitHarness(k: KernelSource): string {
+  const all = [...k.inputs, ...k.outputs];
+  const size = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1);
+  const alloc = all
+    .map((t, i) => `  float* colt_buf${i} = colt_alloc(${size(t.shape)}u); /* ${t.name} */`)
+    .join("\n");
+  const fill = k.inputs
+    .map((t, i) => `  colt_fill(colt_buf${i}, ${size(t.shape)}u, seed, ${i}u);`)
+    .join("\n");
+  const poison = k.outputs
+    .map(
+      (t, i) =>
+        `  for (size_t e = 0; e < ${size(t.shape)}u; e++) colt_buf${k.inputs.length + i}[e] = NAN;`,
+    )
+    .join("\n");
+  const write = k.outputs
+    .map(
+      (t, i) => `    fwrite(colt_buf${k.inputs.length + i}, sizeof(float), ${size(t.shape)}u, f);`,
+    )
+    .join("\n");
+  const call = `${KERNEL_NAME}(${all.map((_, i) => `colt_buf${i}`).join(", ")}, ws)`;
+  return `
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static float* colt_alloc(size_t n) {
+  size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
+  float* p = aligned_alloc(64, bytes > 0 ? bytes : 64);
+  if (!p) { fprintf(stderr, "colt harness: out of memory (%zu bytes)\\n", bytes); exit(3); }
+  memset(p, 0, bytes);
+  return p;
+}
+
+static void colt_fill(float* p, size_t n, uint32_t seed, uint32_t index) {
+  uint32_t x = (uint32_t)((seed ^ 0x9e3779b9u) * 2654435761u) + (index + 1u) * 40503u;
+  if (x == 0) x = 1;
+  for (size_t i = 0; i < n; i++) {
+    x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+    p[i] = (float)((double)(x >> 8) * (2.0 / 16777216.0) - 1.0);
+  }
+}
+
+static double colt_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+int main(int argc, char** argv) {
+  uint32_t seed = 1; int threads = 1; const char* out = NULL; int timing = 0;
+  int warmup = 1; double min_ms = 200.0; int min_reps = 3; int max_reps = 1000;
+  for (int a = 1; a < argc; a++) {
+    const char* v = a + 1 < argc ? argv[a + 1] : "";
+    if (!strcmp(argv[a], "--seed")) { seed = (uint32_t)strtoul(v, NULL, 10); a++; }
+    else if (!strcmp(argv[a], "--threads")) { threads = atoi(v); a++; }
+    else if (!strcmp(argv[a], "--out")) { out = v; a++; }
+    else if (!strcmp(argv[a], "--time")) { timing = 1; }
+    else if (!strcmp(argv[a], "--warmup")) { warmup = atoi(v); a++; }
+    else if (!strcmp(argv[a], "--min-ms")) { min_ms = atof(v); a++; }
+    else if (!strcmp(argv[a], "--min-reps")) { min_reps = atoi(v); a++; }
+    else if (!strcmp(argv[a], "--max-reps")) { max_reps = atoi(v); a++; }
+    else { fprintf(stderr, "colt harness: unknown argument %s\\n", argv[a]); return 2; }
+  }
+  if (threads < 1) threads = 1;
+  omp_set_num_threads(threads);
+${alloc}
+  float* ws = colt_alloc(${WORKSPACE_FN}(threads));
+${fill}
+${poison}
+  ${call};
+  if (out) {
+    FILE* f = fopen(out, "wb");
+    if (!f) { fprintf(stderr, "colt harness: cannot write %s\\n", out); return 4; }
+${write}
+    fclose(f);
+  }
+  if (timing) {
+    for (int w = 0; w < warmup; w++) ${call};
+    double* times = malloc(sizeof(double) * (size_t)(max_reps > 0 ? max_reps : 1));
+    double total = 0.0; int reps = 0;
+    while (reps < max_reps && (reps < min_reps || total < min_ms)) {
+      double t0 = colt_now_ms();
+      ${call};
+      double t = colt_now_ms() - t0;
+      times[reps++] = t; total += t;
+    }
+    printf("{\\"reps\\":%d,\\"times_ms\\":[", reps);
+    for (int r = 0; r < reps; r++) printf(r ? ",%.6f" : "%.6f", times[r]);
+    printf("]}\\n");
+    free(times);
+  }
+  return 0;
+}
+`;
+}

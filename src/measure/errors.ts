@@ -1,0 +1,23 @@
+/** Failures of building or running a candidate, classified so a search can go on. */
+export type FailureClass = "compile-error" | "crash" | "timeout" | "wrong-result" | "bad-output";
+
+export class CompilerNotFoundError extends Error {
+  constructor(readonly compiler: string) {
+    super(
+      `no C compiler found ('${compiler}' did not run): install one (Debian: apt-get install gcc) or point CC at it`,
+    );
+    this.name = "CompilerNotFoundError";
+  }
+}
+
+export class CandidateError extends Error {
+  constructor(
+    readonly failure: FailureClass,
+    readonly detail: string,
+    /** What was being built or run, e.g. a workload name or binary path. */
+    readonly subject: string,
+  ) {
+    super(`${subject}: ${failure}: ${detail}`);
+    this.name = "CandidateError";
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Build -> run -> verify for one schedule, against the reference output of the
+ * unscheduled program (computed once per program and seed, cached on disk).
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generateC } from "../codegen/generate.ts";
+import { programHash } from "../ir/hash.ts";
+import type { Program } from "../ir/program.ts";
+import { tensorShape } from "../ir/program.ts";
+import { Schedule } from "../schedule/schedule.ts";
+import { buildBinary } from "./build.ts";
+import type { Compiler } from "./compiler.ts";
+import { CandidateError } from "./errors.ts";
+import { runBinary } from "./run.ts";
+import { DEFAULT_TOLERANCE, relativeL2Error } from "./verify.ts";
+
+export interface EvalOptions {
+  readonly compiler: Compiler;
+  readonly cacheDir: string;
+  readonly seed?: number;
+  readonly threads?: number;
+  readonly runTimeoutMs?: number;
+  readonly tolerance?: number;
+}
+
+export interface Verification {
+  readonly verified: boolean;
+  readonly error: number;
+}
+
+/** Runs a binary once and returns its outputs, concatenated in kernel order. */
+async function runForOutputs(
+  binary: string,
+  subject: string,
+  opts: EvalOptions,
+): Promise<Float32Array> {
+  const dir = join(tmpdir(), "colt-out");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${process.pid}-${Math.random().toString(36).slice(2)}.bin`);
+  try {
+    const r = await runBinary(
+      binary,
+      ["--seed", String(opts.seed ?? 1), "--threads", String(opts.threads ?? 1), "--out", file],
+      { timeoutMs: opts.runTimeoutMs ?? 60_000 },
+    );
+    if (r.timedOut)
+      throw new CandidateError(
+        "timeout",
+        `no result within ${opts.runTimeoutMs ?? 60_000} ms`,
+        subject,
+      );
+    if (r.signal) throw new CandidateError("crash", `killed by ${r.signal}`, subject);
+    if (r.code !== 0)
+      throw new CandidateError("crash", `exit code ${r.code}: ${r.stderr.slice(0, 500)}`, subject);
+    const bytes = readFileSync(file);
+    return new Float32Array(
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+    );
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+function outputFloats(p: Program): number {
+  return p.outputs.reduce((n, o) => n + tensorShape(p, o).reduce((m, d) => m * d, 1), 0);
+}
+
+/** The unscheduled program's outputs for this seed, from the disk cache when present. */
+export async function referenceOutput(program: Program, opts: EvalOptions): Promise<Float32Array> {
+  const seed = opts.seed ?? 1;
+  const dir = join(opts.cacheDir, "ref");
+  const file = join(dir, `${programHash(program)}-${seed}.f32`);
+  if (existsSync(file)) {
+    const bytes = readFileSync(file);
+    const data = new Float32Array(
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+    );
+    if (data.length === outputFloats(program)) return data;
+  }
+  const { source } = generateC(Schedule.initial(program).lower());
+  const { binary } = await buildBinary(source, opts.compiler, {
+    cacheDir: opts.cacheDir,
+    subject: `${program.name} reference`,
+  });
+  const data = await runForOutputs(binary, `${program.name} reference`, { ...opts, threads: 1 });
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await import("node:fs/promises").then((fs) => fs.writeFile(tmp, new Uint8Array(data.buffer)));
+  renameSync(tmp, file);
+  return data;
+}
+
+/** Builds and runs a schedule and compares its outputs with the reference. */
+export async function verifySchedule(
+  schedule: Schedule,
+  opts: EvalOptions,
+): Promise<Verification & { binary: string }> {
+  const { source } = generateC(schedule.lower());
+  const subject = `${schedule.program.name} candidate`;
+  const { binary } = await buildBinary(source, opts.compiler, { cacheDir: opts.cacheDir, subject });
+  const [candidate, reference] = await Promise.all([
+    runForOutputs(binary, subject, opts),
+    referenceOutput(schedule.program, opts),
+  ]);
+  const error = relativeL2Error(candidate, reference);
+  return { verified: error <= (opts.tolerance ?? DEFAULT_TOLERANCE), error, binary };
+}
+
+/** Outputs of an arbitrary built binary (tests compare the unscheduled C with the interpreter). */
+export async function outputsOf(binary: string, opts: EvalOptions): Promise<Float32Array> {
+  return runForOutputs(binary, binary, opts);
+}
+
+/** Times a built binary: warm-up, then repeats until a minimum measuring time. */
+export async function timeBinary(
+  binary: string,
+  opts: EvalOptions & { minMs?: number; warmup?: number; cpus?: string },
+): Promise<number[]> {
+  const r = await runBinary(
+    binary,
+    [
+      "--seed",
+      String(opts.seed ?? 1),
+      "--threads",
+      String(opts.threads ?? 1),
+      "--time",
+      "--warmup",
+      String(opts.warmup ?? 1),
+      "--min-ms",
+      String(opts.minMs ?? 200),
+    ],
+    { timeoutMs: opts.runTimeoutMs ?? 120_000, cpus: opts.cpus },
+  );
+  if (r.timedOut) throw new CandidateError("timeout", "timing run did not finish", binary);
+  if (r.signal) throw new CandidateError("crash", `killed by ${r.signal}`, binary);
+  if (r.code !== 0)
+    throw new CandidateError("crash", `exit code ${r.code}: ${r.stderr.slice(0, 500)}`, binary);
+  const parsed = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { times_ms?: unknown };
+  if (!Array.isArray(parsed.times_ms))
+    throw new CandidateError("bad-output", "no times in harness output", binary);
+  return parsed.times_ms.map(Number);
+}

@@ -1,0 +1,104 @@
+/**
+ * The schedule state of every stage, derived by replaying a trace on a program.
+ * It records loop structure (order, splits, fuses, annotations) and attachments
+ * (cache_write, packs, placement); extents and guards are derived at lowering.
+ */
+import { forEachRead, type Program } from "../ir/program.ts";
+
+export type LoopAnnotation = "serial" | "parallel" | "vector" | "unroll";
+
+export interface LoopState {
+  readonly name: string;
+  readonly reduce: boolean;
+  readonly annotation: LoopAnnotation;
+}
+
+export type Relation =
+  | {
+      readonly k: "split";
+      readonly parent: string;
+      readonly outer: string;
+      readonly inner: string;
+      readonly factor: number;
+    }
+  | { readonly k: "fuse"; readonly outer: string; readonly inner: string; readonly fused: string };
+
+export interface OperandCopy {
+  readonly tensor: string;
+  readonly at: string;
+  /** pack: layout in the order of the loops inside `at`; tile: the tensor's own dimensions. */
+  readonly layout: "pack" | "tile";
+}
+
+export type Placement =
+  | { readonly k: "root" }
+  | { readonly k: "at"; readonly consumer: string; readonly loop: string }
+  | { readonly k: "inline" };
+
+export interface StageState {
+  readonly name: string;
+  readonly loops: readonly LoopState[];
+  readonly relations: readonly Relation[];
+  /** Every loop name ever used in this stage: names are never reused, so relations stay unambiguous. */
+  readonly usedNames: ReadonlySet<string>;
+  readonly cacheWriteAt?: string;
+  readonly copies: readonly OperandCopy[];
+  readonly placement: Placement;
+}
+
+export interface ScheduleState {
+  readonly program: Program;
+  /** In program (topological) order. */
+  readonly stages: readonly StageState[];
+}
+
+export function initialState(program: Program): ScheduleState {
+  return { program, stages: program.stages.map((s) => initialStageState(program, s.name)) };
+}
+
+export function initialStageState(program: Program, stageName: string): StageState {
+  const stage = program.stages.find((s) => s.name === stageName);
+  if (!stage) throw new Error(`no stage '${stageName}'`);
+  const loops: LoopState[] = [
+    ...stage.axes.map((a) => ({ name: a.name, reduce: false, annotation: "serial" as const })),
+    ...stage.reduceAxes.map((a) => ({ name: a.name, reduce: true, annotation: "serial" as const })),
+  ];
+  return {
+    name: stageName,
+    loops,
+    relations: [],
+    usedNames: new Set(loops.map((l) => l.name)),
+    copies: [],
+    placement: { k: "root" },
+  };
+}
+
+/** Static extents of every loop name (current and retired) given the extents of the root axes. */
+export function loopExtents(
+  st: StageState,
+  rootExtents: ReadonlyMap<string, number>,
+): Map<string, number> {
+  const ext = new Map(rootExtents);
+  for (const r of st.relations) {
+    if (r.k === "split") {
+      const parent = ext.get(r.parent)!;
+      ext.set(r.outer, Math.ceil(parent / r.factor));
+      ext.set(r.inner, Math.min(r.factor, parent));
+    } else {
+      ext.set(r.fused, ext.get(r.outer)! * ext.get(r.inner)!);
+    }
+  }
+  return ext;
+}
+
+export function consumersOf(program: Program, tensor: string): string[] {
+  return program.stages
+    .filter((s) => {
+      let reads = false;
+      forEachRead(s.body, (r) => {
+        if (r.tensor === tensor) reads = true;
+      });
+      return reads;
+    })
+    .map((s) => s.name);
+}

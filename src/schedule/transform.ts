@@ -1,0 +1,76 @@
+/**
+ * Transformations as data. A schedule is a program plus the list of transformations
+ * applied to it so far: the trace. Each transformation has a one-line text form
+ * (see text.ts and docs/schedule-language.md).
+ */
+export type Transform =
+  | {
+      readonly kind: "split";
+      readonly stage: string;
+      readonly loop: string;
+      readonly factor: number;
+      readonly outer: string;
+      readonly inner: string;
+    }
+  | {
+      readonly kind: "tile";
+      readonly stage: string;
+      readonly loops: readonly [string, string];
+      readonly factors: readonly [number, number];
+      /** outer0, outer1, inner0, inner1 */
+      readonly names: readonly [string, string, string, string];
+    }
+  | { readonly kind: "reorder"; readonly stage: string; readonly loops: readonly string[] }
+  | {
+      readonly kind: "fuse";
+      readonly stage: string;
+      readonly outer: string;
+      readonly inner: string;
+      readonly fused: string;
+    }
+  | { readonly kind: "parallel"; readonly stage: string; readonly loop: string }
+  | { readonly kind: "vectorize"; readonly stage: string; readonly loop: string }
+  | { readonly kind: "unroll"; readonly stage: string; readonly loop: string }
+  | { readonly kind: "cache_write"; readonly stage: string; readonly at: string }
+  | { readonly kind: "pack"; readonly stage: string; readonly tensor: string; readonly at: string }
+  | {
+      readonly kind: "cache_read";
+      readonly stage: string;
+      readonly tensor: string;
+      readonly at: string;
+    }
+  | {
+      readonly kind: "compute_at";
+      readonly stage: string;
+      readonly consumer: string;
+      readonly at: string;
+    }
+  | { readonly kind: "compute_inline"; readonly stage: string }
+  | {
+      readonly kind: "rfactor";
+      readonly stage: string;
+      readonly loop: string;
+      readonly factor: number;
+      readonly outer: string;
+      readonly inner: string;
+    };
+
+export type TransformKind = Transform["kind"];
+
+export const TRANSFORM_KINDS: readonly TransformKind[] = [
+  "split",
+  "tile",
+  "reorder",
+  "fuse",
+  "parallel",
+  "vectorize",
+  "unroll",
+  "cache_write",
+  "pack",
+  "cache_read",
+  "compute_at",
+  "compute_inline",
+  "rfactor",
+];
+
+export type Trace = readonly Transform[];
