@@ -51,7 +51,7 @@ export function floatLiteral(v: number): string {
 }
 
 export function intCode(e: IntExpr, env: ExprEnv): string {
-  return printInt(simplify(env.resolve(e)), (n) => env.intVar(n));
+  return printInt(simplify(env.resolve(e)), (n) => env.intVar(n), "colt_imin");
 }
 
 /** True when `e` depends on the vectorized loop. */

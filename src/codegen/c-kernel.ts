@@ -111,6 +111,7 @@ class KernelEmitter implements ExprEnv {
           `typedef float ${vecTypeUnaligned(l)} __attribute__((vector_size(${l * 4}), aligned(4)));`,
           `typedef int ${maskType(l)} __attribute__((vector_size(${l * 4})));`,
         ]),
+      "static inline int colt_imin(int a, int b) { return a < b ? a : b; }",
       helperDefinitions(this.helpers),
       "",
       `/* Workspace for intermediates and packed copies, in floats, for a given thread count. */`,

@@ -273,7 +273,11 @@ export function evalInt(e: IntExpr, env: ReadonlyMap<string, number>): number {
 }
 
 /** Human-readable form, also used as the canonical key of an atom. */
-export function printInt(e: IntExpr, name: (v: string) => string = (v) => v): string {
+export function printInt(
+  e: IntExpr,
+  name: (v: string) => string = (v) => v,
+  minFunction = "min",
+): string {
   const go = (x: IntExpr, prec: number): string => {
     switch (x.k) {
       case "const":
@@ -295,7 +299,7 @@ export function printInt(e: IntExpr, name: (v: string) => string = (v) => v): st
       case "mod":
         return `${go(x.a, 3)}%${x.d}`;
       case "min":
-        return `min(${go(x.a, 0)}, ${go(x.b, 0)})`;
+        return `${minFunction}(${go(x.a, 0)}, ${go(x.b, 0)})`;
     }
   };
   return go(e, 0);

@@ -1,0 +1,140 @@
+/**
+ * Legal next transformations of a schedule, with parameters that make sense on a CPU:
+ * split factors that fit vector widths, register tiles and cache levels (and divisors
+ * of odd extents), loop swaps, vectorizing the innermost loop, and every attachment
+ * point for packs, local accumulation and compute_at. Search and offline proposers
+ * draw from this list.
+ */
+import { forEachRead } from "../ir/program.ts";
+import type { Schedule } from "./schedule.ts";
+import { consumersOf, loopExtents, type StageState } from "./state.ts";
+import type { Transform } from "./transform.ts";
+
+const SPLIT_FACTORS = [4, 8, 16, 32, 64, 128, 256];
+const RFACTOR_FACTORS = [4, 16, 64];
+const VECTOR_WIDTHS = [4, 8, 16, 32, 64];
+
+export interface LegalMove {
+  readonly transform: Transform;
+  readonly schedule: Schedule;
+}
+
+/** Candidate transformations before validation (cheap; may include illegal ones). */
+export function candidateMoves(s: Schedule): Transform[] {
+  const out: Transform[] = [];
+  const program = s.state.program;
+  for (const st of s.state.stages) {
+    if (st.placement.k === "inline") continue;
+    const stage = program.stages.find((x) => x.name === st.name)!;
+    const extents = loopExtents(
+      st,
+      new Map([...stage.axes, ...stage.reduceAxes].map((a) => [a.name, a.extent])),
+    );
+    const loops = st.loops;
+    const fresh = freshNamer(st);
+    loops.forEach((l, pos) => {
+      const extent = extents.get(l.name)!;
+      if (l.annotation === "serial") {
+        for (const f of splitFactors(extent)) {
+          const [outer, inner] = [fresh(`${l.name}o`), fresh(`${l.name}i`)];
+          out.push({ kind: "split", stage: st.name, loop: l.name, factor: f, outer, inner });
+        }
+        if (extent >= 2 && extent <= 32) out.push({ kind: "unroll", stage: st.name, loop: l.name });
+        if (!l.reduce && pos <= 2 && extent >= 2)
+          out.push({ kind: "parallel", stage: st.name, loop: l.name });
+        if (pos === loops.length - 1 && !l.reduce && VECTOR_WIDTHS.includes(extent)) {
+          out.push({ kind: "vectorize", stage: st.name, loop: l.name });
+        }
+      }
+      const next = loops[pos + 1];
+      if (next) {
+        out.push({ kind: "reorder", stage: st.name, loops: [next.name, l.name] });
+        if (pos + 2 < loops.length) {
+          // Move this loop innermost: the usual way to make an access contiguous.
+          out.push({
+            kind: "reorder",
+            stage: st.name,
+            loops: [...loops.slice(pos + 1).map((x) => x.name), l.name],
+          });
+        }
+        if (next.reduce === l.reduce && l.annotation === "serial" && next.annotation === "serial") {
+          out.push({
+            kind: "fuse",
+            stage: st.name,
+            outer: l.name,
+            inner: next.name,
+            fused: fresh(`${l.name}${next.name}`),
+          });
+        }
+      }
+      if (stage.reduceAxes.length > 0 && !st.cacheWriteAt)
+        out.push({ kind: "cache_write", stage: st.name, at: l.name });
+      for (const tensor of readTensors(stage.body)) {
+        if (st.copies.some((c) => c.tensor === tensor)) continue;
+        out.push({ kind: "pack", stage: st.name, tensor, at: l.name });
+        out.push({ kind: "cache_read", stage: st.name, tensor, at: l.name });
+      }
+    });
+    // Producers of this stage that it alone consumes may be computed inside its loops.
+    for (const producer of readTensors(stage.body)) {
+      const pst = s.state.stages.find((x) => x.name === producer);
+      if (!pst || pst.placement.k === "inline" || program.outputs.includes(producer)) continue;
+      const consumers = consumersOf(program, producer);
+      if (consumers.length !== 1) continue;
+      for (const l of loops)
+        out.push({ kind: "compute_at", stage: producer, consumer: st.name, at: l.name });
+    }
+    const isProducer =
+      consumersOf(program, st.name).length > 0 && !program.outputs.includes(st.name);
+    if (isProducer && stage.reduceAxes.length === 0)
+      out.push({ kind: "compute_inline", stage: st.name });
+    if (st.relations.length === 0 && !st.cacheWriteAt && st.copies.length === 0) {
+      for (const axis of stage.reduceAxes) {
+        for (const f of RFACTOR_FACTORS.filter((f) => f < axis.extent)) {
+          out.push({
+            kind: "rfactor",
+            stage: st.name,
+            loop: axis.name,
+            factor: f,
+            outer: `${axis.name}o`,
+            inner: `${axis.name}i`,
+          });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Every candidate that the schedule accepts, with the schedule it leads to. */
+export function legalMoves(s: Schedule): LegalMove[] {
+  const moves: LegalMove[] = [];
+  for (const t of candidateMoves(s)) {
+    const r = s.tryApply(t);
+    if (r.ok) moves.push({ transform: t, schedule: r.schedule });
+  }
+  return moves;
+}
+
+function splitFactors(extent: number): number[] {
+  const fs = new Set(SPLIT_FACTORS.filter((f) => f < extent));
+  // Odd extents: also offer the largest divisors up to 64, so tails can be avoided.
+  const divisors: number[] = [];
+  for (let d = 2; d <= Math.min(64, extent - 1); d++) if (extent % d === 0) divisors.push(d);
+  for (const d of divisors.slice(-2)) fs.add(d);
+  return [...fs].sort((a, b) => a - b);
+}
+
+function readTensors(body: Parameters<typeof forEachRead>[0]): string[] {
+  const names = new Set<string>();
+  forEachRead(body, (r) => names.add(r.tensor));
+  return [...names];
+}
+
+function freshNamer(st: StageState): (base: string) => string {
+  return (base) => {
+    let name = base;
+    for (let n = 2; st.usedNames.has(name); n++) name = `${base}${n}`;
+    return name;
+  };
+}

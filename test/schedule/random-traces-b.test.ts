@@ -1,0 +1,19 @@
+import { describe, expect, it } from "vitest";
+import { freshEvalOptions } from "../support/toolchain.ts";
+import { checkRandomTraces } from "./property.ts";
+
+describe("random legal and illegal transformation sequences (multi-stage layers)", () => {
+  it("are refused clearly or compile and match the reference", async () => {
+    const checked = await checkRandomTraces(
+      [
+        { workload: "layernorm", size: "small" },
+        { workload: "llama3-8b-attention", size: "small" },
+        { workload: "llama4-scout-mlp", size: "small" },
+        { workload: "batch-matmul-nt", size: "small" },
+      ],
+      100,
+      freshEvalOptions({ threads: 2 }),
+    );
+    expect(checked).toBe(100);
+  });
+});
