@@ -29,6 +29,8 @@ export function buildKey(source: string, compiler: Compiler): string {
     .update("\0")
     .update(compiler.flags.join(" "))
     .update("\0")
+    .update(compiler.linkFlags.join(" "))
+    .update("\0")
     .update(source)
     .digest("hex")
     .slice(0, 32);

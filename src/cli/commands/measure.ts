@@ -1,0 +1,108 @@
+/** `colt measure`: build, verify and time one schedule of a workload. */
+import type { Command } from "commander";
+import { compulsoryBytes, flopCount } from "../../ir/program.ts";
+import { cacheDir } from "../../measure/cache-dir.ts";
+import { detectCompiler } from "../../measure/compiler.ts";
+import { MeasurementEngine } from "../../measure/engine.ts";
+import { machineProfile, rooflineSeconds } from "../../measure/profile.ts";
+import { formatFlops, formatMs, percent } from "../format.ts";
+import {
+  loadProgram,
+  loadSchedule,
+  parsePositiveInt,
+  parseSize,
+  type WorkloadOptions,
+} from "../options.ts";
+
+interface MeasureOptions extends WorkloadOptions {
+  schedule?: string;
+  threads: number;
+  seed: number;
+  minMs: number;
+  json?: boolean;
+}
+
+export function registerMeasure(program: Command): void {
+  program
+    .command("measure")
+    .description(
+      "build, verify against the reference and time one schedule (the unscheduled program by default)",
+    )
+    .argument("<workload>", "workload name (see 'colt workloads')")
+    .option("--size <size>", "small or paper", "small")
+    .option("--shape <params>", "override shape parameters, e.g. M=1000,N=4095,K=333")
+    .option("--schedule <file>", "schedule file: one transformation per line")
+    .option("--threads <n>", "cores to run on", parsePositiveInt("--threads"), 1)
+    .option("--seed <n>", "seed of the random inputs", parsePositiveInt("--seed"), 1)
+    .option(
+      "--min-ms <ms>",
+      "minimum measuring time after warm-up",
+      parsePositiveInt("--min-ms"),
+      300,
+    )
+    .option("--json", "print one JSON object")
+    .action(async (workload: string, opts: MeasureOptions) => {
+      const prog = loadProgram(workload, opts);
+      const schedule = loadSchedule(prog, opts.schedule);
+      const compiler = detectCompiler();
+      const dir = cacheDir();
+      const profile = await machineProfile(compiler, dir);
+      const engine = new MeasurementEngine({
+        compiler,
+        cacheDir: dir,
+        threads: opts.threads,
+        seed: opts.seed,
+        minMs: opts.minMs,
+      });
+      const m = await engine.measure(schedule);
+      const flops = flopCount(prog);
+      const ms = m.timing?.medianMs;
+      const peakFraction = ms
+        ? flops / (ms * 1e-3) / (profile.peakFlopsPerCore * opts.threads)
+        : undefined;
+      const roofline = rooflineSeconds(flops, compulsoryBytes(prog), profile, opts.threads);
+      const result = {
+        workload,
+        size: parseSize(opts.size),
+        shape: prog.params,
+        threads: opts.threads,
+        status: m.status,
+        verified: m.verified,
+        ms: ms ?? null,
+        minMs: m.timing?.minMs ?? null,
+        spread: m.timing?.spread ?? null,
+        reps: m.timing?.reps ?? 0,
+        gflops: m.gflops ?? null,
+        peakFraction: peakFraction ?? null,
+        rooflineFraction: ms ? roofline / (ms * 1e-3) : null,
+        error: m.error ?? null,
+        detail: m.detail ?? null,
+        compiler: m.compiler.version,
+        flags: m.compiler.flags.join(" "),
+        trace: schedule.text(),
+      };
+      if (opts.json) {
+        process.stdout.write(JSON.stringify(result) + "\n");
+      } else {
+        const shape = Object.entries(prog.params)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(", ");
+        const out = [
+          `${workload} (${shape}), ${formatFlops(flops)}, ${opts.threads} thread${opts.threads > 1 ? "s" : ""}, ${schedule.trace.length} transformations`,
+          `  compiler  ${m.compiler.version} ${m.compiler.flags.join(" ")}`,
+        ];
+        if (m.timing && m.gflops !== undefined && peakFraction !== undefined) {
+          out.push(
+            `  time      ${formatMs(m.timing.medianMs)} median of ${m.timing.reps} (min ${formatMs(m.timing.minMs)}, spread ${percent(m.timing.spread)})`,
+            `  speed     ${m.gflops.toFixed(1)} GFLOP/s = ${percent(peakFraction)} of peak (${((profile.peakFlopsPerCore * opts.threads) / 1e9).toFixed(0)} GFLOP/s), ${percent(result.rooflineFraction ?? 0)} of the roofline bound (${formatMs(roofline * 1e3)})`,
+          );
+        }
+        out.push(
+          `  verified  ${m.verified ? "yes" : "NO"}${m.error !== undefined ? ` (relative L2 error ${m.error.toExponential(1)})` : ""}`,
+        );
+        if (m.status !== "ok") out.push(`  failure   ${m.status}: ${m.detail ?? ""}`);
+        process.stdout.write(out.join("\n") + "\n");
+      }
+      if (m.status !== "ok") process.exitCode = 1;
+    });
+}

@@ -1,0 +1,37 @@
+/** `colt show`: a workload as loop-nest pseudo-code (or C), optionally scheduled. */
+import type { Command } from "commander";
+import { generateC } from "../../codegen/generate.ts";
+import { printLoopNest } from "../../ir/print.ts";
+import { legalMoves } from "../../schedule/enumerate.ts";
+import { printTransform } from "../../schedule/text.ts";
+import { loadProgram, loadSchedule, type WorkloadOptions } from "../options.ts";
+
+export function registerShow(program: Command): void {
+  program
+    .command("show")
+    .description("print a workload as loop-nest pseudo-code, after an optional schedule")
+    .argument("<workload>", "workload name (see 'colt workloads')")
+    .option("--size <size>", "small or paper", "small")
+    .option("--shape <params>", "override shape parameters, e.g. M=1000,N=4095,K=333")
+    .option("--schedule <file>", "schedule file: one transformation per line")
+    .option("--c", "print the generated C (kernel and harness) instead")
+    .option("--moves", "also list the legal next transformations")
+    .action(
+      (
+        workload: string,
+        opts: WorkloadOptions & { schedule?: string; c?: boolean; moves?: boolean },
+      ) => {
+        const schedule = loadSchedule(loadProgram(workload, opts), opts.schedule);
+        if (opts.c) {
+          process.stdout.write(generateC(schedule.lower()).source);
+          return;
+        }
+        process.stdout.write(printLoopNest(schedule.lower()));
+        if (opts.moves) {
+          process.stdout.write("\n# legal next transformations\n");
+          for (const m of legalMoves(schedule))
+            process.stdout.write(`${printTransform(m.transform)}\n`);
+        }
+      },
+    );
+}

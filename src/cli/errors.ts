@@ -1,0 +1,41 @@
+/**
+ * Turns known failures into one clear line and an exit code; anything unexpected keeps
+ * its stack trace, because that is a bug in COLT.
+ */
+import { ProgramError } from "../ir/builder.ts";
+import { CandidateError, CompilerNotFoundError } from "../measure/errors.ts";
+import { ScheduleError, ScheduleSyntaxError } from "../schedule/errors.ts";
+import { ShapeError, UnknownWorkloadError } from "../workloads/registry.ts";
+
+/** An error the user can fix: bad argument, missing file, ... */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+const USER_ERRORS = [
+  UsageError,
+  ScheduleError,
+  ScheduleSyntaxError,
+  UnknownWorkloadError,
+  ShapeError,
+  ProgramError,
+  CompilerNotFoundError,
+  CandidateError,
+];
+
+export function reportError(
+  e: unknown,
+  write: (line: string) => void = (l) => process.stderr.write(l),
+): number {
+  if (USER_ERRORS.some((cls) => e instanceof cls)) {
+    write(`colt: ${(e as Error).message}\n`);
+    return 1;
+  }
+  write(
+    `colt: internal error (please report): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+  );
+  return 70;
+}

@@ -1,0 +1,30 @@
+/** The `colt` command. */
+import { Command, CommanderError } from "commander";
+import { registerMeasure } from "./commands/measure.ts";
+import { registerShow } from "./commands/show.ts";
+import { registerWorkloads } from "./commands/workloads.ts";
+import { reportError } from "./errors.ts";
+
+export function buildCli(): Command {
+  const program = new Command("colt")
+    .description("COLT: tune ML operators into fast CPU code with compiler transformations")
+    .version("0.1.0")
+    .showHelpAfterError()
+    .exitOverride();
+  registerWorkloads(program);
+  registerShow(program);
+  registerMeasure(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode;
+      return;
+    }
+    process.exitCode = reportError(e);
+  }
+}

@@ -1,0 +1,53 @@
+/** Shared command-line options: workload size and shape, schedule file, integers. */
+import { existsSync, readFileSync } from "node:fs";
+import type { Program } from "../ir/program.ts";
+import { ScheduleError, ScheduleSyntaxError } from "../schedule/errors.ts";
+import { Schedule } from "../schedule/schedule.ts";
+import { parseTrace } from "../schedule/text.ts";
+import {
+  instantiate,
+  parseShapeOverrides,
+  SIZE_NAMES,
+  type SizeName,
+} from "../workloads/registry.ts";
+import { UsageError } from "./errors.ts";
+
+export interface WorkloadOptions {
+  size?: string;
+  shape?: string;
+}
+
+export function parseSize(text: string | undefined): SizeName {
+  const size = text ?? "small";
+  if (!(SIZE_NAMES as readonly string[]).includes(size)) {
+    throw new UsageError(`unknown size '${size}' (sizes: ${SIZE_NAMES.join(", ")})`);
+  }
+  return size as SizeName;
+}
+
+export function loadProgram(workload: string, opts: WorkloadOptions): Program {
+  return instantiate(workload, parseSize(opts.size), parseShapeOverrides(opts.shape ?? ""));
+}
+
+/** Reads and replays a schedule file; errors name the file. */
+export function loadSchedule(program: Program, file: string | undefined): Schedule {
+  if (!file) return Schedule.initial(program);
+  if (!existsSync(file)) throw new UsageError(`schedule file '${file}' does not exist`);
+  const text = readFileSync(file, "utf8");
+  try {
+    return Schedule.fromTrace(program, parseTrace(text));
+  } catch (e) {
+    if (e instanceof ScheduleSyntaxError) throw new UsageError(`${file}:${e.message}`);
+    if (e instanceof ScheduleError) throw new UsageError(`${file}: ${e.message}`);
+    throw e;
+  }
+}
+
+export function parsePositiveInt(name: string): (text: string) => number {
+  return (text) => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < 1)
+      throw new UsageError(`${name} must be a positive integer, got '${text}'`);
+    return n;
+  };
+}

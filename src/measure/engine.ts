@@ -1,0 +1,221 @@
+/**
+ * The measurement engine: builds candidates in parallel (bounded by the cores), then
+ * runs them one at a time (a measurement never shares the cores with another), each in
+ * its own pinned process, verifies the output against the reference and reports timing
+ * statistics. A failing candidate is classified and costs only itself.
+ */
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import pLimit from "p-limit";
+import { generateC } from "../codegen/generate.ts";
+import { flopCount, type Program } from "../ir/program.ts";
+import type { Schedule } from "../schedule/schedule.ts";
+import { buildBinary } from "./build.ts";
+import type { Compiler } from "./compiler.ts";
+import { CandidateError, type FailureClass } from "./errors.ts";
+import { referenceOutput } from "./evaluate.ts";
+import { runBinary } from "./run.ts";
+import { summarize, type TimingSummary } from "./stats.ts";
+import { DEFAULT_TOLERANCE, relativeL2Error } from "./verify.ts";
+
+export interface EngineOptions {
+  readonly compiler: Compiler;
+  readonly cacheDir: string;
+  readonly seed?: number;
+  /** Cores the kernel runs on (OpenMP threads); default 1, the papers' single-core target. */
+  readonly threads?: number;
+  /** Minimum measuring time per candidate, after warm-up. */
+  readonly minMs?: number;
+  readonly warmup?: number;
+  readonly runTimeoutMs?: number;
+  readonly buildTimeoutMs?: number;
+  readonly tolerance?: number;
+  /** Concurrent builds; default: the number of cores. */
+  readonly buildJobs?: number;
+}
+
+export type MeasurementStatus = "ok" | FailureClass;
+
+export interface Measurement {
+  readonly status: MeasurementStatus;
+  readonly verified: boolean;
+  /** Relative L2 error against the reference (when outputs were produced). */
+  readonly error?: number;
+  readonly timing?: TimingSummary;
+  readonly gflops?: number;
+  readonly buildMs: number;
+  readonly buildCached: boolean;
+  /** Wall time spent running (verification and timing). */
+  readonly runMs: number;
+  /** Why it failed: compiler stderr excerpt, signal name, ... */
+  readonly detail?: string;
+  readonly compiler: {
+    readonly command: string;
+    readonly version: string;
+    readonly flags: readonly string[];
+  };
+}
+
+export class MeasurementEngine {
+  private readonly buildLimit: ReturnType<typeof pLimit>;
+  private readonly runLimit = pLimit(1);
+
+  constructor(readonly options: EngineOptions) {
+    this.buildLimit = pLimit(options.buildJobs ?? cpus().length);
+  }
+
+  /** The CPU list a measurement is pinned to: the last `threads` cores. */
+  pinnedCpus(): string {
+    const n = cpus().length;
+    const threads = Math.min(this.options.threads ?? 1, n);
+    return threads === 1 ? String(n - 1) : `${n - threads}-${n - 1}`;
+  }
+
+  measureAll(schedules: readonly Schedule[]): Promise<Measurement[]> {
+    return Promise.all(schedules.map((s) => this.measure(s)));
+  }
+
+  measure(schedule: Schedule): Promise<Measurement> {
+    return this.measureSource(schedule.program, generateC(schedule.lower()).source);
+  }
+
+  /** Measures C source generated for `program` (tests feed deliberately broken kernels here). */
+  async measureSource(program: Program, source: string): Promise<Measurement> {
+    const o = this.options;
+    const compilerInfo = {
+      command: o.compiler.command,
+      version: o.compiler.version,
+      flags: o.compiler.flags,
+    };
+    const subject = `${program.name} candidate`;
+    let buildMs = 0;
+    let buildCached = false;
+    let binary: string;
+    try {
+      const built = await this.buildLimit(() =>
+        buildBinary(source, o.compiler, {
+          cacheDir: o.cacheDir,
+          subject,
+          timeoutMs: o.buildTimeoutMs,
+        }),
+      );
+      binary = built.binary;
+      buildMs = built.ms;
+      buildCached = built.cached;
+    } catch (e) {
+      if (e instanceof CandidateError) {
+        return {
+          status: e.failure,
+          verified: false,
+          buildMs,
+          buildCached,
+          runMs: 0,
+          detail: e.detail,
+          compiler: compilerInfo,
+        };
+      }
+      throw e;
+    }
+    const reference = await this.runLimit(() =>
+      referenceOutput(program, { ...o, runTimeoutMs: 600_000 }),
+    );
+    return this.runLimit(() =>
+      this.runAndVerify(program, binary, reference, {
+        buildMs,
+        buildCached,
+        compiler: compilerInfo,
+      }),
+    );
+  }
+
+  private async runAndVerify(
+    program: Program,
+    binary: string,
+    reference: Float32Array,
+    base: Pick<Measurement, "buildMs" | "buildCached" | "compiler">,
+  ): Promise<Measurement> {
+    const o = this.options;
+    const dir = join(tmpdir(), "colt-out");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${process.pid}-${Math.random().toString(36).slice(2)}.bin`);
+    const threads = o.threads ?? 1;
+    try {
+      const r = await runBinary(
+        binary,
+        [
+          "--seed",
+          String(o.seed ?? 1),
+          "--threads",
+          String(threads),
+          "--out",
+          file,
+          "--time",
+          "--warmup",
+          String(o.warmup ?? 1),
+          "--min-ms",
+          String(o.minMs ?? 100),
+        ],
+        {
+          timeoutMs: o.runTimeoutMs ?? 60_000,
+          cpus: this.pinnedCpus(),
+          env: {
+            ...process.env,
+            OMP_NUM_THREADS: String(threads),
+            OMP_PROC_BIND: "close",
+            OMP_WAIT_POLICY: "active",
+          },
+        },
+      );
+      const fail = (status: FailureClass, detail: string): Measurement => ({
+        ...base,
+        status,
+        verified: false,
+        runMs: r.ms,
+        detail,
+      });
+      if (r.timedOut) return fail("timeout", `no result within ${o.runTimeoutMs ?? 60_000} ms`);
+      if (r.signal) return fail("crash", `killed by ${r.signal}`);
+      if (r.code !== 0)
+        return fail("crash", `exit code ${r.code}${r.stderr ? `: ${r.stderr.slice(0, 300)}` : ""}`);
+      let output: Float32Array;
+      let times: number[];
+      try {
+        const bytes = readFileSync(file);
+        output = new Float32Array(
+          bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+        );
+        const parsed = JSON.parse(r.stdout.trim().split("\n").pop() ?? "") as {
+          times_ms?: unknown;
+        };
+        if (!Array.isArray(parsed.times_ms) || parsed.times_ms.length === 0)
+          throw new Error("no times");
+        times = parsed.times_ms.map(Number);
+      } catch {
+        return fail("bad-output", "the harness produced no readable output or timing");
+      }
+      const error = relativeL2Error(output, reference);
+      if (!(error <= (o.tolerance ?? DEFAULT_TOLERANCE))) {
+        return {
+          ...fail(
+            "wrong-result",
+            `relative L2 error ${error.toExponential(2)} against the reference`,
+          ),
+          error,
+        };
+      }
+      const timing = summarize(times);
+      return {
+        ...base,
+        status: "ok",
+        verified: true,
+        error,
+        timing,
+        gflops: flopCount(program) / (timing.medianMs * 1e6),
+        runMs: r.ms,
+      };
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }
+}

@@ -1,0 +1,86 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { colt } from "../support/cli.ts";
+
+const cache = mkdtempSync(join(tmpdir(), "colt-cli-"));
+const env = { COLT_CACHE_DIR: cache };
+
+describe("colt command", () => {
+  it("lists workloads as JSON with sizes and FLOP counts", () => {
+    const r = colt(["workloads", "--json"]);
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout) as { name: string; sizes: { small: { flops: number } } }[];
+    expect(rows.map((w) => w.name)).toContain("llama3-8b-attention");
+    expect(rows.find((w) => w.name === "matmul")!.sizes.small.flops).toBe(2 * 64 * 64 * 64);
+  });
+
+  it("shows a scheduled loop nest and the legal next moves", () => {
+    const file = join(cache, "t.sched");
+    writeFileSync(file, "# tile it\nsplit C.j 16 -> jo ji\nreorder C jo k ji\nvectorize C.ji\n");
+    const r = colt(["show", "matmul", "--shape", "M=10,N=48,K=7", "--schedule", file, "--moves"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("vectorized(16) for C.ji in 0..16:");
+    expect(r.stdout).toContain("# legal next transformations");
+    expect(r.stdout).toMatch(/^split C\.i \d+ -> io ii$/m);
+  });
+
+  it("measures a schedule and prints JSON", () => {
+    const file = join(cache, "m.sched");
+    writeFileSync(file, "split C.j 16 -> jo ji\nreorder C jo k ji\nvectorize C.ji\nparallel C.i\n");
+    const r = colt(
+      ["measure", "matmul", "--schedule", file, "--threads", "2", "--min-ms", "20", "--json"],
+      env,
+    );
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const m = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(m).toMatchObject({
+      workload: "matmul",
+      size: "small",
+      verified: true,
+      status: "ok",
+      threads: 2,
+    });
+    expect(m.ms).toBeGreaterThan(0);
+    expect(m.gflops).toBeGreaterThan(0);
+    expect(m.peakFraction).toBeGreaterThan(0);
+  });
+
+  it("names the known workloads when the workload is unknown", () => {
+    const r = colt(["show", "matmull"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("unknown workload 'matmull'");
+    expect(r.stderr).toContain("matmul, batch-matmul");
+  });
+
+  it("points at the file, line and reason of a bad schedule", () => {
+    const file = join(cache, "bad.sched");
+    writeFileSync(file, "split C.i 8\nvectorise C.ii\n");
+    const r = colt(["show", "matmul", "--schedule", file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${file}:line 2: unknown transformation 'vectorise'`);
+    writeFileSync(file, "split C.i 8\nvectorize C.ii\n");
+    const r2 = colt(["show", "matmul", "--schedule", file]);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toContain(
+      "step 2: stage C, loop ii: only the innermost loop can be vectorized",
+    );
+  });
+
+  it("rejects bad shapes and says which parameters exist", () => {
+    const r = colt(["show", "matmul", "--shape", "Q=3"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Q/);
+    expect(r.stderr).toMatch(/M, N, K/);
+  });
+
+  it("says what to install when there is no C compiler", () => {
+    const r = colt(["measure", "matmul"], { ...env, CC: "/nonexistent/cc" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("no C compiler found");
+    expect(r.stderr).toContain("apt-get install gcc");
+  });
+});

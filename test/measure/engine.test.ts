@@ -1,0 +1,86 @@
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { generateC } from "../../src/codegen/generate.ts";
+import { KERNEL_NAME } from "../../src/codegen/c-kernel.ts";
+import { MeasurementEngine } from "../../src/measure/engine.ts";
+import { Schedule } from "../../src/schedule/schedule.ts";
+import { parseTrace } from "../../src/schedule/text.ts";
+import { instantiate } from "../../src/workloads/registry.ts";
+import { freshEvalOptions } from "../support/toolchain.ts";
+
+const program = instantiate("matmul", "small", { M: 24, N: 32, K: 16 });
+const good = generateC(Schedule.initial(program).lower()).source;
+
+/** Replaces the body of the kernel function with `body`. */
+function withKernelBody(source: string, body: string): string {
+  const start = source.indexOf(`void ${KERNEL_NAME}(`);
+  const open = source.indexOf("{", start);
+  const close = source.indexOf("\n}\n", open);
+  return `${source.slice(0, open + 1)}\n${body}\n${source.slice(close + 1)}`;
+}
+
+function engine() {
+  return new MeasurementEngine({ ...freshEvalOptions(), minMs: 5, runTimeoutMs: 3000 });
+}
+
+describe("measurement engine", () => {
+  it("classifies broken candidates and keeps serving the next one", async () => {
+    const e = engine();
+    const crash = withKernelBody(
+      good,
+      "  volatile float* p = 0; *p = C[0]; (void)A; (void)B; (void)colt_ws;",
+    );
+    const hang = withKernelBody(
+      good,
+      "  for (volatile int spin = 0; ; spin++) { C[0] = A[0] + B[0] + colt_ws[0]; }",
+    );
+    const wrong = good.replace(
+      /(void colt_kernel\([^)]*\) \{[\s\S]*?)\n\}\n/,
+      "$1\n  C[5] += 1.0f;\n}\n",
+    );
+    const broken = good.replace("void colt_kernel(", "void colt_kernel(int oops,, ");
+    const [c, h, w, b, ok] = await Promise.all(
+      [crash, hang, wrong, broken, good].map((src) => e.measureSource(program, src)),
+    );
+    expect(c.status).toBe("crash");
+    expect(c.detail).toContain("SIGSEGV");
+    expect(h.status).toBe("timeout");
+    expect(w.status).toBe("wrong-result");
+    expect(w.verified).toBe(false);
+    expect(w.timing).toBeUndefined();
+    expect(b.status).toBe("compile-error");
+    expect(b.detail).toMatch(/error/);
+    expect(ok.status).toBe("ok");
+    expect(ok.verified).toBe(true);
+    expect(ok.timing!.reps).toBeGreaterThanOrEqual(3);
+    expect(ok.timing!.medianMs).toBeGreaterThan(0);
+    expect(ok.compiler.flags).toContain("-O3");
+  });
+
+  it("caches binaries by content and references on disk", async () => {
+    const opts = freshEvalOptions();
+    const e = new MeasurementEngine({ ...opts, minMs: 5 });
+    const s = Schedule.fromTrace(
+      program,
+      parseTrace("split C.j 16 -> jo ji\nreorder C jo k ji\nvectorize C.ji\n"),
+    );
+    const first = await e.measure(s);
+    const second = await e.measure(s);
+    expect(first.buildCached).toBe(false);
+    expect(second.buildCached).toBe(true);
+    expect(second.verified).toBe(true);
+    const refs = readdirSync(join(opts.cacheDir, "ref"));
+    expect(refs).toHaveLength(1);
+    const refFile = join(opts.cacheDir, "ref", refs[0]);
+    const before = statSync(refFile).mtimeMs;
+    await new MeasurementEngine({ ...opts, minMs: 5 }).measure(Schedule.initial(program));
+    expect(statSync(refFile).mtimeMs).toBe(before);
+    expect(existsSync(join(opts.cacheDir, "bin"))).toBe(true);
+  });
+
+  it("pins measurements to the last cores", () => {
+    const e = new MeasurementEngine({ ...freshEvalOptions(), threads: 1 });
+    expect(e.pinnedCpus()).toMatch(/^\d+$/);
+  });
+});
