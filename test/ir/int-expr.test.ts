@@ -1,0 +1,91 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  add,
+  coefficientOf,
+  evalInt,
+  floorDiv,
+  intVar,
+  intervalOf,
+  mod,
+  mul,
+  printInt,
+  simplify,
+  sub,
+  type IntExpr,
+} from "../../src/ir/int-expr.ts";
+
+const x = intVar("x");
+const y = intVar("y");
+
+/** Random expressions over x and y with div/mod by small constants. */
+const exprArb: fc.Arbitrary<IntExpr> = fc.letrec<{ e: IntExpr }>((tie) => ({
+  e: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    fc.constantFrom(x, y),
+    fc.integer({ min: -20, max: 20 }).map((c) => add(c)),
+    fc.tuple(tie("e"), tie("e")).map(([a, b]) => add(a, b)),
+    fc.tuple(tie("e"), fc.integer({ min: -5, max: 5 })).map(([a, c]) => mul(a, c)),
+    fc.tuple(tie("e"), fc.integer({ min: 1, max: 9 })).map(([a, d]) => floorDiv(a, d)),
+    fc.tuple(tie("e"), fc.integer({ min: 1, max: 9 })).map(([a, d]) => mod(a, d)),
+  ),
+})).e;
+
+describe("index expressions", () => {
+  it("simplification preserves values (floor division and modulo semantics)", () => {
+    fc.assert(
+      fc.property(
+        exprArb,
+        fc.integer({ min: -50, max: 50 }),
+        fc.integer({ min: 0, max: 50 }),
+        (e, vx, vy) => {
+          const env = new Map([
+            ["x", vx],
+            ["y", vy],
+          ]);
+          expect(evalInt(simplify(e), env)).toBe(evalInt(e, env));
+        },
+      ),
+    );
+  });
+
+  it("intervals contain every value", () => {
+    fc.assert(
+      fc.property(
+        exprArb,
+        fc.integer({ min: 0, max: 30 }),
+        fc.integer({ min: 0, max: 30 }),
+        (e, vx, vy) => {
+          const iv = intervalOf(
+            e,
+            new Map([
+              ["x", { lo: 0, hi: 30 }],
+              ["y", { lo: 0, hi: 30 }],
+            ]),
+          );
+          const v = evalInt(
+            e,
+            new Map([
+              ["x", vx],
+              ["y", vy],
+            ]),
+          );
+          expect(v).toBeGreaterThanOrEqual(iv.lo);
+          expect(v).toBeLessThanOrEqual(iv.hi);
+        },
+      ),
+    );
+  });
+
+  it("folds split arithmetic back into plain terms", () => {
+    expect(printInt(floorDiv(add(mul(x, 8), y, 3), 8))).toBe("x + (y + 3)/8");
+    expect(printInt(mod(add(mul(x, 8), 5), 4))).toBe("1");
+    expect(printInt(sub(add(x, y), y))).toBe("x");
+  });
+
+  it("reports affine coefficients, and null under div/mod", () => {
+    expect(coefficientOf(add(mul(x, 4), y), "x")).toBe(4);
+    expect(coefficientOf(add(mul(x, 4), y), "z")).toBe(0);
+    expect(coefficientOf(floorDiv(x, 3), "x")).toBeNull();
+  });
+});
