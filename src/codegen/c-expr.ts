@@ -94,8 +94,9 @@ export function emitExpr(
       const a = go(e.a);
       const b = go(e.b);
       if (!vec || (!a.vec && !b.vec)) {
-        if (e.op === "min") return { code: `fminf(${a.code}, ${b.code})`, vec: false };
-        if (e.op === "max") return { code: `fmaxf(${a.code}, ${b.code})`, vec: false };
+        // Inline compares: fminf/fmaxf stay library calls without -ffinite-math-only.
+        if (e.op === "min") return { code: `colt_fmin(${a.code}, ${b.code})`, vec: false };
+        if (e.op === "max") return { code: `colt_fmax(${a.code}, ${b.code})`, vec: false };
         return { code: `(${a.code} ${e.op} ${b.code})`, vec: false };
       }
       if (e.op === "min" || e.op === "max") {

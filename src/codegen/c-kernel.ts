@@ -112,6 +112,8 @@ class KernelEmitter implements ExprEnv {
           `typedef int ${maskType(l)} __attribute__((vector_size(${l * 4})));`,
         ]),
       "static inline int colt_imin(int a, int b) { return a < b ? a : b; }",
+      "static inline float colt_fmin(float a, float b) { return a < b ? a : b; }",
+      "static inline float colt_fmax(float a, float b) { return a > b ? a : b; }",
       helperDefinitions(this.helpers),
       "",
       `/* Workspace for intermediates and packed copies, in floats, for a given thread count. */`,

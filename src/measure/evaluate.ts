@@ -86,7 +86,7 @@ export async function referenceOutput(program: Program, opts: EvalOptions): Prom
   });
   const data = await runForOutputs(binary, `${program.name} reference`, { ...opts, threads: 1 });
   mkdirSync(dir, { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   await import("node:fs/promises").then((fs) => fs.writeFile(tmp, new Uint8Array(data.buffer)));
   renameSync(tmp, file);
   return data;

@@ -106,11 +106,13 @@ function requireLoop(st: StageState, loop: string): LoopState {
   return l;
 }
 
-function requireFreshName(st: StageState, name: string) {
+/** `loop` is the loop being transformed, named in the refusal. */
+function requireFreshName(st: StageState, name: string, loop: string) {
   if (st.usedNames.has(name)) {
     throw new ScheduleError(
       `loop name '${name}' is already used in this stage; choose another with '-> NAMES'`,
       st.name,
+      loop,
     );
   }
 }
@@ -171,8 +173,8 @@ function split(
   }
   if (outer === inner)
     throw new ScheduleError("the two new loops need different names", st.name, loop);
-  requireFreshName(st, outer);
-  requireFreshName(st, inner);
+  requireFreshName(st, outer, loop);
+  requireFreshName(st, inner, loop);
   const loops = st.loops.flatMap((x) =>
     x.name === loop
       ? [
@@ -221,7 +223,7 @@ function fuse(st: StageState, outer: string, inner: string, fused: string): Stag
     if (l.annotation !== "serial")
       throw new ScheduleError(`cannot fuse a loop marked ${l.annotation}`, st.name, l.name);
   }
-  requireFreshName(st, fused);
+  requireFreshName(st, fused, outer);
   if (
     st.cacheWriteAt === outer ||
     st.cacheWriteAt === inner ||
@@ -311,12 +313,8 @@ function copyOperand(
   layout: "pack" | "tile",
 ): StageState {
   requireLoop(st, at);
-  let reads = false;
-  forEachRead(programStage(state.program, st.name).body, (r) => {
-    if (r.tensor === tensor) reads = true;
-  });
   const producer = state.stages.find((s) => s.name === tensor);
-  if (!reads) {
+  if (!readsThroughInlined(state, st.name, tensor)) {
     throw new ScheduleError(`stage does not read tensor '${tensor}'`, st.name, at);
   }
   if (producer && producer.placement.k !== "root") {
@@ -330,6 +328,18 @@ function copyOperand(
     throw new ScheduleError(`'${tensor}' is already copied in this stage`, st.name, at);
   }
   return { ...st, copies: [...st.copies, { tensor, at, layout }] };
+}
+
+/** Whether a stage reads a tensor, directly or through the bodies of stages inlined into it. */
+function readsThroughInlined(state: ScheduleState, stage: string, tensor: string): boolean {
+  let reads = false;
+  forEachRead(programStage(state.program, stage).body, (r) => {
+    if (r.tensor === tensor) reads = true;
+    else if (state.stages.find((s) => s.name === r.tensor)?.placement.k === "inline") {
+      reads ||= readsThroughInlined(state, r.tensor, tensor);
+    }
+  });
+  return reads;
 }
 
 function computeAt(

@@ -170,6 +170,11 @@ function lowerStage(ctx: Ctx, name: string, region?: Region): Stmt[] {
   for (const a of [...stage.axes, ...stage.reduceAxes])
     addGuard(localAxis(a.name), intConst(rootExtents.get(a.name)!));
   if (region) stage.axes.forEach((a) => addGuard(globalEnv.get(a.name)!, intConst(a.extent)));
+  // A non-dividing split of a loop that is itself a split or fuse result overruns that loop.
+  for (const r of st.relations) {
+    if (r.k === "split" && !rootExtents.has(r.parent))
+      addGuard(env.get(r.parent)!, intConst(ext.get(r.parent)!));
+  }
 
   let expr = mapExpr(
     inlineReads(ctx, stage.body),
@@ -550,7 +555,7 @@ function checkLoweredNest(lp: LoweredProgram): void {
             loopOfVar(s.v),
           );
         }
-        if (s.kind === "vector") checkVectorBody(s);
+        if (s.kind === "vector") checkVectorBody(lp, s);
         walk(s.body, s.kind === "parallel" ? s.v : parallel, copies);
       } else if (s.k === "if") {
         walk(s.body, parallel, unrolled);
@@ -560,7 +565,7 @@ function checkLoweredNest(lp: LoweredProgram): void {
   walk(lp.body, undefined, 1);
 }
 
-function checkVectorBody(loop: Extract<Stmt, { k: "for" }>): void {
+function checkVectorBody(lp: LoweredProgram, loop: Extract<Stmt, { k: "for" }>): void {
   const stage = loop.v.slice(0, loop.v.indexOf("."));
   const name = loop.v.slice(loop.v.indexOf(".") + 1);
   const fail = (why: string): never => {
@@ -570,37 +575,46 @@ function checkVectorBody(loop: Extract<Stmt, { k: "for" }>): void {
     if (s.k !== "store")
       fail("nothing can be attached inside a vectorized loop, and it must be the innermost loop");
     const st = s as Extract<Stmt, { k: "store" }>;
-    checkContiguous(st.idx, loop.v, `store to ${st.buf}`, fail, true);
+    checkContiguous(lp, st.buf, st.idx, loop.v, `store to ${st.buf}`, fail, true);
     forEachRead(st.value, (r, guarded) => {
       const depends = r.idx.some((x) => freeVars(x).has(loop.v));
       if (guarded && depends)
         fail(
           `'${r.tensor}' is read under a select guard; vector lanes would read it out of bounds`,
         );
-      checkContiguous(r.idx, loop.v, `read of ${r.tensor}`, fail, false);
+      checkContiguous(lp, r.tensor, r.idx, loop.v, `read of ${r.tensor}`, fail, false);
     });
   }
 }
 
 function checkContiguous(
+  lp: LoweredProgram,
+  buffer: string,
   idx: readonly IntExpr[],
   v: string,
   what: string,
   fail: (why: string) => never,
   mustDepend: boolean,
 ): void {
+  const shape = lp.buffers.find((b) => b.name === buffer)?.shape;
+  if (!shape) throw new Error(`lowering: no buffer '${buffer}'`);
   const last = idx.length - 1;
   let depends = false;
+  let contiguous = true;
+  // Elements between consecutive lanes, row-major.
+  let stride = 0;
   idx.forEach((x, d) => {
     const c = coefficientOf(x, v);
     if (c === null) fail(`${what} depends on the vectorized loop non-linearly (${printInt(x)})`);
     if (c === 0) return;
-    if (d !== last || c !== 1)
-      fail(
-        `${what} is not contiguous along the vectorized loop (stride ${c} in dimension ${d}); reorder or pack so it is innermost`,
-      );
+    if (d !== last || c !== 1) contiguous = false;
+    stride += c * shape.slice(d + 1).reduce((n, e) => n * e, 1);
     depends = true;
   });
+  if (!contiguous)
+    fail(
+      `${what} is not contiguous along the vectorized loop (stride ${stride} elements); reorder or pack so it is innermost`,
+    );
   if (mustDepend && !depends)
     fail(`${what} does not depend on the vectorized loop; all lanes would write one element`);
 }

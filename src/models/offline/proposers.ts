@@ -1,0 +1,164 @@
+/**
+ * The built-in offline proposers, of graded strength and cost. They speak the same
+ * joint-action protocol as LLMs so the whole COLT loop runs with no network, and are
+ * labelled "offline" (not LLMs) wherever results are shown.
+ */
+import { Random } from "../../search/random.ts";
+import { printTransform } from "../../schedule/text.ts";
+import type { Transform } from "../../schedule/transform.ts";
+import type { ModelInfo, Proposal, ProposalContext, Proposer } from "../protocol.ts";
+import { chooseNextModel } from "./next-model.ts";
+import {
+  applyRecipe,
+  inlineRecipe,
+  recipesFor,
+  stagesByWork,
+  type AppliedRecipe,
+} from "./recipes.ts";
+
+const TILE_CHOICES = [
+  { mr: 8, nr: 32, width: 16, kc: 256 },
+  { mr: 4, nr: 32, width: 16, kc: 128 },
+  { mr: 8, nr: 16, width: 16, kc: 64 },
+  { mr: 6, nr: 32, width: 16, kc: 256 },
+  { mr: 4, nr: 16, width: 8, kc: 32 },
+];
+
+function answer(
+  info: ModelInfo,
+  steps: readonly Transform[],
+  ctx: ProposalContext,
+  random: Random,
+  started: number,
+): Proposal {
+  return {
+    action: {
+      transformations: steps.map(printTransform),
+      nextModel: chooseNextModel(ctx.models, random),
+    },
+    usage: { tokensIn: 0, tokensOut: 0, costUsd: 0, latencyMs: performance.now() - started },
+  };
+}
+
+/** Cheapest: one random legal transformation (kinds drawn uniformly first). */
+export class RandomProposer implements Proposer {
+  private readonly random: Random;
+  constructor(
+    readonly info: ModelInfo,
+    seed: number,
+  ) {
+    this.random = new Random(seed ^ 0x1111);
+  }
+  async propose(ctx: ProposalContext): Promise<Proposal> {
+    const start = performance.now();
+    const moves = ctx.legalMoves();
+    if (moves.length === 0) return answer(this.info, [], ctx, this.random, start);
+    const kinds = [...new Set(moves.map((m) => m.transform.kind))];
+    const kind = this.random.pick(kinds);
+    const move = this.random.pick(moves.filter((m) => m.transform.kind === kind));
+    return answer(this.info, [move.transform], ctx, this.random, start);
+  }
+}
+
+/** Middle: the next expert recipe for the heaviest stage, with a randomly drawn tile shape. */
+export class ExpertProposer implements Proposer {
+  private readonly random: Random;
+  constructor(
+    readonly info: ModelInfo,
+    seed: number,
+  ) {
+    this.random = new Random(seed ^ 0x2222);
+  }
+  async propose(ctx: ProposalContext): Promise<Proposal> {
+    const start = performance.now();
+    const applied = expertCandidates(ctx, [this.random.pick(TILE_CHOICES)]);
+    if (applied.length > 0) return answer(this.info, applied[0].steps, ctx, this.random, start);
+    const moves = ctx.legalMoves();
+    const steps = moves.length > 0 ? [this.random.pick(moves).transform] : [];
+    return answer(this.info, steps, ctx, this.random, start);
+  }
+}
+
+/** Largest: scores every recipe instance and single legal move with the cost model. */
+export class LookaheadProposer implements Proposer {
+  private readonly random: Random;
+  constructor(
+    readonly info: ModelInfo,
+    seed: number,
+  ) {
+    this.random = new Random(seed ^ 0x3333);
+  }
+  async propose(ctx: ProposalContext): Promise<Proposal> {
+    const start = performance.now();
+    const candidates: { steps: readonly Transform[]; ms: number }[] = [];
+    for (const r of expertCandidates(ctx, TILE_CHOICES))
+      candidates.push({ steps: r.steps, ms: ctx.predictMs(r.schedule) });
+    for (const m of ctx.legalMoves())
+      candidates.push({ steps: [m.transform], ms: ctx.predictMs(m.schedule) });
+    const rejected = new Set(ctx.rejected?.transformations ?? []);
+    const usable = candidates.filter(
+      (c) =>
+        !(
+          c.steps.length === rejected.size && c.steps.every((t) => rejected.has(printTransform(t)))
+        ),
+    );
+    if (usable.length === 0) return answer(this.info, [], ctx, this.random, start);
+    usable.sort((a, b) => a.ms - b.ms);
+    // A little randomness among near-ties keeps repeated expansions of one node apart.
+    const near = usable.filter((c) => c.ms <= usable[0].ms * 1.02).slice(0, 3);
+    return answer(this.info, this.random.pick(near).steps, ctx, this.random, start);
+  }
+}
+
+function expertCandidates(
+  ctx: ProposalContext,
+  choices: readonly (typeof TILE_CHOICES)[number][],
+): AppliedRecipe[] {
+  const out: AppliedRecipe[] = [];
+  const inline = applyRecipe(ctx.schedule, inlineRecipe(ctx.schedule));
+  if (inline) out.push(inline);
+  for (const st of stagesByWork(ctx.schedule)) {
+    for (const choice of choices) {
+      for (const recipe of recipesFor(ctx.schedule, st, choice)) {
+        const applied = applyRecipe(ctx.schedule, recipe);
+        if (applied && !out.some((o) => o.schedule.text() === applied.schedule.text()))
+          out.push(applied);
+      }
+    }
+    if (out.length > 0 && choices.length === 1) break;
+  }
+  return out;
+}
+
+/** The embedded default bucket: three offline proposers of increasing size. */
+export function offlineBucket(seed: number): Proposer[] {
+  return [
+    new RandomProposer(
+      {
+        name: "offline-random",
+        kind: "offline",
+        size: 0.5e9,
+        description: "one random legal transformation",
+      },
+      seed,
+    ),
+    new ExpertProposer(
+      {
+        name: "offline-expert",
+        kind: "offline",
+        size: 8e9,
+        description: "expert recipes for the heaviest stage",
+      },
+      seed,
+    ),
+    new LookaheadProposer(
+      {
+        name: "offline-lookahead",
+        kind: "offline",
+        size: 70e9,
+        description: "cost-model lookahead over recipes and single moves",
+      },
+      seed,
+    ),
+  ];
+}

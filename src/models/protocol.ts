@@ -1,0 +1,104 @@
+/**
+ * The one interface between the search and proposal models: given a context, return a
+ * joint action — transformations (as text, the schedule language) and the model that
+ * will expand the new child. The search never builds prompts; LLM providers turn the
+ * context into a prompt, offline proposers read the schedule directly. Answers are data:
+ * the search parses and validates every transformation.
+ */
+import type { LegalMove } from "../schedule/enumerate.ts";
+import type { Schedule } from "../schedule/schedule.ts";
+
+export interface ModelInfo {
+  readonly name: string;
+  /** "offline" proposers are built in and are not LLMs; results label them as such. */
+  readonly kind: "offline" | "llm";
+  /** Parameter count (or relative cost): what the policy's φ is computed from. */
+  readonly size: number;
+  readonly description: string;
+}
+
+export interface ModelStatsView {
+  readonly name: string;
+  readonly kind: ModelInfo["kind"];
+  readonly size: number;
+  readonly calls: number;
+  readonly hits: number;
+  readonly errors: number;
+  readonly courseAlterations: number;
+  readonly costUsd: number;
+}
+
+export interface ScoreView {
+  /** Measured time when measured, else the cost model's prediction. */
+  readonly ms: number;
+  readonly measured: boolean;
+  /** Normalised score in [0, 1] (0: unscheduled program, 1: roofline bound). */
+  readonly score: number;
+}
+
+export interface ProposalContext {
+  readonly purpose: "expand" | "course-alteration";
+  readonly schedule: Schedule;
+  /** The program after the node's trace, as loop-nest pseudo-code. */
+  readonly programText: string;
+  readonly traceText: string;
+  readonly node: ScoreView;
+  readonly parent?: ScoreView;
+  readonly grandparent?: ScoreView;
+  /** Legal next transformations (computed on demand: it costs a few milliseconds). */
+  legalMoves(): readonly LegalMove[];
+  /** The cost model's prediction for any schedule, in ms. */
+  predictMs(schedule: Schedule): number;
+  readonly models: readonly ModelStatsView[];
+  /** Models that expanded the ancestors of this node, root first. */
+  readonly ancestorModels: readonly string[];
+  readonly budget: {
+    readonly trialsUsed: number;
+    readonly trials: number;
+    readonly proposerCalls: number;
+  };
+  /** For course alteration: the smaller model's proposal and how it scored. */
+  readonly rejected?: {
+    readonly model: string;
+    readonly transformations: readonly string[];
+    readonly nextModel: string;
+    readonly parentScore: number;
+    readonly childScore: number;
+    readonly parentMs: number;
+    readonly childMs: number;
+  };
+}
+
+export interface JointAction {
+  readonly transformations: readonly string[];
+  readonly nextModel: string;
+  readonly rationale?: string;
+}
+
+export interface ProposalUsage {
+  readonly tokensIn: number;
+  readonly tokensOut: number;
+  readonly costUsd: number;
+  readonly latencyMs: number;
+}
+
+export interface Proposal {
+  readonly action: JointAction;
+  readonly usage: ProposalUsage;
+}
+
+/** A proposal that could not be obtained or read at all (counted as the model's error). */
+export class ProposerError extends Error {
+  constructor(
+    readonly model: string,
+    message: string,
+  ) {
+    super(`model ${model}: ${message}`);
+    this.name = "ProposerError";
+  }
+}
+
+export interface Proposer {
+  readonly info: ModelInfo;
+  propose(context: ProposalContext): Promise<Proposal>;
+}

@@ -1,0 +1,436 @@
+/**
+ * The COLT search (DESIGN.md section 5): one tree shared by every proposal model.
+ * Each iteration selects a node with the model-aware policy, lets the node's model
+ * propose a joint action (transformations + the model that expands the child), applies
+ * course alteration when small models keep regressing, evaluates the child (measured
+ * time, else the cost model), backpropagates, and periodically measures the most
+ * promising unmeasured nodes. With one model and no model choice it is the
+ * single-model MCTS baseline (the Reasoning Compiler).
+ */
+import { printLoopNest } from "../ir/print.ts";
+import type { LegalMove } from "../schedule/enumerate.ts";
+import { legalMoves } from "../schedule/enumerate.ts";
+import type { Schedule } from "../schedule/schedule.ts";
+import { parseTransform } from "../schedule/text.ts";
+import type { Transform } from "../schedule/transform.ts";
+import { ScheduleError, ScheduleSyntaxError } from "../schedule/errors.ts";
+import {
+  ProposerError,
+  type JointAction,
+  type ProposalContext,
+  type Proposer,
+  type ScoreView,
+} from "../models/protocol.ts";
+import { ModelStats } from "./model-stats.ts";
+import {
+  DEFAULT_POLICY,
+  exhausted,
+  phiOf,
+  selectChild,
+  wideningLimit,
+  type PolicyParams,
+} from "./policy.ts";
+import { Random } from "./random.ts";
+import { randomLegalTrace } from "./random-trace.ts";
+import type { TuningSession } from "./session.ts";
+import { TreeNode } from "./tree.ts";
+
+export interface ColtOptions {
+  readonly proposers: readonly Proposer[];
+  readonly policy?: Partial<PolicyParams>;
+  /** Every K-th regression of a smaller model's streak triggers course alteration; 0 disables it. */
+  readonly courseAlterationK?: number;
+  /** Expansions between measurement rounds. */
+  readonly expansionsPerRound?: number;
+  /** Nodes measured per round. */
+  readonly measurePerRound?: number;
+  /** Share of a round's measurements drawn at random among unmeasured nodes. */
+  readonly epsilon?: number;
+  /** Random legal moves appended before predicting a child's value (0: none). */
+  readonly rolloutSteps?: number;
+  /** The model that expands the root; default: the largest. */
+  readonly rootModel?: string;
+  /** Single-model MCTS: every node is expanded by the root model, no model choice. */
+  readonly singleModel?: boolean;
+  readonly onIteration?: (e: ExpansionEvent) => void;
+}
+
+export interface ExpansionEvent {
+  readonly iteration: number;
+  readonly model: string;
+  readonly courseAlteration: boolean;
+  readonly replaced: boolean;
+  readonly trace: string;
+  readonly childScore: number;
+  readonly parentScore: number;
+  /** Best-known times (measured, else predicted) when the child was created. */
+  readonly childMs: number;
+  readonly parentMs: number;
+  readonly errors: number;
+}
+
+export interface ColtResult {
+  readonly models: ModelStats[];
+  readonly expansions: ExpansionEvent[];
+  readonly iterations: number;
+  readonly treeSize: number;
+  readonly courseAlterations: number;
+  /** True when every proposer failed and the run continued on fallbacks. */
+  readonly allModelsFailing: boolean;
+}
+
+export class ColtSearch {
+  private readonly policy: PolicyParams;
+  private readonly random: Random;
+  private readonly stats = new Map<string, ModelStats>();
+  private readonly sizes = new Map<string, number>();
+  private readonly phi: (m: string) => number;
+  private readonly largest: string;
+  private readonly byName = new Map<string, Proposer>();
+  private readonly expansions: ExpansionEvent[] = [];
+  private nextId = 0;
+  private streak = 0;
+  private courseAlterations = 0;
+  private proposerCalls = 0;
+  private consecutiveFailures = 0;
+
+  constructor(
+    private readonly session: TuningSession,
+    private readonly options: ColtOptions,
+    seed: number,
+  ) {
+    if (options.proposers.length === 0) throw new Error("COLT needs at least one proposal model");
+    this.policy = { ...DEFAULT_POLICY, ...options.policy };
+    this.random = new Random(seed ^ 0xc017);
+    for (const p of options.proposers) {
+      if (this.byName.has(p.info.name)) throw new Error(`two models are named '${p.info.name}'`);
+      this.byName.set(p.info.name, p);
+      this.stats.set(p.info.name, new ModelStats(p.info));
+      this.sizes.set(p.info.name, p.info.size);
+    }
+    this.phi = phiOf(this.sizes);
+    this.largest = [...options.proposers].sort((a, b) => b.info.size - a.info.size)[0].info.name;
+    if (options.rootModel && !this.byName.has(options.rootModel)) {
+      throw new Error(
+        `root model '${options.rootModel}' is not in the bucket (${[...this.byName.keys()].join(", ")})`,
+      );
+    }
+  }
+
+  async run(root: Schedule): Promise<ColtResult> {
+    const s = this.session;
+    const rootModel = this.options.rootModel ?? this.largest;
+    const rootNode = new TreeNode(
+      this.nextId++,
+      root,
+      undefined,
+      rootModel,
+      undefined,
+      s.options.baselineMs,
+    );
+    rootNode.measuredMs = s.options.baselineMs;
+    rootNode.ownValue = s.score(s.options.baselineMs);
+    rootNode.visits = 1;
+    rootNode.valueSum = rootNode.ownValue;
+    const perRound = this.options.expansionsPerRound ?? 4;
+    const callBudget = s.options.budget.proposerCalls ?? Infinity;
+    let iteration = 0;
+    let sinceRound = 0;
+    while (!s.done) {
+      if (this.proposerCalls >= callBudget || exhausted(rootNode)) {
+        if (!(await this.measureRound(rootNode, s.trialsLeft))) break;
+        continue;
+      }
+      const path = this.select(rootNode);
+      const leaf = path[path.length - 1];
+      const child = await this.expandWithCourseAlteration(leaf, ++iteration);
+      if (child) {
+        const value = this.evaluate(child);
+        child.ownValue = value;
+        for (const n of [...path, child]) {
+          n.visits += 1;
+          n.valueSum += value;
+        }
+      }
+      if (++sinceRound >= perRound) {
+        sinceRound = 0;
+        await this.measureRound(rootNode, this.options.measurePerRound ?? 4);
+      }
+    }
+    const size = [...rootNode.walk()].length;
+    return {
+      models: [...this.stats.values()],
+      expansions: this.expansions,
+      iterations: iteration,
+      treeSize: size,
+      courseAlterations: this.courseAlterations,
+      allModelsFailing: this.consecutiveFailures >= 3 * this.byName.size,
+    };
+  }
+
+  /** Descends from the root until a node may take another child. */
+  private select(root: TreeNode): TreeNode[] {
+    const path = [root];
+    let node = root;
+    for (;;) {
+      const width = node.children.length + node.duplicates;
+      const canWiden = !node.terminal && width < wideningLimit(node.visits, this.policy);
+      if (canWiden || node.children.length === 0) return path;
+      const next = selectChild(node, this.policy, this.phi, this.sizes);
+      if (!next) {
+        if (!node.terminal) return path;
+        node.terminal = true;
+        return path;
+      }
+      path.push(next);
+      node = next;
+    }
+  }
+
+  private scoreView(n: TreeNode | undefined): ScoreView | undefined {
+    if (!n) return undefined;
+    return {
+      ms: n.bestKnownMs,
+      measured: n.measuredMs !== undefined,
+      score: this.session.score(n.bestKnownMs),
+    };
+  }
+
+  private context(
+    node: TreeNode,
+    purpose: ProposalContext["purpose"],
+    rejected?: ProposalContext["rejected"],
+  ): ProposalContext {
+    const s = this.session;
+    let moves: readonly LegalMove[] | undefined;
+    let text: string | undefined;
+    return {
+      purpose,
+      schedule: node.schedule,
+      get programText() {
+        text ??= printLoopNest(node.schedule.lower());
+        return text;
+      },
+      traceText: node.schedule.text(),
+      node: this.scoreView(node)!,
+      parent: this.scoreView(node.parent),
+      grandparent: this.scoreView(node.parent?.parent),
+      legalMoves: () => (moves ??= legalMoves(node.schedule)),
+      predictMs: (sch) => s.predictMs(sch),
+      models: [...this.stats.values()].map((m) => m.view()),
+      ancestorModels: [...node.ancestors(), node]
+        .map((n) => n.proposedBy)
+        .filter((m): m is string => m !== undefined),
+      budget: {
+        trialsUsed: s.trials.length,
+        trials: s.options.budget.trials,
+        proposerCalls: this.proposerCalls,
+      },
+      ...(rejected ? { rejected } : {}),
+    };
+  }
+
+  /** Expansion by the node's model, then course alteration by the largest model when due. */
+  private async expandWithCourseAlteration(
+    node: TreeNode,
+    iteration: number,
+  ): Promise<TreeNode | undefined> {
+    const first = await this.expand(node, node.model, "expand", iteration);
+    if (!first) return undefined;
+    const firstEvent = this.expansions.length - 1;
+    const k = this.options.courseAlterationK ?? 2;
+    if (this.options.singleModel || k <= 0 || node.model === this.largest) return first.child;
+    // Regression is judged on times: scores are clamped at the unscheduled program's.
+    const parentScore = this.session.score(node.bestKnownMs);
+    const childScore = this.session.score(first.child.bestKnownMs);
+    if (first.child.bestKnownMs <= node.bestKnownMs) {
+      this.streak = 0;
+      return first.child;
+    }
+    this.streak++;
+    if (this.streak % k !== 0) return first.child;
+    if (this.proposerCalls >= (this.session.options.budget.proposerCalls ?? Infinity))
+      return first.child;
+    this.courseAlterations++;
+    const alt = await this.expand(node, this.largest, "course-alteration", iteration, {
+      model: node.model,
+      transformations: first.action.transformations,
+      nextModel: first.action.nextModel,
+      parentScore,
+      childScore,
+      parentMs: node.bestKnownMs,
+      childMs: first.child.bestKnownMs,
+    });
+    if (!alt || alt.child === first.child) return first.child;
+    if (alt.child.bestKnownMs <= first.child.bestKnownMs) {
+      // A child that existed before this iteration stays: it is someone else's too.
+      if (first.created) node.children.splice(node.children.indexOf(first.child), 1);
+      this.expansions[firstEvent] = { ...this.expansions[firstEvent], replaced: true };
+      return alt.child;
+    }
+    if (alt.created) node.children.splice(node.children.indexOf(alt.child), 1);
+    return first.child;
+  }
+
+  private async expand(
+    node: TreeNode,
+    modelName: string,
+    purpose: ProposalContext["purpose"],
+    iteration: number,
+    rejected?: ProposalContext["rejected"],
+  ): Promise<{ child: TreeNode; action: JointAction; created: boolean } | undefined> {
+    const proposer = this.byName.get(modelName)!;
+    const stats = this.stats.get(modelName)!;
+    stats.calls++;
+    if (purpose === "course-alteration") stats.courseAlterations++;
+    this.proposerCalls++;
+    let action: JointAction;
+    let errors = 0;
+    try {
+      const proposal = await proposer.propose(this.context(node, purpose, rejected));
+      stats.addUsage(proposal.usage);
+      action = proposal.action;
+      this.consecutiveFailures = 0;
+    } catch (e) {
+      if (!(e instanceof ProposerError)) throw e;
+      errors++;
+      this.consecutiveFailures++;
+      action = { transformations: [], nextModel: "" };
+    }
+    // Apply the proposal; every invalid part is an error, replaced by a random legal move.
+    let schedule = node.schedule;
+    let applied = 0;
+    for (const text of action.transformations) {
+      const t = parseOrUndefined(text);
+      const r = t ? schedule.tryApply(t) : undefined;
+      if (r?.ok) {
+        schedule = r.schedule;
+        applied++;
+      } else {
+        errors++;
+        const fallback = this.randomMove(schedule);
+        if (fallback) schedule = fallback;
+      }
+    }
+    if (applied === 0 && action.transformations.length === 0) {
+      if (errors === 0) errors++;
+      const fallback = this.randomMove(schedule);
+      if (fallback) schedule = fallback;
+    }
+    let nextModel = this.options.singleModel ? node.model : action.nextModel;
+    if (!this.byName.has(nextModel)) {
+      errors++;
+      nextModel = this.bestHitRateModel();
+    }
+    stats.errors += errors;
+    if (schedule.text() === node.schedule.text()) {
+      node.terminal = legalMoves(node.schedule).length === 0;
+      return undefined;
+    }
+    const existing = node.children.find((c) => c.schedule.text() === schedule.text());
+    const child =
+      existing ??
+      new TreeNode(
+        this.nextId++,
+        schedule,
+        node,
+        nextModel,
+        modelName,
+        this.session.predictMs(schedule),
+        purpose === "course-alteration",
+      );
+    if (existing) node.duplicates++;
+    else {
+      const m = this.session.measurementOf(schedule);
+      if (m) {
+        if (m.verified && m.timing) child.measuredMs = m.timing.medianMs;
+        else child.failed = true;
+      }
+      node.children.push(child);
+    }
+    if (child.bestKnownMs < node.bestKnownMs && !child.failed) stats.hits++;
+    this.expansions.push({
+      iteration,
+      model: modelName,
+      courseAlteration: purpose === "course-alteration",
+      replaced: false,
+      trace: schedule.text(),
+      childScore: this.session.score(child.bestKnownMs),
+      parentScore: this.session.score(node.bestKnownMs),
+      childMs: child.bestKnownMs,
+      parentMs: node.bestKnownMs,
+      errors,
+    });
+    return { child, action, created: !existing };
+  }
+
+  private randomMove(schedule: Schedule): Schedule | undefined {
+    const moves = legalMoves(schedule);
+    return moves.length > 0 ? this.random.pick(moves).schedule : undefined;
+  }
+
+  private bestHitRateModel(): string {
+    const all = [...this.stats.values()];
+    const rate = (m: ModelStats) => (m.hits + 1) / (m.calls + 2);
+    return all.sort((a, b) => rate(b) - rate(a) || a.info.size - b.info.size)[0].info.name;
+  }
+
+  /** Value of a new child: measured score, else predicted (optionally after a rollout). */
+  private evaluate(child: TreeNode): number {
+    if (child.failed) return 0;
+    const s = this.session;
+    let value = s.score(child.bestKnownMs);
+    const steps = this.options.rolloutSteps ?? 0;
+    if (steps > 0 && child.measuredMs === undefined) {
+      const end = randomLegalTrace(child.schedule, steps, this.random);
+      value = Math.max(value, s.score(s.predictMs(end)));
+    }
+    return value;
+  }
+
+  /**
+   * Measures the most promising unmeasured nodes (by prediction) plus a random share,
+   * updates their values along the path to the root. Returns false when nothing was left.
+   */
+  private async measureRound(root: TreeNode, count: number): Promise<boolean> {
+    const unmeasured = [...root.walk()].filter((n) => !n.measured);
+    if (unmeasured.length === 0 || count <= 0) return false;
+    for (const n of unmeasured) n.predictedMs = this.session.predictMs(n.schedule);
+    unmeasured.sort((a, b) => a.predictedMs - b.predictedMs || a.id - b.id);
+    const chosen: TreeNode[] = [];
+    const epsilon = this.options.epsilon ?? 0.25;
+    const pool = [...unmeasured];
+    while (chosen.length < Math.min(count, unmeasured.length)) {
+      const pickRandom = this.random.next() < epsilon;
+      const idx = pickRandom ? this.random.int(pool.length) : 0;
+      chosen.push(pool.splice(idx, 1)[0]);
+    }
+    const results = await this.session.measure(
+      chosen.map((n) => ({
+        schedule: n.schedule,
+        model: n.proposedBy,
+        predictedMs: n.predictedMs,
+      })),
+    );
+    chosen.forEach((n, i) => {
+      const m = results[i];
+      if (!m) return;
+      if (m.verified && m.timing) n.measuredMs = m.timing.medianMs;
+      else n.failed = true;
+      const value = n.failed ? 0 : this.session.score(n.measuredMs!);
+      const delta = value - n.ownValue;
+      n.ownValue = value;
+      if (n.visits > 0) for (let a: TreeNode | undefined = n; a; a = a.parent) a.valueSum += delta;
+    });
+    return results.some((m) => m !== undefined);
+  }
+}
+
+function parseOrUndefined(text: string): Transform | undefined {
+  try {
+    return parseTransform(text);
+  } catch (e) {
+    if (e instanceof ScheduleSyntaxError || e instanceof ScheduleError) return undefined;
+    throw e;
+  }
+}

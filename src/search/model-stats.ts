@@ -1,0 +1,52 @@
+/** Per-model accounting: calls, hits, errors, course alterations, tokens, cost, latency. */
+import type { ModelInfo, ModelStatsView, ProposalUsage } from "../models/protocol.ts";
+
+export class ModelStats {
+  calls = 0;
+  hits = 0;
+  errors = 0;
+  courseAlterations = 0;
+  tokensIn = 0;
+  tokensOut = 0;
+  costUsd = 0;
+  latencyMs = 0;
+
+  constructor(readonly info: ModelInfo) {}
+
+  addUsage(u: ProposalUsage): void {
+    this.tokensIn += u.tokensIn;
+    this.tokensOut += u.tokensOut;
+    this.costUsd += u.costUsd;
+    this.latencyMs += u.latencyMs;
+  }
+
+  view(): ModelStatsView {
+    return {
+      name: this.info.name,
+      kind: this.info.kind,
+      size: this.info.size,
+      calls: this.calls,
+      hits: this.hits,
+      errors: this.errors,
+      courseAlterations: this.courseAlterations,
+      costUsd: this.costUsd,
+    };
+  }
+
+  toJSON() {
+    return {
+      name: this.info.name,
+      kind: this.info.kind,
+      size: this.info.size,
+      calls: this.calls,
+      hits: this.hits,
+      hitRate: this.calls > 0 ? this.hits / this.calls : 0,
+      errors: this.errors,
+      courseAlterations: this.courseAlterations,
+      tokensIn: this.tokensIn,
+      tokensOut: this.tokensOut,
+      costUsd: this.costUsd,
+      latencyMs: this.latencyMs,
+    };
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * One tuning run of any strategy on equal terms: the unscheduled program is measured
+ * first (the baseline, not counted as a trial), then the strategy spends the trial
+ * budget through a shared TuningSession.
+ */
+import type { CostModel } from "../costmodel/cost-model.ts";
+import { compulsoryBytes, flopCount, type Program } from "../ir/program.ts";
+import type { MeasurementEngine } from "../measure/engine.ts";
+import { rooflineSeconds, type MachineProfile } from "../measure/profile.ts";
+import type { Proposer } from "../models/protocol.ts";
+import { Schedule } from "../schedule/schedule.ts";
+import { beamSearch } from "./baselines/beam.ts";
+import { evolutionarySearch } from "./baselines/evolutionary.ts";
+import { randomSearch } from "./baselines/random-search.ts";
+import { ColtSearch, type ColtOptions, type ExpansionEvent } from "./colt.ts";
+import type { ModelStats } from "./model-stats.ts";
+import { Random } from "./random.ts";
+import { TuningSession } from "./session.ts";
+import type { BestResult, Budget, TrialRecord } from "./trials.ts";
+
+export const STRATEGIES = ["colt", "mcts", "random", "evolutionary", "beam"] as const;
+export type StrategyName = (typeof STRATEGIES)[number];
+
+export class TuneError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TuneError";
+  }
+}
+
+export interface TuneOptions {
+  readonly program: Program;
+  readonly strategy: StrategyName;
+  readonly seed: number;
+  readonly budget: Budget;
+  readonly engine: MeasurementEngine;
+  readonly profile: MachineProfile;
+  readonly threads: number;
+  readonly proposers: readonly Proposer[];
+  readonly costModel: CostModel;
+  readonly colt?: Partial<ColtOptions>;
+  readonly onTrial?: (t: TrialRecord, session: TuningSession) => void;
+  readonly onIteration?: (e: ExpansionEvent) => void;
+  /** Called once the baseline is measured, before the strategy starts. */
+  readonly onBaseline?: (ms: number) => void;
+}
+
+export interface TuneResult {
+  readonly strategy: StrategyName;
+  readonly seed: number;
+  readonly baselineMs: number;
+  readonly rooflineMs: number;
+  readonly best?: BestResult;
+  readonly trials: readonly TrialRecord[];
+  readonly models: readonly ModelStats[];
+  readonly expansions: readonly ExpansionEvent[];
+  readonly allModelsFailing: boolean;
+  readonly elapsedMs: number;
+}
+
+export async function tune(o: TuneOptions): Promise<TuneResult> {
+  const baseline = await o.engine.measure(Schedule.initial(o.program));
+  if (!baseline.verified || !baseline.timing) {
+    throw new TuneError(
+      `the unscheduled ${o.program.name} did not run: ${baseline.status} ${baseline.detail ?? ""}`,
+    );
+  }
+  const baselineMs = baseline.timing.medianMs;
+  o.onBaseline?.(baselineMs);
+  const rooflineMs =
+    rooflineSeconds(flopCount(o.program), compulsoryBytes(o.program), o.profile, o.threads) * 1000;
+  const session: TuningSession = new TuningSession({
+    program: o.program,
+    strategy: o.strategy,
+    runner: { measure: (schedules) => o.engine.measureAll(schedules) },
+    costModel: o.costModel,
+    budget: o.budget,
+    baselineMs,
+    rooflineMs,
+    onTrial: (t) => o.onTrial?.(t, session),
+  });
+  const random = new Random(o.seed);
+  let models: ModelStats[] = [];
+  let expansions: ExpansionEvent[] = [];
+  let allModelsFailing = false;
+  switch (o.strategy) {
+    case "colt":
+    case "mcts": {
+      const single = o.strategy === "mcts";
+      const proposers = single
+        ? [[...o.proposers].sort((a, b) => b.info.size - a.info.size)[0]]
+        : o.proposers;
+      const search = new ColtSearch(
+        session,
+        { ...o.colt, proposers, singleModel: single, onIteration: o.onIteration },
+        o.seed,
+      );
+      const r = await search.run(Schedule.initial(o.program));
+      models = r.models;
+      expansions = r.expansions;
+      allModelsFailing = r.allModelsFailing;
+      break;
+    }
+    case "random":
+      await randomSearch({ session, random });
+      break;
+    case "evolutionary":
+      await evolutionarySearch({ session, random });
+      break;
+    case "beam":
+      await beamSearch({ session, random });
+      break;
+  }
+  return {
+    strategy: o.strategy,
+    seed: o.seed,
+    baselineMs,
+    rooflineMs,
+    best: session.best,
+    trials: session.trials,
+    models,
+    expansions,
+    allModelsFailing,
+    elapsedMs: session.elapsedMs(),
+  };
+}

@@ -1,0 +1,217 @@
+import { describe, expect, it } from "vitest";
+import {
+  ProposerError,
+  type JointAction,
+  type ModelInfo,
+  type Proposal,
+  type ProposalContext,
+  type Proposer,
+} from "../../src/models/protocol.ts";
+import { Schedule } from "../../src/schedule/schedule.ts";
+import { printTransform } from "../../src/schedule/text.ts";
+import { ColtSearch, type ExpansionEvent } from "../../src/search/colt.ts";
+import { TuningSession } from "../../src/search/session.ts";
+import { instantiate } from "../../src/workloads/registry.ts";
+import { ObjectiveCostModel, ObjectiveRunner, type Objective } from "../support/fakes.ts";
+
+const program = instantiate("matmul", "small");
+
+class Scripted implements Proposer {
+  readonly contexts: ProposalContext[] = [];
+  constructor(
+    readonly info: ModelInfo,
+    private readonly script: (ctx: ProposalContext, call: number) => JointAction,
+  ) {}
+  async propose(ctx: ProposalContext): Promise<Proposal> {
+    this.contexts.push(ctx);
+    const action = this.script(ctx, this.contexts.length);
+    return { action, usage: { tokensIn: 10, tokensOut: 5, costUsd: 0, latencyMs: 0 } };
+  }
+}
+
+const info = (name: string, size: number): ModelInfo => ({
+  name,
+  kind: "offline",
+  size,
+  description: name,
+});
+const count = (trace: string, word: string) =>
+  trace.split("\n").filter((l) => l.startsWith(word)).length;
+/** Splits make things slower, unrolls and parallel loops faster. */
+const objective: Objective = (t) =>
+  100 * 1.1 ** count(t, "split") * 0.8 ** count(t, "unroll") * 0.7 ** count(t, "parallel");
+
+/** The call-th legal move of a kind (cycling), so repeated calls at one node differ. */
+const propose = (ctx: ProposalContext, kind: string, next: string, call = 0): JointAction => {
+  const ofKind = ctx.legalMoves().filter((m) => m.transform.kind === kind);
+  const m = ofKind.length > 0 ? ofKind[call % ofKind.length] : ctx.legalMoves()[0];
+  return { transformations: [printTransform(m.transform)], nextModel: next };
+};
+
+async function runColt(
+  proposers: Proposer[],
+  calls: number,
+  extra: Partial<ConstructorParameters<typeof ColtSearch>[1]> = {},
+) {
+  const session = new TuningSession({
+    program,
+    strategy: "colt",
+    runner: new ObjectiveRunner(objective),
+    costModel: new ObjectiveCostModel(objective),
+    budget: { trials: 100, proposerCalls: calls },
+    baselineMs: 100,
+    rooflineMs: 1,
+  });
+  const search = new ColtSearch(session, { proposers, expansionsPerRound: 1000, ...extra }, 7);
+  const result = await search.run(Schedule.initial(program));
+  return { session, result };
+}
+
+/** Replays the course-alteration rule over the event log and checks the search followed it. */
+function checkCourseAlterations(events: readonly ExpansionEvent[], small: string, k: number) {
+  let streak = 0;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    if (e.courseAlteration || e.model !== small) continue;
+    const regressed = e.childMs > e.parentMs;
+    streak = regressed ? streak + 1 : 0;
+    const next = events[i + 1];
+    const due = regressed && streak % k === 0;
+    if (next) expect(next.courseAlteration, `event ${i}: streak ${streak}`).toBe(due);
+    if (due && next) expect(e.replaced).toBe(next.childMs <= e.childMs);
+  }
+}
+
+describe("COLT search", () => {
+  it("escalates to the largest model on every K-th regression and keeps its child unless worse", async () => {
+    const small = new Scripted(info("small", 1e9), (ctx, call) =>
+      propose(ctx, "split", "small", call),
+    );
+    const large = new Scripted(info("large", 70e9), (ctx) => propose(ctx, "parallel", "small"));
+    const { result } = await runColt([small, large], 13, {
+      rootModel: "small",
+      courseAlterationK: 2,
+    });
+    const alterations = result.expansions.filter((e) => e.courseAlteration);
+    expect(alterations.length).toBe(4);
+    expect(alterations.every((e) => e.model === "large")).toBe(true);
+    const largeStats = result.models.find((m) => m.info.name === "large")!;
+    expect(largeStats.courseAlterations).toBe(4);
+    expect(largeStats.calls).toBe(4);
+    expect(result.expansions.filter((e) => e.replaced)).toHaveLength(4);
+    checkCourseAlterations(result.expansions, "small", 2);
+    // The large model saw the small model's proposal and both scores.
+    const rejected = large.contexts[0].rejected!;
+    expect(rejected.model).toBe("small");
+    expect(rejected.transformations[0]).toMatch(/^split /);
+    expect(rejected.childMs).toBeGreaterThan(rejected.parentMs);
+  });
+
+  it("keeps the small model's child when the large model's alternative is worse", async () => {
+    const small = new Scripted(info("small", 1e9), (ctx, call) =>
+      propose(ctx, "split", "small", call),
+    );
+    // Two splits of different loops: always slower than the small model's single split.
+    const large = new Scripted(info("large", 70e9), (ctx) => {
+      const splits = ctx.legalMoves().filter((m) => m.transform.kind === "split");
+      const loops = [
+        ...new Set(splits.map((m) => (m.transform.kind === "split" ? m.transform.loop : ""))),
+      ];
+      const pick = loops
+        .slice(0, 2)
+        .map((l) => splits.find((m) => m.transform.kind === "split" && m.transform.loop === l)!);
+      return { transformations: pick.map((m) => printTransform(m.transform)), nextModel: "small" };
+    });
+    const { result } = await runColt([small, large], 9, {
+      rootModel: "small",
+      courseAlterationK: 2,
+    });
+    expect(result.courseAlterations).toBeGreaterThan(0);
+    expect(result.expansions.some((e) => e.replaced)).toBe(false);
+    checkCourseAlterations(result.expansions, "small", 2);
+  });
+
+  it("resets the regression streak when a small model's child does not regress", async () => {
+    const small = new Scripted(info("small", 1e9), (ctx, call) =>
+      propose(ctx, call % 2 === 1 ? "split" : "parallel", "small", call),
+    );
+    const large = new Scripted(info("large", 70e9), (ctx) => propose(ctx, "parallel", "small"));
+    const { result } = await runColt([small, large], 10, {
+      rootModel: "small",
+      courseAlterationK: 2,
+    });
+    expect(result.courseAlterations).toBe(0);
+    expect(large.contexts).toHaveLength(0);
+  });
+
+  it("counts invalid transformations and unknown next models as errors and falls back", async () => {
+    const sloppy = new Scripted(info("sloppy", 1e9), () => ({
+      transformations: ["vectorise everything", "split C.nope 4"],
+      nextModel: "gpt-imaginary",
+    }));
+    const steady = new Scripted(info("steady", 8e9), (ctx, call) =>
+      propose(ctx, "parallel", "steady", call),
+    );
+    const { result, session } = await runColt([sloppy, steady], 6, {
+      rootModel: "sloppy",
+      courseAlterationK: 0,
+    });
+    const stats = result.models.find((m) => m.info.name === "sloppy")!;
+    expect(stats.calls).toBeGreaterThan(0);
+    expect(stats.errors).toBe(3 * stats.calls);
+    // Fallbacks still grew the tree: every call produced a child with random legal moves.
+    expect(result.expansions.filter((e) => e.model === "sloppy").every((e) => e.errors === 3)).toBe(
+      true,
+    );
+    expect(result.treeSize).toBeGreaterThan(1 + stats.calls - 1);
+    expect(session.trials.length).toBeGreaterThan(0);
+  });
+
+  it("survives a proposer that throws, counting each failure as an error", async () => {
+    const broken: Proposer = {
+      info: info("broken", 1e9),
+      propose: async () => {
+        throw new ProposerError("broken", "HTTP 500");
+      },
+    };
+    const { result } = await runColt([broken], 5, { singleModel: true });
+    const stats = result.models[0];
+    expect(stats.calls).toBe(5);
+    expect(stats.errors).toBe(5);
+    expect(result.treeSize).toBeGreaterThan(1);
+  });
+
+  it("shares one tree: a node proposed by one model is expanded by the model it named", async () => {
+    const small = new Scripted(info("small", 1e9), (ctx, call) =>
+      propose(ctx, "parallel", "large", call),
+    );
+    const large = new Scripted(info("large", 70e9), (ctx, call) =>
+      propose(ctx, "split", "small", call),
+    );
+    await runColt([small, large], 8, { rootModel: "small" });
+    const expandedByLarge = large.contexts.filter((c) => c.purpose === "expand");
+    expect(expandedByLarge.length).toBeGreaterThan(0);
+    expect(
+      expandedByLarge.every((c) => c.ancestorModels[c.ancestorModels.length - 1] === "small"),
+    ).toBe(true);
+    const expandedBySmall = small.contexts.slice(1);
+    expect(
+      expandedBySmall.some(
+        (c) => c.ancestorModels.includes("large") && c.ancestorModels.includes("small"),
+      ),
+    ).toBe(true);
+  });
+
+  it("is deterministic for a seed", async () => {
+    const make = () => [
+      new Scripted(info("small", 1e9), (ctx, call) =>
+        propose(ctx, call % 3 ? "split" : "unroll", call % 2 ? "small" : "large"),
+      ),
+      new Scripted(info("large", 70e9), (ctx) => propose(ctx, "unroll", "small")),
+    ];
+    const a = await runColt(make(), 12);
+    const b = await runColt(make(), 12);
+    expect(a.result.expansions).toEqual(b.result.expansions);
+    expect(a.session.trials.map((t) => t.trace)).toEqual(b.session.trials.map((t) => t.trace));
+  });
+});
