@@ -5,6 +5,7 @@
 import { ProgramError } from "../ir/builder.ts";
 import { CandidateError, CompilerNotFoundError } from "../measure/errors.ts";
 import { ScheduleError, ScheduleSyntaxError } from "../schedule/errors.ts";
+import { TuneError } from "../search/tune.ts";
 import { ShapeError, UnknownWorkloadError } from "../workloads/registry.ts";
 
 /** An error the user can fix: bad argument, missing file, ... */
@@ -24,6 +25,7 @@ const USER_ERRORS = [
   ProgramError,
   CompilerNotFoundError,
   CandidateError,
+  TuneError,
 ];
 
 export function reportError(

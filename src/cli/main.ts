@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { registerMeasure } from "./commands/measure.ts";
 import { registerShow } from "./commands/show.ts";
+import { registerTune } from "./commands/tune.ts";
 import { registerWorkloads } from "./commands/workloads.ts";
 import { reportError } from "./errors.ts";
 
@@ -14,6 +15,7 @@ export function buildCli(): Command {
   registerWorkloads(program);
   registerShow(program);
   registerMeasure(program);
+  registerTune(program);
   return program;
 }
 

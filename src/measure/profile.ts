@@ -4,7 +4,7 @@
  * bandwidth (a triad over arrays far larger than the caches). Calibrated once per
  * machine and compiler, cached on disk.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { buildBinary } from "./build.ts";
@@ -20,6 +20,8 @@ export interface MachineProfile {
   readonly peakFlopsPerCore: number;
   /** Sustained memory bandwidth of one core, bytes/s. */
   readonly bandwidthPerCore: number;
+  /** Private cache per core (largest level reported by sysfs, usually L2), bytes. */
+  readonly cacheBytesPerCore: number;
   readonly calibratedAt: string;
 }
 
@@ -83,7 +85,8 @@ export async function machineProfile(
   const cpuModel = cpus()[0]?.model ?? "unknown CPU";
   if (!recalibrate && existsSync(file)) {
     const cached = JSON.parse(readFileSync(file, "utf8")) as MachineProfile;
-    if (cached.cpuModel === cpuModel && cached.compiler === compiler.version) return cached;
+    const current = cached.cpuModel === cpuModel && cached.compiler === compiler.version;
+    if (current && cached.cacheBytesPerCore > 0) return cached;
   }
   const peak = await runMicroBenchmark(PEAK_SOURCE, "peak FLOP/s", compiler, cacheDir);
   const bandwidth = await runMicroBenchmark(
@@ -98,6 +101,7 @@ export async function machineProfile(
     compiler: compiler.version,
     peakFlopsPerCore: peak,
     bandwidthPerCore: bandwidth,
+    cacheBytesPerCore: privateCacheBytes(),
     calibratedAt: new Date().toISOString(),
   };
   mkdirSync(cacheDir, { recursive: true });
@@ -127,15 +131,39 @@ async function runMicroBenchmark(
   return value;
 }
 
-/** Roofline bound of a program: the larger of compute time and compulsory-traffic time. */
+/**
+ * Roofline bound of a program: the larger of compute time and compulsory-traffic time.
+ * Measurements repeat the kernel on warm caches, so the memory term only applies when
+ * the compulsory data does not fit the private caches of the cores used.
+ */
 export function rooflineSeconds(
   flops: number,
   bytes: number,
   profile: MachineProfile,
   threads: number,
 ): number {
-  return Math.max(
-    flops / (profile.peakFlopsPerCore * threads),
-    bytes / (profile.bandwidthPerCore * threads),
-  );
+  const compute = flops / (profile.peakFlopsPerCore * threads);
+  if (bytes <= profile.cacheBytesPerCore * threads) return compute;
+  return Math.max(compute, bytes / (profile.bandwidthPerCore * threads));
+}
+
+/** Largest per-core (unshared) data cache from sysfs; 1 MiB where sysfs does not say. */
+function privateCacheBytes(): number {
+  const base = "/sys/devices/system/cpu/cpu0/cache";
+  if (!existsSync(base)) return 1024 * 1024;
+  let best = 0;
+  for (const entry of readdirSync(base).filter((e) => e.startsWith("index"))) {
+    const read = (f: string) => {
+      const file = join(base, entry, f);
+      return existsSync(file) ? readFileSync(file, "utf8").trim() : "";
+    };
+    if (read("type") === "Instruction") continue;
+    const shared = read("shared_cpu_list");
+    if (shared.includes(",") || shared.includes("-")) continue;
+    const m = /^(\d+)([KMG]?)$/.exec(read("size"));
+    if (!m) continue;
+    const unit: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+    best = Math.max(best, Number(m[1]) * unit[m[2]]);
+  }
+  return best > 0 ? best : 1024 * 1024;
 }

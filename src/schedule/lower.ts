@@ -537,9 +537,11 @@ function guardCond(gs: readonly Guard[]): Cond {
 function checkLoweredNest(lp: LoweredProgram): void {
   const stageOfVar = (v: string) => v.slice(0, v.indexOf("."));
   const loopOfVar = (v: string) => v.slice(v.indexOf(".") + 1);
+  const ranges = new Map<string, Interval>();
   const walk = (stmts: readonly Stmt[], parallel: string | undefined, unrolled: number) => {
     for (const s of stmts) {
       if (s.k === "for") {
+        ranges.set(s.v, { lo: 0, hi: s.extent - 1 });
         if (s.kind === "parallel" && parallel) {
           throw new ScheduleError(
             `parallel loop nested inside parallel loop ${parallel}; only one level of parallelism is supported`,
@@ -555,7 +557,7 @@ function checkLoweredNest(lp: LoweredProgram): void {
             loopOfVar(s.v),
           );
         }
-        if (s.kind === "vector") checkVectorBody(lp, s);
+        if (s.kind === "vector") checkVectorBody(lp, s, ranges);
         walk(s.body, s.kind === "parallel" ? s.v : parallel, copies);
       } else if (s.k === "if") {
         walk(s.body, parallel, unrolled);
@@ -565,7 +567,11 @@ function checkLoweredNest(lp: LoweredProgram): void {
   walk(lp.body, undefined, 1);
 }
 
-function checkVectorBody(lp: LoweredProgram, loop: Extract<Stmt, { k: "for" }>): void {
+function checkVectorBody(
+  lp: LoweredProgram,
+  loop: Extract<Stmt, { k: "for" }>,
+  ranges: ReadonlyMap<string, Interval>,
+): void {
   const stage = loop.v.slice(0, loop.v.indexOf("."));
   const name = loop.v.slice(loop.v.indexOf(".") + 1);
   const fail = (why: string): never => {
@@ -578,7 +584,15 @@ function checkVectorBody(lp: LoweredProgram, loop: Extract<Stmt, { k: "for" }>):
     checkContiguous(lp, st.buf, st.idx, loop.v, `store to ${st.buf}`, fail, true);
     forEachRead(st.value, (r, guarded) => {
       const depends = r.idx.some((x) => freeVars(x).has(loop.v));
-      if (guarded && depends)
+      // Lanes evaluate both sides of a select: fine only when every lane stays in bounds.
+      const shape = lp.buffers.find((b) => b.name === r.tensor)?.shape;
+      const inBounds =
+        shape !== undefined &&
+        r.idx.every((x, d) => {
+          const iv = intervalOf(x, ranges);
+          return iv.lo >= 0 && iv.hi < shape[d];
+        });
+      if (guarded && depends && !inBounds)
         fail(
           `'${r.tensor}' is read under a select guard; vector lanes would read it out of bounds`,
         );

@@ -1,24 +1,29 @@
 /**
- * How offline proposers pick the model that expands the child: the best smoothed hit
- * rate, discounted by model size so a cheap model with a similar record wins, with a
- * little seeded exploration.
+ * How offline proposers pick the model that expands the child: the smallest model whose
+ * record is good enough (smoothed hit rate, few errors), so cheap models do most of the
+ * work; the largest model is named only while it has had less than its share of calls
+ * (it is also called for course alterations); a little seeded exploration keeps every
+ * model's statistics alive.
  */
 import type { Random } from "../../search/random.ts";
 import type { ModelStatsView } from "../protocol.ts";
+
+const GOOD_HIT_RATE = 0.3;
+const LARGEST_SHARE = 0.2;
 
 export function chooseNextModel(
   models: readonly ModelStatsView[],
   random: Random,
   exploration = 0.1,
 ): string {
-  if (random.next() < exploration) return random.pick(models).name;
-  const sizes = models.map((m) => Math.log(m.size));
-  const [lo, hi] = [Math.min(...sizes), Math.max(...sizes)];
-  const value = (m: ModelStatsView) => {
-    const hitRate = (m.hits + 1) / (m.calls + 2);
-    const relativeSize = hi > lo ? (Math.log(m.size) - lo) / (hi - lo) : 0;
-    const errorRate = m.errors / (m.calls + 1);
-    return hitRate - 0.15 * relativeSize - 0.5 * errorRate;
-  };
-  return [...models].sort((a, b) => value(b) - value(a) || a.size - b.size)[0].name;
+  const bySize = [...models].sort((a, b) => a.size - b.size);
+  const largest = bySize[bySize.length - 1];
+  const total = models.reduce((n, m) => n + m.calls, 0);
+  const largestAllowed = bySize.length === 1 || largest.calls < LARGEST_SHARE * (total + 1);
+  const eligible = largestAllowed ? bySize : bySize.slice(0, -1);
+  if (random.next() < exploration) return random.pick(eligible).name;
+  const rate = (m: ModelStatsView) => (m.hits + 1) / (m.calls + 2);
+  const good = eligible.find((m) => rate(m) >= GOOD_HIT_RATE && m.errors <= m.calls / 2);
+  if (good) return good.name;
+  return [...eligible].sort((a, b) => rate(b) - rate(a) || a.size - b.size)[0].name;
 }

@@ -9,14 +9,14 @@ import type { Transform } from "../../schedule/transform.ts";
 import type { ModelInfo, Proposal, ProposalContext, Proposer } from "../protocol.ts";
 import { chooseNextModel } from "./next-model.ts";
 import {
-  applyRecipe,
-  inlineRecipe,
+  inlineProducers,
   recipesFor,
   stagesByWork,
   type AppliedRecipe,
+  type TileChoice,
 } from "./recipes.ts";
 
-const TILE_CHOICES = [
+const TILE_CHOICES: readonly TileChoice[] = [
   { mr: 8, nr: 32, width: 16, kc: 256 },
   { mr: 4, nr: 32, width: 16, kc: 128 },
   { mr: 8, nr: 16, width: 16, kc: 64 },
@@ -110,19 +110,14 @@ export class LookaheadProposer implements Proposer {
   }
 }
 
-function expertCandidates(
-  ctx: ProposalContext,
-  choices: readonly (typeof TILE_CHOICES)[number][],
-): AppliedRecipe[] {
+function expertCandidates(ctx: ProposalContext, choices: readonly TileChoice[]): AppliedRecipe[] {
   const out: AppliedRecipe[] = [];
-  const inline = applyRecipe(ctx.schedule, inlineRecipe(ctx.schedule));
+  const inline = inlineProducers(ctx.schedule);
   if (inline) out.push(inline);
   for (const st of stagesByWork(ctx.schedule)) {
     for (const choice of choices) {
-      for (const recipe of recipesFor(ctx.schedule, st, choice)) {
-        const applied = applyRecipe(ctx.schedule, recipe);
-        if (applied && !out.some((o) => o.schedule.text() === applied.schedule.text()))
-          out.push(applied);
+      for (const applied of recipesFor(ctx.schedule, st, choice)) {
+        if (!out.some((o) => o.schedule.text() === applied.schedule.text())) out.push(applied);
       }
     }
     if (out.length > 0 && choices.length === 1) break;

@@ -1,57 +1,84 @@
 /**
  * Expert recipes: short transformation sequences a performance engineer would apply —
  * a register-blocked vectorized micro-kernel for contractions, a contiguous vector loop
- * for element-wise and row-wise stages, packing the operand streamed along the vector
- * loop, cache blocking of the reduction, an outer parallel loop, inlining producers.
- * Each recipe is tried on the schedule; only the steps it accepts are kept.
+ * for element-wise and row-wise stages (packing operands that are strided along it),
+ * cache blocking of the reduction, an outer parallel loop, inlining producers.
+ * A recipe is all or nothing: it is kept only when every step is accepted.
  */
 import type { Program, Stage } from "../../ir/program.ts";
-import { forEachRead } from "../../ir/program.ts";
+import { intervalOf } from "../../ir/int-expr.ts";
+import { forEachRead, tensorShape } from "../../ir/program.ts";
 import type { Schedule } from "../../schedule/schedule.ts";
 import { loopExtents, type StageState } from "../../schedule/state.ts";
 import type { Transform } from "../../schedule/transform.ts";
 
-export interface Recipe {
-  readonly name: string;
-  readonly steps: readonly Transform[];
-}
-
 export interface AppliedRecipe {
   readonly name: string;
   readonly schedule: Schedule;
-  /** The accepted steps, in order. */
   readonly steps: readonly Transform[];
 }
 
-/** Applies the steps that the schedule accepts; a recipe with no accepted step gives undefined. */
-export function applyRecipe(
+export interface TileChoice {
+  readonly mr: number;
+  readonly nr: number;
+  readonly width: number;
+  readonly kc: number;
+}
+
+/** Applies every step or nothing. */
+export function applyAll(
   schedule: Schedule,
-  recipe: Recipe,
-  required = 1,
+  name: string,
+  steps: readonly Transform[],
 ): AppliedRecipe | undefined {
   let s = schedule;
-  const accepted: Transform[] = [];
-  for (const t of recipe.steps) {
+  for (const t of steps) {
     const r = s.tryApply(t);
-    if (r.ok) {
-      s = r.schedule;
-      accepted.push(t);
-    }
+    if (!r.ok) return undefined;
+    s = r.schedule;
   }
-  return accepted.length >= required
-    ? { name: recipe.name, schedule: s, steps: accepted }
-    : undefined;
+  return steps.length > 0 ? { name, schedule: s, steps } : undefined;
+}
+
+/**
+ * Applies `steps`, then vectorizes `vectorLoop`; when vectorizing is refused because a
+ * read is strided, packs that tensor at `packAt` (layout follows the loops, so the
+ * vector loop becomes its contiguous dimension) and tries again.
+ */
+function applyVectorized(
+  schedule: Schedule,
+  name: string,
+  stage: string,
+  steps: readonly Transform[],
+  vectorLoop: string,
+  packAt: string | undefined,
+): AppliedRecipe | undefined {
+  const all = [...steps];
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const vectorize: Transform = { kind: "vectorize", stage, loop: vectorLoop };
+    const base = applyAll(schedule, name, all);
+    if (!base) return undefined;
+    const r = base.schedule.tryApply(vectorize);
+    if (r.ok) return { name, schedule: r.schedule, steps: [...all, vectorize] };
+    const strided = /read of (\w+) is not contiguous/.exec(r.error.reason);
+    if (!strided || !packAt) return undefined;
+    all.push({ kind: "pack", stage, tensor: strided[1], at: packAt });
+  }
+  return undefined;
 }
 
 function stageOf(p: Program, name: string): Stage {
   return p.stages.find((s) => s.name === name)!;
 }
 
-function fresh(st: StageState, base: string, taken: Set<string>): string {
-  let n = base;
-  for (let i = 2; st.usedNames.has(n) || taken.has(n); i++) n = `${base}${i}`;
-  taken.add(n);
-  return n;
+function namer(st: StageState): (base: string) => string {
+  const taken = new Set<string>();
+  return (base) => {
+    let n = base;
+    for (let i = 2; st.usedNames.has(n) || taken.has(n); i++) n = `${base}${i}`;
+    taken.add(n);
+    return n;
+  };
 }
 
 function extentsOf(p: Program, st: StageState): Map<string, number> {
@@ -75,131 +102,202 @@ export function stagesByWork(schedule: Schedule): StageState[] {
     .sort((a, b) => work(b) - work(a));
 }
 
-/** All recipe instances for one stage, with the given register-tile and vector choices. */
-export function recipesFor(
+/** Contractions: an mr x nr register tile, nr/width vectors wide, reductions outside it. */
+export function registerTile(
   schedule: Schedule,
   st: StageState,
-  choice: { mr: number; nr: number; width: number; kc: number },
-): Recipe[] {
+  c: TileChoice,
+): AppliedRecipe | undefined {
   const p = schedule.state.program;
-  const stage = stageOf(p, st.name);
   const ext = extentsOf(p, st);
-  const out: Recipe[] = [];
   const spatial = st.loops.filter((l) => !l.reduce && l.annotation === "serial");
   const reductions = st.loops.filter((l) => l.reduce);
-  const last = spatial[spatial.length - 1];
-  const alreadyVector = st.loops.some((l) => l.annotation === "vector");
-
-  // Contractions: register tile mr x nr with nr/width vectors, reduction loops outside it.
-  if (!alreadyVector && reductions.length > 0 && spatial.length >= 2 && !st.cacheWriteAt) {
-    const a = spatial[spatial.length - 2];
-    const b = last;
-    const taken = new Set<string>();
-    const [ao, ai, bo, bi, bvo, bv] = [
-      fresh(st, `${a.name}o`, taken),
-      fresh(st, `${a.name}r`, taken),
-      fresh(st, `${b.name}o`, taken),
-      fresh(st, `${b.name}t`, taken),
-      fresh(st, `${b.name}w`, taken),
-      fresh(st, `${b.name}v`, taken),
-    ];
-    const nr = Math.min(choice.nr, ext.get(b.name)!);
-    const width = Math.min(choice.width, nr);
-    const steps: Transform[] = [
-      { kind: "split", stage: st.name, loop: a.name, factor: choice.mr, outer: ao, inner: ai },
-      { kind: "split", stage: st.name, loop: b.name, factor: nr, outer: bo, inner: bi },
-      { kind: "split", stage: st.name, loop: bi, factor: width, outer: bvo, inner: bv },
-    ];
-    const others = st.loops.filter((l) => l !== a && l !== b && !l.reduce).map((l) => l.name);
-    steps.push({
-      kind: "reorder",
-      stage: st.name,
-      loops: [...others, ao, bo, ...reductions.map((r) => r.name), ai, bvo, bv],
-    });
-    steps.push({ kind: "cache_write", stage: st.name, at: bo });
+  if (
+    reductions.length === 0 ||
+    spatial.length < 2 ||
+    st.cacheWriteAt ||
+    st.loops.some((l) => l.annotation === "vector")
+  ) {
+    return undefined;
+  }
+  const [a, b] = [spatial[spatial.length - 2], spatial[spatial.length - 1]];
+  const fresh = namer(st);
+  const steps: Transform[] = [];
+  const splitOrKeep = (
+    loop: string,
+    factor: number,
+    outerBase: string,
+    innerBase: string,
+  ): [string | undefined, string] => {
+    if (factor >= ext.get(loop)!) return [undefined, loop];
+    const [o, i] = [fresh(outerBase), fresh(innerBase)];
+    steps.push({ kind: "split", stage: st.name, loop, factor, outer: o, inner: i });
+    return [o, i];
+  };
+  const nr = Math.min(c.nr, ext.get(b.name)!);
+  const width = [c.width, 16, 8, 4].find((w) => w <= nr && [4, 8, 16, 32, 64].includes(w));
+  if (!width) return undefined;
+  const [ao, ai] = splitOrKeep(a.name, c.mr, `${a.name}o`, `${a.name}r`);
+  const [bo, bi] = splitOrKeep(b.name, nr, `${b.name}o`, `${b.name}t`);
+  const nrEff = Math.min(nr, ext.get(b.name)!);
+  let bvo: string | undefined;
+  let bv = bi;
+  if (nrEff !== width) {
+    [bvo, bv] = [fresh(`${b.name}w`), fresh(`${b.name}v`)];
+    steps.push({ kind: "split", stage: st.name, loop: bi, factor: width, outer: bvo, inner: bv });
+  }
+  const others = st.loops.filter((l) => l !== a && l !== b && !l.reduce).map((l) => l.name);
+  const outer = [...others, ...(ao ? [ao] : []), ...(bo ? [bo] : [])];
+  const order = [...outer, ...reductions.map((r) => r.name), ai, ...(bvo ? [bvo] : []), bv];
+  steps.push({ kind: "reorder", stage: st.name, loops: order });
+  const tileLoop = outer[outer.length - 1];
+  if (!tileLoop) return undefined;
+  steps.push({ kind: "cache_write", stage: st.name, at: tileLoop });
+  if ((ao ? c.mr : ext.get(a.name)!) <= 64)
     steps.push({ kind: "unroll", stage: st.name, loop: ai });
-    steps.push({ kind: "unroll", stage: st.name, loop: bvo });
-    steps.push({ kind: "vectorize", stage: st.name, loop: bv });
-    out.push({ name: `register tile ${choice.mr}x${nr} of ${st.name}`, steps });
-  }
-
-  // Element-wise and row-wise stages: make the contiguous spatial loop an inner vector loop.
-  if (!alreadyVector && last && ext.get(last.name)! >= 4) {
-    const taken = new Set<string>();
-    const e = ext.get(last.name)!;
-    const width = [choice.width, 16, 8, 4].find((w) => w <= e) ?? 4;
-    const [lo, lv] = [fresh(st, `${last.name}o`, taken), fresh(st, `${last.name}v`, taken)];
-    const steps: Transform[] = [];
-    if (e !== width)
-      steps.push({
-        kind: "split",
-        stage: st.name,
-        loop: last.name,
-        factor: width,
-        outer: lo,
-        inner: lv,
-      });
-    const vec = e === width ? last.name : lv;
-    const order = st.loops
-      .map((l) => (l.name === last.name ? (e === width ? vec : lo) : l.name))
-      .filter((n) => n !== vec);
-    steps.push({ kind: "reorder", stage: st.name, loops: [...order, vec] });
-    steps.push({ kind: "vectorize", stage: st.name, loop: vec });
-    out.push({ name: `vectorize ${st.name}.${last.name} by ${width}`, steps });
-  }
-
-  // Cache blocking of the outermost reduction loop, moved outside the spatial tiles.
-  const r0 = reductions[0];
-  if (r0 && r0.annotation === "serial" && ext.get(r0.name)! > choice.kc) {
-    const taken = new Set<string>();
-    const [rc, ri] = [fresh(st, `${r0.name}c`, taken), fresh(st, `${r0.name}i`, taken)];
-    const firstReduce = st.loops.findIndex((l) => l.reduce);
-    const outerSpatial = st.loops.slice(0, firstReduce).map((l) => l.name);
-    out.push({
-      name: `block ${st.name}.${r0.name} by ${choice.kc}`,
-      steps: [
-        { kind: "split", stage: st.name, loop: r0.name, factor: choice.kc, outer: rc, inner: ri },
-        { kind: "reorder", stage: st.name, loops: [rc, ...outerSpatial] },
-      ],
-    });
-  }
-
-  // Pack every operand read along the vector loop, at the outermost reduction block.
-  const vectorLoop = st.loops.find((l) => l.annotation === "vector");
-  const blockLoop = st.loops.find((l) => l.reduce);
-  if (vectorLoop && blockLoop) {
-    const steps: Transform[] = [];
-    forEachRead(stage.body, (r) => {
-      if (
-        !st.copies.some((c) => c.tensor === r.tensor) &&
-        !steps.some((s) => s.kind === "pack" && s.tensor === r.tensor)
-      ) {
-        steps.push({ kind: "pack", stage: st.name, tensor: r.tensor, at: blockLoop.name });
-      }
-    });
-    if (steps.length > 0) out.push({ name: `pack operands of ${st.name}`, steps });
-  }
-
-  // One parallel loop: the outermost spatial loop.
-  if (!st.loops.some((l) => l.annotation === "parallel") && spatial[0]) {
-    out.push({
-      name: `parallel ${st.name}.${spatial[0].name}`,
-      steps: [{ kind: "parallel", stage: st.name, loop: spatial[0].name }],
-    });
-  }
-  return out;
+  if (bvo) steps.push({ kind: "unroll", stage: st.name, loop: bvo });
+  return applyVectorized(
+    schedule,
+    `register tile ${c.mr}x${nrEff} of ${st.name}`,
+    st.name,
+    steps,
+    bv,
+    tileLoop,
+  );
 }
 
-/** Inline every element-wise producer that can be inlined. */
-export function inlineRecipe(schedule: Schedule): Recipe {
+/** Element-wise and row-wise stages: the last spatial loop becomes an inner vector loop. */
+export function vectorizeInner(
+  schedule: Schedule,
+  st: StageState,
+  c: TileChoice,
+): AppliedRecipe | undefined {
   const p = schedule.state.program;
-  const steps: Transform[] = schedule.state.stages
-    .filter(
-      (st) =>
-        st.placement.k === "root" &&
-        !p.outputs.includes(st.name) &&
-        stageOf(p, st.name).reduceAxes.length === 0,
-    )
-    .map((st) => ({ kind: "compute_inline", stage: st.name }));
-  return { name: "inline element-wise producers", steps };
+  const ext = extentsOf(p, st);
+  if (st.loops.some((l) => l.annotation === "vector")) return undefined;
+  const spatial = st.loops.filter((l) => !l.reduce && l.annotation === "serial");
+  const last = spatial[spatial.length - 1];
+  if (!last) return undefined;
+  const e = ext.get(last.name)!;
+  const width = [c.width, 16, 8, 4].find((w) => w <= e);
+  if (!width) return undefined;
+  const fresh = namer(st);
+  const steps: Transform[] = [];
+  let outerLoop = last.name;
+  let vec = last.name;
+  if (e !== width) {
+    [outerLoop, vec] = [fresh(`${last.name}o`), fresh(`${last.name}v`)];
+    steps.push({
+      kind: "split",
+      stage: st.name,
+      loop: last.name,
+      factor: width,
+      outer: outerLoop,
+      inner: vec,
+    });
+  }
+  const order = st.loops
+    .map((l) => (l.name === last.name ? outerLoop : l.name))
+    .filter((n) => n !== vec);
+  if (order[order.length - 1] !== outerLoop || e !== width)
+    steps.push({ kind: "reorder", stage: st.name, loops: [...order, vec] });
+  const packAt = e !== width ? outerLoop : order[order.length - 1];
+  return applyVectorized(
+    schedule,
+    `vectorize ${st.name}.${last.name} by ${width}`,
+    st.name,
+    steps,
+    vec,
+    packAt,
+  );
+}
+
+/** Cache blocking of the outermost reduction loop, moved outside the spatial loops. */
+export function blockReduction(
+  schedule: Schedule,
+  st: StageState,
+  c: TileChoice,
+): AppliedRecipe | undefined {
+  const ext = extentsOf(schedule.state.program, st);
+  const r0 = st.loops.find((l) => l.reduce);
+  if (!r0 || r0.annotation !== "serial" || ext.get(r0.name)! <= c.kc) return undefined;
+  const fresh = namer(st);
+  const [rc, ri] = [fresh(`${r0.name}c`), fresh(`${r0.name}i`)];
+  const firstReduce = st.loops.indexOf(r0);
+  const outerSpatial = st.loops.slice(0, firstReduce).map((l) => l.name);
+  return applyAll(schedule, `block ${st.name}.${r0.name} by ${c.kc}`, [
+    { kind: "split", stage: st.name, loop: r0.name, factor: c.kc, outer: rc, inner: ri },
+    { kind: "reorder", stage: st.name, loops: [rc, ...outerSpatial] },
+  ]);
+}
+
+/** Pack every operand of a vectorized stage at its outermost reduction loop. */
+export function packOperands(schedule: Schedule, st: StageState): AppliedRecipe | undefined {
+  const vector = st.loops.some((l) => l.annotation === "vector");
+  const block = st.loops.find((l) => l.reduce);
+  if (!vector || !block) return undefined;
+  const steps: Transform[] = [];
+  forEachRead(stageOf(schedule.state.program, st.name).body, (r) => {
+    const known =
+      st.copies.some((c) => c.tensor === r.tensor) ||
+      steps.some((s) => s.kind === "pack" && s.tensor === r.tensor);
+    if (!known) steps.push({ kind: "pack", stage: st.name, tensor: r.tensor, at: block.name });
+  });
+  return applyAll(schedule, `pack operands of ${st.name}`, steps);
+}
+
+/** One parallel loop: the outermost spatial loop. */
+export function parallelOuter(schedule: Schedule, st: StageState): AppliedRecipe | undefined {
+  const first = st.loops.find((l) => !l.reduce);
+  if (!first || st.loops.some((l) => l.annotation === "parallel")) return undefined;
+  return applyAll(schedule, `parallel ${st.name}.${first.name}`, [
+    { kind: "parallel", stage: st.name, loop: first.name },
+  ]);
+}
+
+/**
+ * Inline every element-wise producer that can be inlined, except those whose select
+ * guards a read that would otherwise go out of bounds (padding): inlined, they would
+ * keep their consumer scalar.
+ */
+export function inlineProducers(schedule: Schedule): AppliedRecipe | undefined {
+  const p = schedule.state.program;
+  let s = schedule;
+  const steps: Transform[] = [];
+  for (const st of schedule.state.stages) {
+    const stage = stageOf(p, st.name);
+    if (st.placement.k !== "root" || p.outputs.includes(st.name) || stage.reduceAxes.length > 0)
+      continue;
+    const ranges = new Map([...stage.axes].map((a) => [a.name, { lo: 0, hi: a.extent - 1 }]));
+    let guardedRead = false;
+    forEachRead(stage.body, (r, guarded) => {
+      const shape = tensorShape(p, r.tensor);
+      const inBounds = r.idx.every((x, d) => {
+        const iv = intervalOf(x, ranges);
+        return iv.lo >= 0 && iv.hi < shape[d];
+      });
+      guardedRead ||= guarded && !inBounds;
+    });
+    if (guardedRead) continue;
+    const t: Transform = { kind: "compute_inline", stage: st.name };
+    const r = s.tryApply(t);
+    if (r.ok) {
+      s = r.schedule;
+      steps.push(t);
+    }
+  }
+  return steps.length > 0
+    ? { name: "inline element-wise producers", schedule: s, steps }
+    : undefined;
+}
+
+/** Every recipe that applies to one stage, in the order an engineer would try them. */
+export function recipesFor(schedule: Schedule, st: StageState, c: TileChoice): AppliedRecipe[] {
+  return [
+    registerTile(schedule, st, c),
+    vectorizeInner(schedule, st, c),
+    packOperands(schedule, st),
+    blockReduction(schedule, st, c),
+    parallelOuter(schedule, st),
+  ].filter((r): r is AppliedRecipe => r !== undefined);
 }

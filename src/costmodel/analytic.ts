@@ -1,0 +1,74 @@
+/**
+ * Analytic run-time estimate: a roofline refined by what the schedule does to the core.
+ * Compute time comes from a port model of each innermost loop body (scalar code issues one
+ * element per FP instruction, 1/16 of peak; a reduction into one accumulator waits for the
+ * previous add; loads and stores compete for their ports; see nest-analysis.ts), memory
+ * time from the cache lines missing L1 and L2 according to loop footprints. The two
+ * overlap only partly.
+ */
+import type { MachineProfile } from "../measure/profile.ts";
+import type { Schedule } from "../schedule/schedule.ts";
+import { analyzeNest, FP_PORTS, HW_LANES, L2_BYTES, type NestAnalysis } from "./nest-analysis.ts";
+
+/** Bytes per cycle L2 delivers to L1 (sustained, one core). */
+const L2_BYTES_PER_CYCLE = 32;
+/** Fraction of the smaller of compute and memory time that does not overlap the larger. */
+const NON_OVERLAP = 0.3;
+/** Fixed cost of one kernel call (call, workspace pointers), seconds. */
+const CALL_SECONDS = 50e-9;
+
+export interface AnalyticBreakdown {
+  readonly computeSeconds: number;
+  /** Time to move the L1 misses from L2. */
+  readonly l2Seconds: number;
+  /** Time to move the L2 misses from memory (L3 / DRAM). */
+  readonly memorySeconds: number;
+  readonly totalSeconds: number;
+}
+
+/** The private cache per core the profile reports (L2 on most machines), else 2 MiB. */
+export function privateCacheBytes(profile: MachineProfile): number {
+  const bytes = (profile as { cacheBytesPerCore?: number }).cacheBytesPerCore;
+  return bytes !== undefined && Number.isFinite(bytes) && bytes > 0 ? bytes : L2_BYTES;
+}
+
+/** Core clock implied by the calibrated peak (FMA on every FP port, full vectors). */
+export function coreHz(profile: MachineProfile): number {
+  return profile.peakFlopsPerCore / (FP_PORTS * 2 * HW_LANES);
+}
+
+export function analyticBreakdown(
+  analysis: NestAnalysis,
+  profile: MachineProfile,
+  threads = 1,
+): AnalyticBreakdown {
+  const hz = coreHz(profile);
+  const computeSeconds = analysis.cycles / hz;
+  // Memory traffic is shared by the cores working in parallel loops.
+  let work = 0;
+  let parallelWork = 0;
+  for (const s of analysis.stores) {
+    work += s.iters;
+    if (s.parallel) parallelWork += s.iters;
+  }
+  const cores = 1 + (Math.max(1, threads) - 1) * (work > 0 ? parallelWork / work : 0);
+  const l2Seconds = analysis.trafficL1 / (L2_BYTES_PER_CYCLE * hz * cores);
+  const memorySeconds = analysis.trafficL2 / (profile.bandwidthPerCore * cores);
+  const parts = [computeSeconds, l2Seconds, memorySeconds];
+  const largest = Math.max(...parts);
+  const rest = parts.reduce((a, b) => a + b, 0) - largest;
+  const totalSeconds = largest + NON_OVERLAP * rest + CALL_SECONDS;
+  return { computeSeconds, l2Seconds, memorySeconds, totalSeconds };
+}
+
+/** Estimated run time of one kernel call in milliseconds (finite, > 0). */
+export function analyticEstimateMs(
+  schedule: Schedule,
+  profile: MachineProfile,
+  threads = 1,
+): number {
+  const analysis = analyzeNest(schedule.lower(), threads, privateCacheBytes(profile));
+  const b = analyticBreakdown(analysis, profile, threads);
+  const ms = b.totalSeconds * 1e3;
+  return Number.isFinite(ms) && ms > 0 ? ms : CALL_SECONDS * 1e3;
+}
