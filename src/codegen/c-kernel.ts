@@ -56,6 +56,8 @@ class KernelEmitter implements ExprEnv {
   private readonly lines: string[] = [];
   private depth = 1;
   private readonly cNames = new Map<string, string>();
+  /** Inside a parallel loop: restrict-qualified local copies of the kernel's pointers. */
+  private readonly restrictCopies = new Map<string, string>();
   private readonly taken = new Set<string>();
   private readonly consts = new Map<string, number>();
   private vec: VectorContext | undefined;
@@ -135,6 +137,8 @@ class KernelEmitter implements ExprEnv {
   }
 
   private cName(name: string): string {
+    const local = this.restrictCopies.get(name);
+    if (local) return local;
     const known = this.cNames.get(name);
     if (known) return known;
     let base = name.replace(/[^A-Za-z0-9_]/g, "_");
@@ -308,6 +312,18 @@ class KernelEmitter implements ExprEnv {
     this.line(`${target} = ${value.code};`);
   }
 
+  /** Parameters and root temporaries, re-declared so the outlined body keeps `restrict`. */
+  private declareRestrictCopies() {
+    for (const b of this.lp.buffers) {
+      const param = b.role === "input" || b.role === "output";
+      if (!param && !(b.role === "temp" && !b.perThread && this.isRootTemp(b))) continue;
+      const outer = this.cName(b.name);
+      const copy = this.cName(`${b.name}_thread`);
+      this.line(`${b.role === "input" ? "const " : ""}float* restrict ${copy} = ${outer};`);
+      this.restrictCopies.set(b.name, copy);
+    }
+  }
+
   private loop(s: Extract<Stmt, { k: "for" }>) {
     const name = this.cName(s.v);
     const count = intCode(s.count, this);
@@ -317,7 +333,20 @@ class KernelEmitter implements ExprEnv {
       this.block(`for (int ${name} = 0; ${name} < ${count}; ${name}++)`, () => this.stmts(s.body));
     };
     if (s.kind === "serial") return serial();
-    if (s.kind === "parallel") return serial("#pragma omp parallel for schedule(static)");
+    if (s.kind === "parallel") {
+      // A serial copy for one thread: code outlined into an OpenMP region loses `restrict`
+      // on captured pointers, which costs vectorization even when no thread is spawned.
+      this.block("if (omp_get_max_threads() > 1)", () => {
+        this.line("#pragma omp parallel for schedule(static)");
+        this.block(`for (int ${name} = 0; ${name} < ${count}; ${name}++)`, () => {
+          this.declareRestrictCopies();
+          this.stmts(s.body);
+          this.restrictCopies.clear();
+        });
+      });
+      this.block("else", () => serial());
+      return;
+    }
     if (s.kind === "unroll") {
       const copies = (guarded: boolean) => {
         for (let i = 0; i < s.extent; i++) {

@@ -12,7 +12,8 @@ import type { Transform } from "./transform.ts";
 
 const SPLIT_FACTORS = [4, 8, 16, 32, 64, 128, 256];
 const RFACTOR_FACTORS = [4, 16, 64];
-const VECTOR_WIDTHS = [4, 8, 16, 32, 64];
+/** 32 and 64 lanes are legal but gcc lowers such wide vectors poorly (10-20x slower). */
+const VECTOR_WIDTHS = [4, 8, 16];
 
 export interface LegalMove {
   readonly transform: Transform;
