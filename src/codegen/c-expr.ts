@@ -198,6 +198,18 @@ export function helperDefinitions(used: ReadonlySet<string>): string {
       out.push(
         `static inline ${V} ${name}(${M} m, ${V} a, ${V} b) { return (${V})((m & (${M})a) | (~m & (${M})b)); }`,
       );
+    } else if (op === "exp" || op === "sigmoid" || op === "tanh") {
+      out.push(vectorExp(lanes));
+      const exp = `colt_vexp_v${lanes}`;
+      if (op === "sigmoid")
+        out.push(`static inline ${V} ${name}(${V} x) { return 1.0f / (1.0f + ${exp}(-x)); }`);
+      if (op === "tanh")
+        out.push(
+          `static inline ${V} ${name}(${V} x) { return 1.0f - 2.0f / (1.0f + ${exp}(x + x)); }`,
+        );
+      if (op === "exp") out.push(`static inline ${V} ${name}(${V} x) { return ${exp}(x); }`);
+    } else if (op === "abs") {
+      out.push(`static inline ${V} ${name}(${V} x) { return (${V})((${M})x & 0x7fffffff); }`);
     } else {
       const scalar = SCALAR_UNARY[op as UnaryOp];
       out.push(
@@ -205,5 +217,38 @@ export function helperDefinitions(used: ReadonlySet<string>): string {
       );
     }
   }
-  return out.join("\n");
+  return [...new Set(out)].join("\n");
+}
+
+/**
+ * exp on whole vectors (Cephes expf: x = n·ln2 + r, a degree-6 polynomial in r, then
+ * 2^n from the exponent bits), about 2 ulp; a lane-by-lane expf call is slower than
+ * scalar code. Large arguments give +inf, very negative ones (and -inf) give 0.
+ */
+function vectorExp(lanes: number): string {
+  const V = vecType(lanes);
+  const M = maskType(lanes);
+  const splat = (c: string) => `(-(${V}){} + ${c})`;
+  return [
+    `static inline ${V} colt_vexp_v${lanes}(${V} x) {`,
+    `  ${M} over = x > ${splat("88.7228393f")}, under = x < ${splat("-87.3365402f")};`,
+    `  ${M} big = x > ${splat("88.0f")}, small = x < ${splat("-87.0f")};`,
+    `  x = (${V})((big & (${M})${splat("88.0f")}) | (~big & (${M})x));`,
+    `  x = (${V})((small & (${M})${splat("-87.0f")}) | (~small & (${M})x));`,
+    `  ${V} fx = x * 1.44269504088896341f + 0.5f;`,
+    `  ${M} n = __builtin_convertvector(fx, ${M});`,
+    `  n += (${M})(__builtin_convertvector(n, ${V}) > fx);`,
+    `  ${V} nf = __builtin_convertvector(n, ${V});`,
+    `  ${V} r = x - nf * 0.693359375f + nf * 2.12194440e-4f;`,
+    `  ${V} y = r * 1.9875691500e-4f + 1.3981999507e-3f;`,
+    `  y = y * r + 8.3334519073e-3f;`,
+    `  y = y * r + 4.1665795894e-2f;`,
+    `  y = y * r + 1.6666665459e-1f;`,
+    `  y = y * r + 5.0000001201e-1f;`,
+    `  y = y * (r * r) + r + 1.0f;`,
+    `  ${V} result = y * (${V})((n + 127) << 23);`,
+    `  result = (${V})(~under & (${M})result);`,
+    `  return (${V})((over & (${M})${splat("INFINITY")}) | (~over & (${M})result));`,
+    `}`,
+  ].join("\n");
 }

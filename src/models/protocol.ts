@@ -52,6 +52,8 @@ export interface ProposalContext {
   readonly models: readonly ModelStatsView[];
   /** Models that expanded the ancestors of this node, root first. */
   readonly ancestorModels: readonly string[];
+  /** Cores each candidate runs on (parallel loops only pay off above one). */
+  readonly threads: number;
   readonly budget: {
     readonly trialsUsed: number;
     readonly trials: number;
@@ -87,11 +89,16 @@ export interface Proposal {
   readonly usage: ProposalUsage;
 }
 
-/** A proposal that could not be obtained or read at all (counted as the model's error). */
+/**
+ * A proposal that could not be obtained or read at all (counted as the model's error).
+ * `usage` is what the failed call still cost (tokens of an unreadable answer, time spent
+ * waiting), so the accounting stays complete.
+ */
 export class ProposerError extends Error {
   constructor(
     readonly model: string,
     message: string,
+    readonly usage?: ProposalUsage,
   ) {
     super(`model ${model}: ${message}`);
     this.name = "ProposerError";

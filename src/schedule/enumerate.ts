@@ -15,13 +15,19 @@ const RFACTOR_FACTORS = [4, 16, 64];
 /** 32 and 64 lanes are legal but gcc lowers such wide vectors poorly (10-20x slower). */
 const VECTOR_WIDTHS = [4, 8, 16];
 
+export interface MoveOptions {
+  /** Cores the program runs on: with one, parallel loops only cost and are not offered. */
+  readonly threads?: number;
+}
+
 export interface LegalMove {
   readonly transform: Transform;
   readonly schedule: Schedule;
 }
 
 /** Candidate transformations before validation (cheap; may include illegal ones). */
-export function candidateMoves(s: Schedule): Transform[] {
+export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[] {
+  const parallelUseful = (opts.threads ?? 2) > 1;
   const out: Transform[] = [];
   const program = s.state.program;
   for (const st of s.state.stages) {
@@ -41,8 +47,9 @@ export function candidateMoves(s: Schedule): Transform[] {
           out.push({ kind: "split", stage: st.name, loop: l.name, factor: f, outer, inner });
         }
         if (extent >= 2 && extent <= 32) out.push({ kind: "unroll", stage: st.name, loop: l.name });
-        if (!l.reduce && pos <= 2 && extent >= 2)
+        if (parallelUseful && !l.reduce && pos <= 2 && extent >= 2) {
           out.push({ kind: "parallel", stage: st.name, loop: l.name });
+        }
         if (pos === loops.length - 1 && !l.reduce && VECTOR_WIDTHS.includes(extent)) {
           out.push({ kind: "vectorize", stage: st.name, loop: l.name });
         }
@@ -108,9 +115,9 @@ export function candidateMoves(s: Schedule): Transform[] {
 }
 
 /** Every candidate that the schedule accepts, with the schedule it leads to. */
-export function legalMoves(s: Schedule): LegalMove[] {
+export function legalMoves(s: Schedule, opts: MoveOptions = {}): LegalMove[] {
   const moves: LegalMove[] = [];
-  for (const t of candidateMoves(s)) {
+  for (const t of candidateMoves(s, opts)) {
     const r = s.tryApply(t);
     if (r.ok) moves.push({ transform: t, schedule: r.schedule });
   }

@@ -92,7 +92,8 @@ export class ColtSearch {
   private streak = 0;
   private courseAlterations = 0;
   private proposerCalls = 0;
-  private consecutiveFailures = 0;
+  /** Whether each model's most recent call failed outright (ProposerError). */
+  private readonly lastCallFailed = new Map<string, boolean>();
 
   constructor(
     private readonly session: TuningSession,
@@ -164,8 +165,16 @@ export class ColtSearch {
       iterations: iteration,
       treeSize: size,
       courseAlterations: this.courseAlterations,
-      allModelsFailing: this.consecutiveFailures >= 3 * this.byName.size,
+      allModelsFailing: this.allModelsFailing(),
     };
+  }
+
+  /**
+   * Every model is down: each one was called and its latest call failed outright, so the
+   * tree grew on random legal moves at the end of the run.
+   */
+  private allModelsFailing(): boolean {
+    return [...this.byName.keys()].every((m) => this.lastCallFailed.get(m) === true);
   }
 
   /** Descends from the root until a node may take another child. */
@@ -215,12 +224,13 @@ export class ColtSearch {
       node: this.scoreView(node)!,
       parent: this.scoreView(node.parent),
       grandparent: this.scoreView(node.parent?.parent),
-      legalMoves: () => (moves ??= legalMoves(node.schedule)),
+      legalMoves: () => (moves ??= legalMoves(node.schedule, this.moveOptions())),
       predictMs: (sch) => s.predictMs(sch),
       models: [...this.stats.values()].map((m) => m.view()),
       ancestorModels: [...node.ancestors(), node]
         .map((n) => n.proposedBy)
         .filter((m): m is string => m !== undefined),
+      threads: s.options.threads ?? 1,
       budget: {
         trialsUsed: s.trials.length,
         trials: s.options.budget.trials,
@@ -286,15 +296,18 @@ export class ColtSearch {
     this.proposerCalls++;
     let action: JointAction;
     let errors = 0;
+    let failed = false;
     try {
       const proposal = await proposer.propose(this.context(node, purpose, rejected));
       stats.addUsage(proposal.usage);
       action = proposal.action;
-      this.consecutiveFailures = 0;
+      this.lastCallFailed.set(modelName, false);
     } catch (e) {
       if (!(e instanceof ProposerError)) throw e;
+      if (e.usage) stats.addUsage(e.usage);
       errors++;
-      this.consecutiveFailures++;
+      failed = true;
+      this.lastCallFailed.set(modelName, true);
       action = { transformations: [], nextModel: "" };
     }
     // Apply the proposal; every invalid part is an error, replaced by a random legal move.
@@ -319,12 +332,13 @@ export class ColtSearch {
     }
     let nextModel = this.options.singleModel ? node.model : action.nextModel;
     if (!this.byName.has(nextModel)) {
-      errors++;
+      // A failed call is one error, not also an unknown model name.
+      if (!failed) errors++;
       nextModel = this.bestHitRateModel();
     }
     stats.errors += errors;
     if (schedule.text() === node.schedule.text()) {
-      node.terminal = legalMoves(node.schedule).length === 0;
+      node.terminal = legalMoves(node.schedule, this.moveOptions()).length === 0;
       return undefined;
     }
     const existing = node.children.find((c) => c.schedule.text() === schedule.text());
@@ -364,8 +378,12 @@ export class ColtSearch {
     return { child, action, created: !existing };
   }
 
+  private moveOptions() {
+    return { threads: this.session.options.threads ?? 1 };
+  }
+
   private randomMove(schedule: Schedule): Schedule | undefined {
-    const moves = legalMoves(schedule);
+    const moves = legalMoves(schedule, this.moveOptions());
     return moves.length > 0 ? this.random.pick(moves).schedule : undefined;
   }
 
@@ -382,7 +400,7 @@ export class ColtSearch {
     let value = s.score(child.bestKnownMs);
     const steps = this.options.rolloutSteps ?? 0;
     if (steps > 0 && child.measuredMs === undefined) {
-      const end = randomLegalTrace(child.schedule, steps, this.random);
+      const end = randomLegalTrace(child.schedule, steps, this.random, this.moveOptions());
       value = Math.max(value, s.score(s.predictMs(end)));
     }
     return value;

@@ -20,6 +20,8 @@ export interface SessionOptions {
   readonly baselineMs: number;
   /** Lower bound on the time (roofline); scores are normalised between baseline and this. */
   readonly rooflineMs: number;
+  /** Cores each candidate runs on. */
+  readonly threads?: number;
   readonly onTrial?: (t: TrialRecord) => void;
 }
 

@@ -33,7 +33,8 @@ export interface TuneOptions {
   readonly strategy: StrategyName;
   readonly seed: number;
   readonly budget: Budget;
-  readonly engine: MeasurementEngine;
+  /** What measures: the engine, or a stand-in with the same two methods (replayed runs). */
+  readonly engine: Pick<MeasurementEngine, "measure" | "measureAll">;
   readonly profile: MachineProfile;
   readonly threads: number;
   readonly proposers: readonly Proposer[];
@@ -77,6 +78,7 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     budget: o.budget,
     baselineMs,
     rooflineMs,
+    threads: o.threads,
     onTrial: (t) => o.onTrial?.(t, session),
   });
   const random = new Random(o.seed);

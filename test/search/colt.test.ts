@@ -61,6 +61,7 @@ async function runColt(
     budget: { trials: 100, proposerCalls: calls },
     baselineMs: 100,
     rooflineMs: 1,
+    threads: 2,
   });
   const search = new ColtSearch(session, { proposers, expansionsPerRound: 1000, ...extra }, 7);
   const result = await search.run(Schedule.initial(program));

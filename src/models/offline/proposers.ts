@@ -116,7 +116,7 @@ function expertCandidates(ctx: ProposalContext, choices: readonly TileChoice[]):
   if (inline) out.push(inline);
   for (const st of stagesByWork(ctx.schedule)) {
     for (const choice of choices) {
-      for (const applied of recipesFor(ctx.schedule, st, choice)) {
+      for (const applied of recipesFor(ctx.schedule, st, choice, ctx.threads)) {
         if (!out.some((o) => o.schedule.text() === applied.schedule.text())) out.push(applied);
       }
     }

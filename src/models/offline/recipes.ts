@@ -231,25 +231,57 @@ export function blockReduction(
   ]);
 }
 
-/** Pack every operand of a vectorized stage at its outermost reduction loop. */
+/** Operands worth packing: streamed tensors too large to stay in the private caches. */
+const PACK_MIN_BYTES = 256 * 1024;
+
+/** Pack the large operands of a vectorized stage at its outermost reduction loop. */
 export function packOperands(schedule: Schedule, st: StageState): AppliedRecipe | undefined {
   const vector = st.loops.some((l) => l.annotation === "vector");
   const block = st.loops.find((l) => l.reduce);
   if (!vector || !block) return undefined;
+  const p = schedule.state.program;
   const steps: Transform[] = [];
-  forEachRead(stageOf(schedule.state.program, st.name).body, (r) => {
+  forEachRead(stageOf(p, st.name).body, (r) => {
+    const bytes = tensorShape(p, r.tensor).reduce((n, d) => n * d, 4);
     const known =
       st.copies.some((c) => c.tensor === r.tensor) ||
       steps.some((s) => s.kind === "pack" && s.tensor === r.tensor);
-    if (!known) steps.push({ kind: "pack", stage: st.name, tensor: r.tensor, at: block.name });
+    if (!known && bytes >= PACK_MIN_BYTES)
+      steps.push({ kind: "pack", stage: st.name, tensor: r.tensor, at: block.name });
   });
   return applyAll(schedule, `pack operands of ${st.name}`, steps);
 }
 
-/** One parallel loop: the outermost spatial loop. */
-export function parallelOuter(schedule: Schedule, st: StageState): AppliedRecipe | undefined {
+/**
+ * Fusion: compute a single-consumer producer (a row statistic, an activation) inside its
+ * consumer's outermost loop, so its values are still in cache when they are used.
+ */
+export function fuseIntoConsumer(schedule: Schedule, st: StageState): AppliedRecipe | undefined {
+  const p = schedule.state.program;
+  for (const producer of schedule.state.stages) {
+    if (producer.placement.k !== "root" || p.outputs.includes(producer.name)) continue;
+    let reads = false;
+    forEachRead(stageOf(p, st.name).body, (r) => {
+      reads ||= r.tensor === producer.name;
+    });
+    const outer = st.loops[0];
+    if (!reads || !outer) continue;
+    const applied = applyAll(schedule, `compute ${producer.name} at ${st.name}.${outer.name}`, [
+      { kind: "compute_at", stage: producer.name, consumer: st.name, at: outer.name },
+    ]);
+    if (applied) return applied;
+  }
+  return undefined;
+}
+
+/** One parallel loop: the outermost spatial loop (only worth it on more than one core). */
+export function parallelOuter(
+  schedule: Schedule,
+  st: StageState,
+  threads: number,
+): AppliedRecipe | undefined {
   const first = st.loops.find((l) => !l.reduce);
-  if (!first || st.loops.some((l) => l.annotation === "parallel")) return undefined;
+  if (threads < 2 || !first || st.loops.some((l) => l.annotation === "parallel")) return undefined;
   return applyAll(schedule, `parallel ${st.name}.${first.name}`, [
     { kind: "parallel", stage: st.name, loop: first.name },
   ]);
@@ -292,12 +324,18 @@ export function inlineProducers(schedule: Schedule): AppliedRecipe | undefined {
 }
 
 /** Every recipe that applies to one stage, in the order an engineer would try them. */
-export function recipesFor(schedule: Schedule, st: StageState, c: TileChoice): AppliedRecipe[] {
+export function recipesFor(
+  schedule: Schedule,
+  st: StageState,
+  c: TileChoice,
+  threads: number,
+): AppliedRecipe[] {
   return [
     registerTile(schedule, st, c),
     vectorizeInner(schedule, st, c),
-    packOperands(schedule, st),
     blockReduction(schedule, st, c),
-    parallelOuter(schedule, st),
+    packOperands(schedule, st),
+    fuseIntoConsumer(schedule, st),
+    parallelOuter(schedule, st, threads),
   ].filter((r): r is AppliedRecipe => r !== undefined);
 }

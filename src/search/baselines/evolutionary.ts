@@ -75,7 +75,9 @@ export async function evolutionarySearch(
   const freshRandom = (n: number, taken: Set<string>): Schedule[] => {
     const out: Schedule[] = [];
     for (let tries = 0; out.length < n && tries < n * 4; tries++) {
-      const s = randomTrace(start, 1 + random.int(o.maxInitSteps), random);
+      const s = randomTrace(start, 1 + random.int(o.maxInitSteps), random, {
+        threads: session.options.threads ?? 1,
+      });
       const key = memo.key(s);
       if (s.trace.length === 0 || taken.has(key) || memo.measured(s)) continue;
       taken.add(key);
@@ -84,6 +86,7 @@ export async function evolutionarySearch(
     return out;
   };
 
+  const moveOptions = { threads: session.options.threads ?? 1 };
   const mutate = (parent: Schedule): Schedule | undefined => {
     const trace = parent.trace;
     const ops: ("append" | "drop" | "replace")[] = [];
@@ -91,11 +94,11 @@ export async function evolutionarySearch(
     if (trace.length > 0) ops.push("drop", "replace");
     if (ops.length === 0) return undefined;
     const op = random.pick(ops);
-    if (op === "append") return randomLegalMove(parent, random)?.schedule;
+    if (op === "append") return randomLegalMove(parent, random, moveOptions)?.schedule;
     const i = random.int(trace.length);
     if (op === "drop") return replay(program, [...trace.slice(0, i), ...trace.slice(i + 1)]);
     const prefix = replay(program, trace.slice(0, i));
-    const step = prefix && randomLegalMove(prefix, random);
+    const step = prefix && randomLegalMove(prefix, random, moveOptions);
     return step && applyAll(step.schedule, trace.slice(i + 1));
   };
 

@@ -35,7 +35,9 @@ export async function randomSearch(
     const nests = new Set<string>();
     let misses = 0;
     while (batch.length < want && misses < o.maxRetries) {
-      const s = randomLegalTrace(start, 1 + random.int(o.maxSteps), random);
+      const s = randomLegalTrace(start, 1 + random.int(o.maxSteps), random, {
+        threads: run.session.options.threads ?? 1,
+      });
       if (s.trace.length === 0 || nests.has(memo.key(s)) || memo.measured(s)) {
         misses++;
         continue;

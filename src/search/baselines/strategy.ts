@@ -6,7 +6,7 @@
 import { printLoopNest } from "../../ir/print.ts";
 import type { Program } from "../../ir/program.ts";
 import type { Measurement } from "../../measure/engine.ts";
-import { candidateMoves, type LegalMove } from "../../schedule/enumerate.ts";
+import { candidateMoves, type LegalMove, type MoveOptions } from "../../schedule/enumerate.ts";
 import { ScheduleError } from "../../schedule/errors.ts";
 import { Schedule } from "../../schedule/schedule.ts";
 import type { Trace, Transform, TransformKind } from "../../schedule/transform.ts";
@@ -55,9 +55,13 @@ export function applyAll(start: Schedule, steps: Trace): Schedule | undefined {
  * legal move, then a legal move of that kind uniformly) but validates candidates lazily
  * instead of lowering every one of them.
  */
-export function randomLegalMove(s: Schedule, random: Random): LegalMove | undefined {
+export function randomLegalMove(
+  s: Schedule,
+  random: Random,
+  opts: MoveOptions = {},
+): LegalMove | undefined {
   const byKind = new Map<TransformKind, Transform[]>();
-  for (const t of candidateMoves(s)) {
+  for (const t of candidateMoves(s, opts)) {
     const list = byKind.get(t.kind);
     if (list) list.push(t);
     else byKind.set(t.kind, [t]);
@@ -77,10 +81,15 @@ export function randomLegalMove(s: Schedule, random: Random): LegalMove | undefi
 }
 
 /** Up to `steps` random legal moves from `start` (the distribution of randomLegalTrace). */
-export function randomTrace(start: Schedule, steps: number, random: Random): Schedule {
+export function randomTrace(
+  start: Schedule,
+  steps: number,
+  random: Random,
+  opts: MoveOptions = {},
+): Schedule {
   let s = start;
   for (let i = 0; i < steps; i++) {
-    const move = randomLegalMove(s, random);
+    const move = randomLegalMove(s, random, opts);
     if (!move) break;
     s = move.schedule;
   }
