@@ -5,6 +5,9 @@ import { cacheDir } from "../../measure/cache-dir.ts";
 import { detectCompiler } from "../../measure/compiler.ts";
 import { MeasurementEngine } from "../../measure/engine.ts";
 import { machineProfile, rooflineSeconds } from "../../measure/profile.ts";
+import { openBlasAvailable, timeSgemm } from "../../measure/blas.ts";
+import { median } from "../../measure/stats.ts";
+import { UsageError } from "../errors.ts";
 import { formatFlops, formatMs, percent } from "../format.ts";
 import {
   loadProgram,
@@ -19,6 +22,7 @@ interface MeasureOptions extends WorkloadOptions {
   threads: number;
   seed: number;
   minMs: number;
+  blas?: boolean;
   json?: boolean;
 }
 
@@ -40,6 +44,7 @@ export function registerMeasure(program: Command): void {
       parsePositiveInt("--min-ms"),
       300,
     )
+    .option("--blas", "also time OpenBLAS cblas_sgemm on the same shape (matmul, batch-matmul; needs libopenblas-dev)")
     .option("--json", "print one JSON object")
     .action(async (workload: string, opts: MeasureOptions) => {
       const prog = loadProgram(workload, opts);
@@ -61,6 +66,7 @@ export function registerMeasure(program: Command): void {
         ? flops / (ms * 1e-3) / (profile.peakFlopsPerCore * opts.threads)
         : undefined;
       const roofline = rooflineSeconds(flops, compulsoryBytes(prog), profile, opts.threads);
+      const blasMs = opts.blas ? await timeOpenBlas(workload, prog.params, engine, opts) : undefined;
       const result = {
         workload,
         size: parseSize(opts.size),
@@ -80,6 +86,7 @@ export function registerMeasure(program: Command): void {
         compiler: m.compiler.version,
         flags: m.compiler.flags.join(" "),
         trace: schedule.text(),
+        ...(blasMs !== undefined ? { openblasMs: blasMs, openblasGflops: flops / (blasMs * 1e6) } : {}),
       };
       if (opts.json) {
         process.stdout.write(JSON.stringify(result) + "\n");
@@ -101,8 +108,32 @@ export function registerMeasure(program: Command): void {
           `  verified  ${m.verified ? "yes" : "NO"}${m.error !== undefined ? ` (relative L2 error ${m.error.toExponential(1)})` : ""}`,
         );
         if (m.status !== "ok") out.push(`  failure   ${m.status}: ${m.detail ?? ""}`);
+        if (blasMs !== undefined) {
+          out.push(`  OpenBLAS  ${formatMs(blasMs)} = ${(flops / (blasMs * 1e6)).toFixed(1)} GFLOP/s (cblas_sgemm, same shape and cores)`);
+        }
         process.stdout.write(out.join("\n") + "\n");
       }
       if (m.status !== "ok") process.exitCode = 1;
     });
+}
+
+/** OpenBLAS on the same shape, for matmul-shaped workloads. */
+async function timeOpenBlas(
+  workload: string,
+  params: Readonly<Record<string, number>>,
+  engine: MeasurementEngine,
+  opts: MeasureOptions,
+): Promise<number> {
+  if (workload !== "matmul" && workload !== "batch-matmul") {
+    throw new UsageError(`--blas times cblas_sgemm, which only matches matmul and batch-matmul (not ${workload})`);
+  }
+  const compiler = engine.options.compiler;
+  if (!openBlasAvailable(compiler)) {
+    throw new UsageError("--blas needs OpenBLAS: install it (Debian: apt-get install libopenblas-dev)");
+  }
+  const times = await timeSgemm(
+    { M: params.M, N: params.N, K: params.K, batch: workload === "batch-matmul" ? params.B : 1 },
+    { compiler, cacheDir: engine.options.cacheDir, threads: opts.threads, minMs: opts.minMs, cpus: engine.pinnedCpus() },
+  );
+  return median(times);
 }
