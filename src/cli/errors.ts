@@ -3,6 +3,9 @@
  * its stack trace, because that is a bug in COLT.
  */
 import { ProgramError } from "../ir/builder.ts";
+import { BucketError } from "../models/bucket.ts";
+import { ReplayError } from "../models/llm/errors.ts";
+import { RecordsError } from "../models/llm/records.ts";
 import { CandidateError, CompilerNotFoundError } from "../measure/errors.ts";
 import { ScheduleError, ScheduleSyntaxError } from "../schedule/errors.ts";
 import { TuneError } from "../search/tune.ts";
@@ -26,6 +29,9 @@ const USER_ERRORS = [
   CompilerNotFoundError,
   CandidateError,
   TuneError,
+  BucketError,
+  ReplayError,
+  RecordsError,
 ];
 
 export function reportError(

@@ -8,7 +8,6 @@
  * single-model MCTS baseline (the Reasoning Compiler).
  */
 import { printLoopNest } from "../ir/print.ts";
-import type { LegalMove } from "../schedule/enumerate.ts";
 import { legalMoves } from "../schedule/enumerate.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import { parseTransform } from "../schedule/text.ts";
@@ -211,7 +210,6 @@ export class ColtSearch {
     rejected?: ProposalContext["rejected"],
   ): ProposalContext {
     const s = this.session;
-    let moves: readonly LegalMove[] | undefined;
     let text: string | undefined;
     return {
       purpose,
@@ -224,7 +222,7 @@ export class ColtSearch {
       node: this.scoreView(node)!,
       parent: this.scoreView(node.parent),
       grandparent: this.scoreView(node.parent?.parent),
-      legalMoves: () => (moves ??= legalMoves(node.schedule, this.moveOptions())),
+      legalMoves: () => (node.legalMoves ??= legalMoves(node.schedule, this.moveOptions())),
       predictMs: (sch) => s.predictMs(sch),
       models: [...this.stats.values()].map((m) => m.view()),
       ancestorModels: [...node.ancestors(), node]

@@ -38,6 +38,8 @@ export class TuningSession {
   /** Measurements by lowered loop nest: traces that differ only in the order of independent steps are one program. */
   private readonly measured = new Map<string, Measurement>();
   private readonly keys = new WeakMap<Schedule, string>();
+  /** Cost-model predictions by trace, valid until the model learns from new trials. */
+  private readonly predictions = new Map<string, number>();
   private roundsWithoutImprovement = 0;
 
   constructor(readonly options: SessionOptions) {}
@@ -122,6 +124,7 @@ export class TuningSession {
         this.options.onTrial?.(record);
       }
       this.options.costModel.observe(samples);
+      this.predictions.clear();
     }
     if (fresh.length > 0) {
       const improved =
@@ -136,7 +139,13 @@ export class TuningSession {
     const m = this.measurementOf(schedule);
     if (m?.verified && m.timing) return m.timing.medianMs;
     if (m) return this.options.baselineMs * 10;
-    return this.options.costModel.predictMs(schedule);
+    const key = schedule.text();
+    let ms = this.predictions.get(key);
+    if (ms === undefined) {
+      ms = this.options.costModel.predictMs(schedule);
+      this.predictions.set(key, ms);
+    }
+    return ms;
   }
 
   /**

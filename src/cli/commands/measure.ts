@@ -44,7 +44,10 @@ export function registerMeasure(program: Command): void {
       parsePositiveInt("--min-ms"),
       300,
     )
-    .option("--blas", "also time OpenBLAS cblas_sgemm on the same shape (matmul, batch-matmul; needs libopenblas-dev)")
+    .option(
+      "--blas",
+      "also time OpenBLAS cblas_sgemm on the same shape (matmul, batch-matmul; needs libopenblas-dev)",
+    )
     .option("--json", "print one JSON object")
     .action(async (workload: string, opts: MeasureOptions) => {
       const prog = loadProgram(workload, opts);
@@ -66,7 +69,9 @@ export function registerMeasure(program: Command): void {
         ? flops / (ms * 1e-3) / (profile.peakFlopsPerCore * opts.threads)
         : undefined;
       const roofline = rooflineSeconds(flops, compulsoryBytes(prog), profile, opts.threads);
-      const blasMs = opts.blas ? await timeOpenBlas(workload, prog.params, engine, opts) : undefined;
+      const blasMs = opts.blas
+        ? await timeOpenBlas(workload, prog.params, engine, opts)
+        : undefined;
       const result = {
         workload,
         size: parseSize(opts.size),
@@ -86,7 +91,9 @@ export function registerMeasure(program: Command): void {
         compiler: m.compiler.version,
         flags: m.compiler.flags.join(" "),
         trace: schedule.text(),
-        ...(blasMs !== undefined ? { openblasMs: blasMs, openblasGflops: flops / (blasMs * 1e6) } : {}),
+        ...(blasMs !== undefined
+          ? { openblasMs: blasMs, openblasGflops: flops / (blasMs * 1e6) }
+          : {}),
       };
       if (opts.json) {
         process.stdout.write(JSON.stringify(result) + "\n");
@@ -109,7 +116,9 @@ export function registerMeasure(program: Command): void {
         );
         if (m.status !== "ok") out.push(`  failure   ${m.status}: ${m.detail ?? ""}`);
         if (blasMs !== undefined) {
-          out.push(`  OpenBLAS  ${formatMs(blasMs)} = ${(flops / (blasMs * 1e6)).toFixed(1)} GFLOP/s (cblas_sgemm, same shape and cores)`);
+          out.push(
+            `  OpenBLAS  ${formatMs(blasMs)} = ${(flops / (blasMs * 1e6)).toFixed(1)} GFLOP/s (cblas_sgemm, same shape and cores)`,
+          );
         }
         process.stdout.write(out.join("\n") + "\n");
       }
@@ -125,15 +134,25 @@ async function timeOpenBlas(
   opts: MeasureOptions,
 ): Promise<number> {
   if (workload !== "matmul" && workload !== "batch-matmul") {
-    throw new UsageError(`--blas times cblas_sgemm, which only matches matmul and batch-matmul (not ${workload})`);
+    throw new UsageError(
+      `--blas times cblas_sgemm, which only matches matmul and batch-matmul (not ${workload})`,
+    );
   }
   const compiler = engine.options.compiler;
   if (!openBlasAvailable(compiler)) {
-    throw new UsageError("--blas needs OpenBLAS: install it (Debian: apt-get install libopenblas-dev)");
+    throw new UsageError(
+      "--blas needs OpenBLAS: install it (Debian: apt-get install libopenblas-dev)",
+    );
   }
   const times = await timeSgemm(
     { M: params.M, N: params.N, K: params.K, batch: workload === "batch-matmul" ? params.B : 1 },
-    { compiler, cacheDir: engine.options.cacheDir, threads: opts.threads, minMs: opts.minMs, cpus: engine.pinnedCpus() },
+    {
+      compiler,
+      cacheDir: engine.options.cacheDir,
+      threads: opts.threads,
+      minMs: opts.minMs,
+      cpus: engine.pinnedCpus(),
+    },
   );
   return median(times);
 }

@@ -1,6 +1,6 @@
 /** `colt tune`: search for the fastest schedule of a workload. */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { generateC } from "../../codegen/generate.ts";
 import { emitKernel } from "../../codegen/c-kernel.ts";
@@ -10,11 +10,24 @@ import { cacheDir } from "../../measure/cache-dir.ts";
 import { detectCompiler } from "../../measure/compiler.ts";
 import { MeasurementEngine } from "../../measure/engine.ts";
 import { machineProfile } from "../../measure/profile.ts";
+import type { Bucket } from "../../models/bucket.ts";
+import { RECORDS_FILE } from "../../models/llm/records.ts";
 import { offlineBucket } from "../../models/offline/proposers.ts";
+import type { MachineProfile } from "../../measure/profile.ts";
 import { STRATEGIES, tune, type StrategyName, type TuneResult } from "../../search/tune.ts";
 import { UsageError } from "../errors.ts";
 import { formatMs, percent } from "../format.ts";
+import { openModels, type LlmReport } from "../models.ts";
 import { loadProgram, parsePositiveInt, parseSize, type WorkloadOptions } from "../options.ts";
+import {
+  BUCKET_FILE,
+  PROFILE_FILE,
+  readRecordedRun,
+  ReplayedMeasurements,
+  RUN_FILE,
+  type RecordedRun,
+  type RunSettings,
+} from "../recorded-run.ts";
 
 interface TuneCliOptions extends WorkloadOptions {
   strategy: string;
@@ -28,6 +41,9 @@ interface TuneCliOptions extends WorkloadOptions {
   out?: string;
   json?: boolean;
   quiet?: boolean;
+  models?: string;
+  replay?: string;
+  remeasure?: boolean;
 }
 
 export function registerTune(program: Command): void {
@@ -72,7 +88,27 @@ export function registerTune(program: Command): void {
     )
     .option("--json", "print one JSON object at the end, no progress")
     .option("--quiet", "no progress lines")
-    .action(async (workload: string, opts: TuneCliOptions) => {
+    .option(
+      "--models <bucket>",
+      "LLM proposers from a model-bucket file (YAML or JSON; see docs/models.md)",
+    )
+    .option(
+      "--replay <run-dir>",
+      "reproduce a recorded --models run offline: answers and measurements from its records",
+    )
+    .option("--remeasure", "with --replay: measure again instead of replaying measurements")
+    .action(async (workload: string, opts: TuneCliOptions, command: Command) => {
+      const replay = opts.replay ? readRecordedRun(opts.replay) : undefined;
+      if (replay) adoptRecordedSettings(workload, opts, command, replay);
+      if (opts.models && replay)
+        throw new UsageError(
+          "--models and --replay exclude each other: a replay uses the recorded bucket",
+        );
+      if (opts.remeasure && !replay) throw new UsageError("--remeasure needs --replay <run-dir>");
+      if (replay && opts.out && resolve(opts.out) === resolve(replay.dir))
+        throw new UsageError(
+          "--out must not be the --replay directory (its records would be overwritten)",
+        );
       if (!(STRATEGIES as readonly string[]).includes(opts.strategy)) {
         throw new UsageError(
           `unknown strategy '${opts.strategy}' (strategies: ${STRATEGIES.join(", ")})`,
@@ -80,17 +116,38 @@ export function registerTune(program: Command): void {
       }
       const strategy = opts.strategy as StrategyName;
       const prog = loadProgram(workload, opts);
-      const compiler = detectCompiler();
-      const dir = cacheDir();
-      const profile = await machineProfile(compiler, dir);
-      const engine = new MeasurementEngine({
-        compiler,
-        cacheDir: dir,
-        threads: opts.threads,
+      // A strict replay answers measurements from the records: no compiler involved.
+      // The cost model (whose predictions prompts quote) sees the recorded machine.
+      let engine: Pick<MeasurementEngine, "measure" | "measureAll">;
+      let profile: MachineProfile;
+      if (replay && !opts.remeasure) {
+        engine = new ReplayedMeasurements(replay);
+        profile = replay.profile;
+      } else {
+        const compiler = detectCompiler();
+        engine = new MeasurementEngine({
+          compiler,
+          cacheDir: cacheDir(),
+          threads: opts.threads,
+          seed: opts.seed,
+          minMs: opts.minMs,
+        });
+        profile = replay?.profile ?? (await machineProfile(compiler, cacheDir()));
+      }
+      const models = openModels({
+        bucketFile: opts.models,
+        replay,
+        remeasure: opts.remeasure === true,
         seed: opts.seed,
-        minMs: opts.minMs,
+        recordTo: opts.out ? join(opts.out, RECORDS_FILE) : undefined,
+        env: process.env,
+        warn: (line) => {
+          if (!opts.quiet) process.stderr.write(`colt: warning: ${line}\n`);
+        },
       });
-      const proposers = offlineBucket(opts.seed);
+      if (opts.out)
+        startRunDirectory(opts.out, settingsOf(workload, opts), profile, models?.bucket);
+      const proposers = models?.proposers ?? offlineBucket(opts.seed);
       const progress = !opts.json && !opts.quiet;
       let baselineMs = 0;
       const result = await tune({
@@ -131,6 +188,7 @@ export function registerTune(program: Command): void {
         result,
         flopCount(prog),
         profile.peakFlopsPerCore * opts.threads,
+        models?.report(),
       );
       if (opts.out) writeRunDirectory(opts.out, result, summary);
       if (opts.json) process.stdout.write(JSON.stringify(summary) + "\n");
@@ -146,6 +204,7 @@ function summarize(
   r: TuneResult,
   flops: number,
   peak: number,
+  llm?: LlmReport,
 ) {
   const bestMs = r.best?.ms ?? null;
   return {
@@ -166,6 +225,7 @@ function summarize(
     bestTrial: r.best?.trial ?? null,
     models: r.models.map((m) => m.toJSON()),
     allModelsFailing: r.allModelsFailing,
+    ...(llm ? { llm } : {}),
     elapsedMs: r.elapsedMs,
   };
 }
@@ -191,16 +251,25 @@ function render(s: Summary, r: TuneResult): string {
   }
   if (r.models.length > 0) {
     lines.push(
-      "  models    calls  hits  errors  course-alt  (offline = built-in proposer, not an LLM)",
+      "  models    calls  hits  errors  course-alt  tokens in/out   cost USD  latency s  (offline = built-in proposer, not an LLM)",
     );
     for (const m of r.models) {
+      const tokens = `${m.tokensIn}/${m.tokensOut}`;
       lines.push(
-        `    ${`${m.info.name} [${m.info.kind}]`.padEnd(28)} ${String(m.calls).padStart(5)} ${String(m.hits).padStart(5)} ${String(m.errors).padStart(7)} ${String(m.courseAlterations).padStart(11)}`,
+        `    ${`${m.info.name} [${m.info.kind}]`.padEnd(28)} ${String(m.calls).padStart(5)} ${String(m.hits).padStart(5)} ${String(m.errors).padStart(7)} ${String(m.courseAlterations).padStart(11)} ${tokens.padStart(14)} ${m.costUsd.toFixed(4).padStart(10)} ${(m.latencyMs / 1000).toFixed(1).padStart(10)}`,
       );
     }
   }
   if (r.allModelsFailing)
-    lines.push("  note      every model kept failing; the run continued on random legal moves");
+    lines.push(
+      "  note      every model was failing at the end; the run continued on random legal moves",
+    );
+  const replay = s.llm?.replay;
+  if (replay) {
+    lines.push(
+      `  replay    ${replay.found} answers from ${replay.from} (measurements ${replay.measurements}); ${replay.missing} requests not in the records`,
+    );
+  }
   if (s.bestTrace)
     lines.push(
       "  best trace:",
@@ -210,6 +279,88 @@ function render(s: Summary, r: TuneResult): string {
         .map((l) => `    ${l}`),
     );
   return lines.join("\n") + "\n";
+}
+
+function settingsOf(workload: string, o: TuneCliOptions): RunSettings {
+  return {
+    workload,
+    size: o.size ?? "small",
+    ...(o.shape !== undefined ? { shape: o.shape } : {}),
+    strategy: o.strategy,
+    seed: o.seed,
+    trials: o.trials,
+    threads: o.threads,
+    minMs: o.minMs,
+    ...(o.calls !== undefined ? { calls: o.calls } : {}),
+    ...(o.timeLimit !== undefined ? { timeLimit: o.timeLimit } : {}),
+    ...(o.patience !== undefined ? { patience: o.patience } : {}),
+  };
+}
+
+/** Option names of the settings a replay takes from the recorded run. */
+const REPLAYED_OPTIONS = {
+  size: "--size",
+  shape: "--shape",
+  strategy: "--strategy",
+  seed: "--seed",
+  trials: "--trials",
+  threads: "--threads",
+  minMs: "--min-ms",
+  calls: "--calls",
+  timeLimit: "--time-limit",
+  patience: "--patience",
+} as const;
+
+/**
+ * A replay runs with the recorded settings; an option given on the command line that
+ * contradicts them is an error. A strict replay does not stop on wall time (it measures
+ * nothing): it stops after the recorded number of trials instead.
+ */
+function adoptRecordedSettings(
+  workload: string,
+  opts: TuneCliOptions,
+  command: Command,
+  run: RecordedRun,
+): void {
+  const rec = run.settings;
+  if (workload !== rec.workload)
+    throw new UsageError(
+      `--replay ${run.dir}: the recorded run tuned ${rec.workload}, not ${workload}`,
+    );
+  const target = opts as unknown as Record<string, unknown>;
+  for (const [key, flag] of Object.entries(REPLAYED_OPTIONS)) {
+    const recorded = (rec as unknown as Record<string, unknown>)[key];
+    if (command.getOptionValueSource(key) === "cli" && target[key] !== recorded) {
+      throw new UsageError(
+        `--replay ${run.dir}: the recorded run used ${flag} ${recorded ?? "(not set)"}, not ${String(target[key])}`,
+      );
+    }
+    target[key] = recorded;
+  }
+  if (!opts.remeasure && rec.timeLimit !== undefined) {
+    opts.timeLimit = undefined;
+    opts.trials = Math.min(rec.trials, Math.max(1, run.trials.length));
+  }
+}
+
+/**
+ * Created before the search starts, so LLM records are appended as they happen: the
+ * settings, the machine profile the cost model uses and the bucket (no keys), which is
+ * what --replay needs besides the records and the trial log.
+ */
+function startRunDirectory(
+  dir: string,
+  settings: RunSettings,
+  profile: MachineProfile,
+  bucket: Bucket | undefined,
+): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, RUN_FILE), JSON.stringify(settings, null, 2) + "\n");
+  writeFileSync(join(dir, PROFILE_FILE), JSON.stringify(profile, null, 2) + "\n");
+  if (bucket) {
+    writeFileSync(join(dir, BUCKET_FILE), JSON.stringify(bucket, null, 2) + "\n");
+    writeFileSync(join(dir, RECORDS_FILE), "");
+  }
 }
 
 function writeRunDirectory(dir: string, r: TuneResult, summary: Summary): void {

@@ -93,8 +93,9 @@ export class LookaheadProposer implements Proposer {
     const candidates: { steps: readonly Transform[]; ms: number }[] = [];
     for (const r of expertCandidates(ctx, TILE_CHOICES))
       candidates.push({ steps: r.steps, ms: ctx.predictMs(r.schedule) });
-    for (const m of ctx.legalMoves())
+    for (const m of sample(ctx.legalMoves(), MAX_SINGLE_MOVES, this.random)) {
       candidates.push({ steps: [m.transform], ms: ctx.predictMs(m.schedule) });
+    }
     const rejected = new Set(ctx.rejected?.transformations ?? []);
     const usable = candidates.filter(
       (c) =>
@@ -108,6 +109,17 @@ export class LookaheadProposer implements Proposer {
     const near = usable.filter((c) => c.ms <= usable[0].ms * 1.02).slice(0, 3);
     return answer(this.info, this.random.pick(near).steps, ctx, this.random, start);
   }
+}
+
+/** Single moves the lookahead scores per call: enough to see every kind, bounded in cost. */
+const MAX_SINGLE_MOVES = 96;
+
+function sample<T>(items: readonly T[], n: number, random: Random): readonly T[] {
+  if (items.length <= n) return items;
+  const pool = [...items];
+  const out: T[] = [];
+  while (out.length < n) out.push(pool.splice(random.int(pool.length), 1)[0]);
+  return out;
 }
 
 function expertCandidates(ctx: ProposalContext, choices: readonly TileChoice[]): AppliedRecipe[] {

@@ -7,7 +7,8 @@
  */
 import { legalMoves } from "../../schedule/enumerate.ts";
 import { Schedule } from "../../schedule/schedule.ts";
-import { NestMemo, takeRandom, verifiedMs, type StrategyRun } from "./strategy.ts";
+import { takeRandom } from "../random-trace.ts";
+import { NestMemo, verifiedMs, type StrategyRun } from "./strategy.ts";
 
 export interface BeamOptions {
   /** Schedules kept per step. */

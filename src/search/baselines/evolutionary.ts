@@ -5,15 +5,8 @@
  * ε-greedy random share) are measured, and the measurements train the cost model.
  */
 import { Schedule } from "../../schedule/schedule.ts";
-import {
-  applyAll,
-  NestMemo,
-  randomLegalMove,
-  randomTrace,
-  replay,
-  takeRandom,
-  type StrategyRun,
-} from "./strategy.ts";
+import { randomLegalMove, randomLegalTrace, takeRandom } from "../random-trace.ts";
+import { applyAll, NestMemo, replay, type StrategyRun } from "./strategy.ts";
 
 export interface EvolutionaryOptions {
   readonly populationSize?: number;
@@ -75,7 +68,7 @@ export async function evolutionarySearch(
   const freshRandom = (n: number, taken: Set<string>): Schedule[] => {
     const out: Schedule[] = [];
     for (let tries = 0; out.length < n && tries < n * 4; tries++) {
-      const s = randomTrace(start, 1 + random.int(o.maxInitSteps), random, {
+      const s = randomLegalTrace(start, 1 + random.int(o.maxInitSteps), random, {
         threads: session.options.threads ?? 1,
       });
       const key = memo.key(s);

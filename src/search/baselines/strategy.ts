@@ -6,10 +6,9 @@
 import { printLoopNest } from "../../ir/print.ts";
 import type { Program } from "../../ir/program.ts";
 import type { Measurement } from "../../measure/engine.ts";
-import { candidateMoves, type LegalMove, type MoveOptions } from "../../schedule/enumerate.ts";
 import { ScheduleError } from "../../schedule/errors.ts";
 import { Schedule } from "../../schedule/schedule.ts";
-import type { Trace, Transform, TransformKind } from "../../schedule/transform.ts";
+import type { Trace } from "../../schedule/transform.ts";
 import type { Random } from "../random.ts";
 import type { TuningSession } from "../session.ts";
 
@@ -47,59 +46,6 @@ export function applyAll(start: Schedule, steps: Trace): Schedule | undefined {
     s = r.schedule;
   }
   return s;
-}
-
-/**
- * One random legal move from `s`, or undefined when there is none. Draws from the same
- * distribution as a step of randomLegalTrace (a kind uniformly among the kinds with a
- * legal move, then a legal move of that kind uniformly) but validates candidates lazily
- * instead of lowering every one of them.
- */
-export function randomLegalMove(
-  s: Schedule,
-  random: Random,
-  opts: MoveOptions = {},
-): LegalMove | undefined {
-  const byKind = new Map<TransformKind, Transform[]>();
-  for (const t of candidateMoves(s, opts)) {
-    const list = byKind.get(t.kind);
-    if (list) list.push(t);
-    else byKind.set(t.kind, [t]);
-  }
-  const kinds = [...byKind.keys()];
-  while (kinds.length > 0) {
-    const kind = takeRandom(kinds, random);
-    // The first legal one in a random order is uniform among the legal ones.
-    const list = byKind.get(kind)!;
-    while (list.length > 0) {
-      const t = takeRandom(list, random);
-      const r = s.tryApply(t);
-      if (r.ok) return { transform: t, schedule: r.schedule };
-    }
-  }
-  return undefined;
-}
-
-/** Up to `steps` random legal moves from `start` (the distribution of randomLegalTrace). */
-export function randomTrace(
-  start: Schedule,
-  steps: number,
-  random: Random,
-  opts: MoveOptions = {},
-): Schedule {
-  let s = start;
-  for (let i = 0; i < steps; i++) {
-    const move = randomLegalMove(s, random, opts);
-    if (!move) break;
-    s = move.schedule;
-  }
-  return s;
-}
-
-/** Removes and returns a uniformly chosen element. */
-export function takeRandom<T>(items: T[], random: Random): T {
-  const i = random.int(items.length);
-  return items.splice(i, 1)[0];
 }
 
 /**

@@ -1,0 +1,57 @@
+/**
+ * An LLM as a proposer: the context becomes a prompt, the exchange brings the reply, the
+ * reply is read tolerantly into a joint action, and usage is priced. The transformations
+ * go back unvalidated: the search validates them and counts failures as this model's.
+ */
+import type { ModelSpec } from "../bucket.ts";
+import type { ModelInfo, Proposal, ProposalContext, Proposer, ProposalUsage } from "../protocol.ts";
+import { AnswerError, parseAnswer } from "./answer.ts";
+import type { BenchBoard } from "./bench.ts";
+import { LlmCallError } from "./errors.ts";
+import type { Exchange } from "./exchange.ts";
+import { buildPrompt } from "./prompt.ts";
+
+export function costUsd(spec: ModelSpec, tokensIn: number, tokensOut: number): number {
+  const p = spec.pricing;
+  if (!p) return 0;
+  return (tokensIn * p.inputPerMillion + tokensOut * p.outputPerMillion) / 1e6;
+}
+
+export interface LlmProposerOptions {
+  readonly maxLegalMoves: number;
+  /** Shared with the other models of the bucket: who is benched (named in prompts). */
+  readonly board?: BenchBoard;
+}
+
+export class LlmProposer implements Proposer {
+  constructor(
+    readonly info: ModelInfo,
+    private readonly spec: ModelSpec,
+    private readonly exchange: Exchange,
+    private readonly options: LlmProposerOptions,
+  ) {}
+
+  async propose(ctx: ProposalContext): Promise<Proposal> {
+    const request = buildPrompt(ctx, {
+      self: this.info.name,
+      maxLegalMoves: this.options.maxLegalMoves,
+      unavailable: this.options.board?.benched(ctx.budget.proposerCalls) ?? [],
+    });
+    const reply = await this.exchange.send(request);
+    const usage: ProposalUsage = {
+      tokensIn: reply.tokensIn,
+      tokensOut: reply.tokensOut,
+      costUsd: costUsd(this.spec, reply.tokensIn, reply.tokensOut),
+      latencyMs: reply.latencyMs,
+    };
+    try {
+      return { action: parseAnswer(reply.text), usage };
+    } catch (e) {
+      if (!(e instanceof AnswerError)) throw e;
+      throw new LlmCallError(this.info.name, "answer", e.message, {
+        provider: this.spec.provider,
+        usage,
+      });
+    }
+  }
+}
