@@ -43,6 +43,15 @@ export function loadSchedule(program: Program, file: string | undefined): Schedu
   }
 }
 
+export function parsePositiveNumber(name: string): (text: string) => number {
+  return (text) => {
+    const n = Number(text);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new UsageError(`${name} must be a positive number, got '${text}'`);
+    return n;
+  };
+}
+
 export function parsePositiveInt(name: string): (text: string) => number {
   return (text) => {
     const n = Number(text);

@@ -31,6 +31,8 @@ export interface RunSettings {
   readonly threads: number;
   readonly minMs: number;
   readonly calls?: number;
+  readonly maxTokens?: number;
+  readonly maxUsd?: number;
   readonly timeLimit?: number;
   readonly patience?: number;
 }

@@ -133,11 +133,10 @@ export class ColtSearch {
     rootNode.visits = 1;
     rootNode.valueSum = rootNode.ownValue;
     const perRound = this.options.expansionsPerRound ?? 4;
-    const callBudget = s.options.budget.proposerCalls ?? Infinity;
     let iteration = 0;
     let sinceRound = 0;
     while (!s.done) {
-      if (this.proposerCalls >= callBudget || exhausted(rootNode)) {
+      if (!this.proposerBudgetLeft() || exhausted(rootNode)) {
         if (!(await this.measureRound(rootNode, s.trialsLeft))) break;
         continue;
       }
@@ -257,8 +256,7 @@ export class ColtSearch {
     }
     this.streak++;
     if (this.streak % k !== 0) return first.child;
-    if (this.proposerCalls >= (this.session.options.budget.proposerCalls ?? Infinity))
-      return first.child;
+    if (!this.proposerBudgetLeft()) return first.child;
     this.courseAlterations++;
     const alt = await this.expand(node, this.largest, "course-alteration", iteration, {
       model: node.model,
@@ -360,7 +358,8 @@ export class ColtSearch {
       }
       node.children.push(child);
     }
-    if (child.bestKnownMs < node.bestKnownMs && !child.failed) stats.hits++;
+    // A child grown from fallbacks after a failed call is not the model's hit.
+    if (child.bestKnownMs < node.bestKnownMs && !child.failed && !failed) stats.hits++;
     this.expansions.push({
       iteration,
       model: modelName,
@@ -374,6 +373,19 @@ export class ColtSearch {
       errors,
     });
     return { child, action, created: !existing };
+  }
+
+  /** Proposer calls, tokens and money left; once spent, the remaining trials measure the tree. */
+  private proposerBudgetLeft(): boolean {
+    const b = this.session.options.budget;
+    const all = [...this.stats.values()];
+    const tokens = all.reduce((n, m) => n + m.tokensIn + m.tokensOut, 0);
+    const usd = all.reduce((n, m) => n + m.costUsd, 0);
+    return (
+      this.proposerCalls < (b.proposerCalls ?? Infinity) &&
+      tokens < (b.tokens ?? Infinity) &&
+      usd < (b.usd ?? Infinity)
+    );
   }
 
   private moveOptions() {

@@ -89,6 +89,8 @@ describe("colt measure --blas", () => {
   it("refuses workloads that are not matmul-shaped, with one line", () => {
     const r = colt(["measure", "softmax", "--blas"], env);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("--blas times cblas_sgemm, which only matches matmul and batch-matmul");
+    expect(r.stderr).toContain(
+      "--blas times cblas_sgemm, which only matches matmul and batch-matmul",
+    );
   });
 });

@@ -10,16 +10,31 @@ const env = { COLT_CACHE_DIR: cache };
 describe("colt tune", () => {
   it("runs COLT with the offline bucket and writes the run directory", () => {
     const out = join(cache, "run");
-    const r = colt(["tune", "matmul", "--trials", "10", "--min-ms", "5", "--json", "--out", out], env);
+    const r = colt(
+      ["tune", "matmul", "--trials", "10", "--min-ms", "5", "--json", "--out", out],
+      env,
+    );
     expect(r.code, r.stderr).toBe(0);
-    const s = JSON.parse(r.stdout) as Record<string, unknown> & { models: Record<string, unknown>[] };
-    expect(s).toMatchObject({ workload: "matmul", size: "small", strategy: "colt", seed: 1, verified: true });
+    const s = JSON.parse(r.stdout) as Record<string, unknown> & {
+      models: Record<string, unknown>[];
+    };
+    expect(s).toMatchObject({
+      workload: "matmul",
+      size: "small",
+      strategy: "colt",
+      seed: 1,
+      verified: true,
+    });
     expect(s.trials).toBe(10);
     expect(s.bestMs).toBeGreaterThan(0);
     expect(s.speedup).toBeGreaterThan(1);
     expect(s.gflops).toBeGreaterThan(0);
     expect(s.bestTrace).toMatch(/\S/);
-    expect(s.models.map((m) => m.name)).toEqual(["offline-random", "offline-expert", "offline-lookahead"]);
+    expect(s.models.map((m) => m.name)).toEqual([
+      "offline-random",
+      "offline-expert",
+      "offline-lookahead",
+    ]);
     for (const m of s.models) {
       expect(m).toHaveProperty("calls");
       expect(m).toHaveProperty("hits");
@@ -27,7 +42,10 @@ describe("colt tune", () => {
       expect(m).toHaveProperty("courseAlterations");
       expect(m.kind).toBe("offline");
     }
-    const trials = readFileSync(join(out, "trials.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const trials = readFileSync(join(out, "trials.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(trials).toHaveLength(10);
     expect(trials[0]).toMatchObject({ trial: 1, strategy: "colt" });
     expect(readFileSync(join(out, "best.sched"), "utf8")).toBe(s.bestTrace);
@@ -36,7 +54,10 @@ describe("colt tune", () => {
   });
 
   it("runs a baseline strategy with the same budget and prints a summary", () => {
-    const r = colt(["tune", "softmax", "--strategy", "random", "--trials", "6", "--min-ms", "5", "--seed", "3"], env);
+    const r = colt(
+      ["tune", "softmax", "--strategy", "random", "--trials", "6", "--min-ms", "5", "--seed", "3"],
+      env,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("softmax (rows=30, cols=77) random, seed 3, 6 trials");
     expect(r.stdout).toMatch(/speedup\s+\d/);
@@ -46,6 +67,8 @@ describe("colt tune", () => {
   it("rejects an unknown strategy with the list of strategies", () => {
     const r = colt(["tune", "matmul", "--strategy", "greedy"], env);
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe("colt: unknown strategy 'greedy' (strategies: colt, mcts, random, evolutionary, beam)");
+    expect(r.stderr.trim()).toBe(
+      "colt: unknown strategy 'greedy' (strategies: colt, mcts, random, evolutionary, beam)",
+    );
   });
 });

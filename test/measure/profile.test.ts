@@ -35,7 +35,10 @@ describe("OpenBLAS reference", () => {
   const { compiler, cacheDir } = freshEvalOptions();
   // .ci/run installs libopenblas-dev, so this runs in CI; elsewhere OpenBLAS is optional.
   it.skipIf(!openBlasAvailable(compiler))("times cblas_sgemm on a given shape", async () => {
-    const times = await timeSgemm({ M: 64, N: 48, K: 32, batch: 2 }, { compiler, cacheDir, threads: 1, minMs: 5 });
+    const times = await timeSgemm(
+      { M: 64, N: 48, K: 32, batch: 2 },
+      { compiler, cacheDir, threads: 1, minMs: 5 },
+    );
     expect(times.length).toBeGreaterThanOrEqual(3);
     expect(times.every((t) => t > 0)).toBe(true);
   });

@@ -52,13 +52,14 @@ async function runColt(
   proposers: Proposer[],
   calls: number,
   extra: Partial<ConstructorParameters<typeof ColtSearch>[1]> = {},
+  budget: { tokens?: number; usd?: number } = {},
 ) {
   const session = new TuningSession({
     program,
     strategy: "colt",
     runner: new ObjectiveRunner(objective),
     costModel: new ObjectiveCostModel(objective),
-    budget: { trials: 100, proposerCalls: calls },
+    budget: { trials: 100, proposerCalls: calls, ...budget },
     baselineMs: 100,
     rooflineMs: 1,
     threads: 2,
@@ -214,5 +215,16 @@ describe("COLT search", () => {
     const b = await runColt(make(), 12);
     expect(a.result.expansions).toEqual(b.result.expansions);
     expect(a.session.trials.map((t) => t.trace)).toEqual(b.session.trials.map((t) => t.trace));
+  });
+
+  it("stops proposing once the token budget is spent and measures what the tree holds", async () => {
+    // Every scripted call costs 15 tokens: the third call reaches a budget of 45.
+    const small = new Scripted(info("small", 1e9), (ctx, call) =>
+      propose(ctx, "split", "small", call),
+    );
+    const { result, session } = await runColt([small], 100, { singleModel: true }, { tokens: 45 });
+    expect(result.models[0].calls).toBe(3);
+    expect(result.models[0].tokensIn + result.models[0].tokensOut).toBe(45);
+    expect(session.trials.length).toBe(3);
   });
 });

@@ -1,5 +1,5 @@
 /** `colt tune`: search for the fastest schedule of a workload. */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { generateC } from "../../codegen/generate.ts";
@@ -18,7 +18,13 @@ import { STRATEGIES, tune, type StrategyName, type TuneResult } from "../../sear
 import { UsageError } from "../errors.ts";
 import { formatMs, percent } from "../format.ts";
 import { openModels, type LlmReport } from "../models.ts";
-import { loadProgram, parsePositiveInt, parseSize, type WorkloadOptions } from "../options.ts";
+import {
+  loadProgram,
+  parsePositiveInt,
+  parsePositiveNumber,
+  parseSize,
+  type WorkloadOptions,
+} from "../options.ts";
 import {
   BUCKET_FILE,
   PROFILE_FILE,
@@ -36,6 +42,8 @@ interface TuneCliOptions extends WorkloadOptions {
   threads: number;
   minMs: number;
   calls?: number;
+  maxTokens?: number;
+  maxUsd?: number;
   timeLimit?: number;
   patience?: number;
   out?: string;
@@ -76,6 +84,16 @@ export function registerTune(program: Command): void {
       50,
     )
     .option("--calls <n>", "budget of proposer calls", parsePositiveInt("--calls"))
+    .option(
+      "--max-tokens <n>",
+      "budget of LLM tokens (input + output)",
+      parsePositiveInt("--max-tokens"),
+    )
+    .option(
+      "--max-usd <amount>",
+      "budget of LLM spending in US dollars",
+      parsePositiveNumber("--max-usd"),
+    )
     .option("--time-limit <s>", "wall-time budget in seconds", parsePositiveInt("--time-limit"))
     .option(
       "--patience <rounds>",
@@ -157,6 +175,8 @@ export function registerTune(program: Command): void {
         budget: {
           trials: opts.trials,
           proposerCalls: opts.calls,
+          tokens: opts.maxTokens,
+          usd: opts.maxUsd,
           wallMs: opts.timeLimit !== undefined ? opts.timeLimit * 1000 : undefined,
           patience: opts.patience,
         },
@@ -292,6 +312,8 @@ function settingsOf(workload: string, o: TuneCliOptions): RunSettings {
     threads: o.threads,
     minMs: o.minMs,
     ...(o.calls !== undefined ? { calls: o.calls } : {}),
+    ...(o.maxTokens !== undefined ? { maxTokens: o.maxTokens } : {}),
+    ...(o.maxUsd !== undefined ? { maxUsd: o.maxUsd } : {}),
     ...(o.timeLimit !== undefined ? { timeLimit: o.timeLimit } : {}),
     ...(o.patience !== undefined ? { patience: o.patience } : {}),
   };
@@ -307,6 +329,8 @@ const REPLAYED_OPTIONS = {
   threads: "--threads",
   minMs: "--min-ms",
   calls: "--calls",
+  maxTokens: "--max-tokens",
+  maxUsd: "--max-usd",
   timeLimit: "--time-limit",
   patience: "--patience",
 } as const;
@@ -360,6 +384,9 @@ function startRunDirectory(
   if (bucket) {
     writeFileSync(join(dir, BUCKET_FILE), JSON.stringify(bucket, null, 2) + "\n");
     writeFileSync(join(dir, RECORDS_FILE), "");
+  } else {
+    // A directory reused for an offline run must not look like a replayable LLM run.
+    for (const f of [BUCKET_FILE, RECORDS_FILE]) rmSync(join(dir, f), { force: true });
   }
 }
 

@@ -27,8 +27,15 @@ export type Step =
   | { readonly kind: "slow"; readonly delayMs: number; readonly then: Step }
   /** 200 with an empty body. */
   | { readonly kind: "empty" }
-  /** The default answer: a legal move taken from the prompt. */
-  | { readonly kind: "default" };
+  /**
+   * A valid joint action built from the prompt (a listed legal move), optionally naming
+   * another next model and wrapped the way models without structured output answer.
+   */
+  | {
+      readonly kind: "default";
+      readonly nextModel?: string;
+      readonly wrap?: "prose" | "fence" | "trailing-comma";
+    };
 
 export interface RecordedRequest {
   readonly api: "openai" | "anthropic";
@@ -43,10 +50,14 @@ export interface MockOptions {
   readonly scripts?: Readonly<Record<string, readonly Step[]>>;
   /** next_model of default answers, by model id (default: the model id itself). */
   readonly nextModel?: (modelId: string, call: number) => string;
+  /** What to do once a model's script is used up (default: a default answer). */
+  readonly afterScript?: Step;
 }
 
 export class MockLlmServer {
   readonly requests: RecordedRequest[] = [];
+  /** 200 answers with a readable envelope sent, by model id (what usage is counted from). */
+  readonly answered = new Map<string, number>();
   private readonly queues = new Map<string, Step[]>();
   private readonly calls = new Map<string, number>();
   private server: Server | undefined;
@@ -102,7 +113,7 @@ export class MockLlmServer {
     this.requests.push({ api, model, headers: req.headers, body, prompt });
     const call = (this.calls.get(model) ?? 0) + 1;
     this.calls.set(model, call);
-    const step = this.queues.get(model)?.shift() ?? { kind: "default" };
+    const step = this.queues.get(model)?.shift() ?? this.options.afterScript ?? { kind: "default" };
     await this.perform(step, api, model, prompt, call, res);
   }
 
@@ -133,9 +144,17 @@ export class MockLlmServer {
         const text =
           step.kind === "answer"
             ? step.text
-            : defaultAnswer(prompt, this.options.nextModel?.(model, call) ?? model, call);
+            : wrap(
+                defaultAnswer(
+                  prompt,
+                  step.nextModel ?? this.options.nextModel?.(model, call) ?? model,
+                  call,
+                ),
+                step.wrap,
+              );
         const tokensIn = step.kind === "answer" ? (step.tokensIn ?? 100) : 100;
         const tokensOut = step.kind === "answer" ? (step.tokensOut ?? 20) : 20;
+        this.answered.set(model, (this.answered.get(model) ?? 0) + 1);
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify(envelope(api, model, text, tokensIn, tokensOut)));
         return;
@@ -187,6 +206,19 @@ function promptOf(body: Record<string, unknown>): string {
   add(body.system);
   for (const m of (body.messages as { content?: unknown }[] | undefined) ?? []) add(m.content);
   return parts.join("\n");
+}
+
+function wrap(json: string, how: "prose" | "fence" | "trailing-comma" | undefined): string {
+  switch (how) {
+    case undefined:
+      return json;
+    case "prose":
+      return `Looking at the loop nest, the best next step is clear.\n${json}\nThis should help.`;
+    case "fence":
+      return `Here is my answer:\n\n\`\`\`json\n${json}\n\`\`\`\n`;
+    case "trailing-comma":
+      return json.replace(/\]/, ",]").replace(/\}$/, ",}");
+  }
 }
 
 /** The legal transformations the prompt lists (lines "- <transformation>" in that section). */
