@@ -30,11 +30,12 @@ function answer(
   ctx: ProposalContext,
   random: Random,
   started: number,
+  escalate = false,
 ): Proposal {
   return {
     action: {
       transformations: steps.map(printTransform),
-      nextModel: chooseNextModel(ctx.models, random),
+      nextModel: chooseNextModel(ctx.models, random, 0.1, escalate),
     },
     usage: { tokensIn: 0, tokensOut: 0, costUsd: 0, latencyMs: performance.now() - started },
   };
@@ -73,9 +74,10 @@ export class ExpertProposer implements Proposer {
     const start = performance.now();
     const applied = expertCandidates(ctx, [this.random.pick(TILE_CHOICES)]);
     if (applied.length > 0) return answer(this.info, applied[0].steps, ctx, this.random, start);
+    // Out of recipes: a random move, and the child goes to a larger model.
     const moves = ctx.legalMoves();
     const steps = moves.length > 0 ? [this.random.pick(moves).transform] : [];
-    return answer(this.info, steps, ctx, this.random, start);
+    return answer(this.info, steps, ctx, this.random, start, true);
   }
 }
 
