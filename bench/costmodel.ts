@@ -24,7 +24,7 @@ import { machineProfile } from "../src/measure/profile.ts";
 import { Schedule } from "../src/schedule/schedule.ts";
 import { parseTrace } from "../src/schedule/text.ts";
 import { randomLegalTrace } from "../src/search/random-trace.ts";
-import { Random } from "../src/search/random.ts";
+import { Random } from "../src/util/random.ts";
 import { instantiate, type SizeName } from "../src/workloads/registry.ts";
 
 const { values } = parseArgs({

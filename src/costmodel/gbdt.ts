@@ -7,6 +7,7 @@
  * feature and node; at 500 samples one tree takes ~100 ms, twenty times the whole
  * retraining budget of the cost model.
  */
+import { Random } from "../util/random.ts";
 
 export interface GbdtOptions {
   readonly trees: number;
@@ -65,7 +66,8 @@ export class GradientBoostedTrees {
     const binned = binFeatures(x, d, o.bins);
     const pred = new Float64Array(n).fill(base);
     const residual = new Float64Array(n);
-    const random = mulberry32(o.seed);
+    const rng = new Random(o.seed);
+    const random = () => rng.next();
     const trees: Tree[] = [];
     const rows = Array.from({ length: n }, (_, i) => i);
     const cols = Array.from({ length: d }, (_, j) => j);
@@ -234,18 +236,6 @@ function evalTree(t: Tree, x: readonly number[]): number {
 
 function scaleTree(t: Tree, k: number): Tree {
   return { ...t, value: t.value.map((v) => v * k) };
-}
-
-/** mulberry32: the cost model's own seeded generator (it sits below the search layer). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffle<T>(items: T[], random: () => number): void {

@@ -29,7 +29,7 @@ import {
   wideningLimit,
   type PolicyParams,
 } from "./policy.ts";
-import { Random } from "./random.ts";
+import { Random } from "../util/random.ts";
 import { randomLegalTrace } from "./random-trace.ts";
 import type { TuningSession } from "./session.ts";
 import { TreeNode } from "./tree.ts";

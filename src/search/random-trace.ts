@@ -2,7 +2,7 @@
 import { candidateMoves, type LegalMove, type MoveOptions } from "../schedule/enumerate.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import type { Transform, TransformKind } from "../schedule/transform.ts";
-import type { Random } from "./random.ts";
+import type { Random } from "../util/random.ts";
 
 /**
  * One random legal move from `s`, or undefined when there is none: a kind uniformly

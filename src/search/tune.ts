@@ -14,7 +14,7 @@ import { evolutionarySearch } from "./baselines/evolutionary.ts";
 import { randomSearch } from "./baselines/random-search.ts";
 import { ColtSearch, type ColtOptions, type ExpansionEvent } from "./colt.ts";
 import type { ModelStats } from "./model-stats.ts";
-import { Random } from "./random.ts";
+import { Random } from "../util/random.ts";
 import { TuningSession } from "./session.ts";
 import type { BestResult, Budget, TrialRecord } from "./trials.ts";
 
@@ -43,7 +43,12 @@ export interface TuneOptions {
   readonly onTrial?: (t: TrialRecord, session: TuningSession) => void;
   readonly onIteration?: (e: ExpansionEvent) => void;
   /** Called once the baseline is measured, before the strategy starts. */
-  readonly onBaseline?: (ms: number) => void;
+  readonly onBaseline?: (ms: number, rooflineMs: number) => void;
+  /**
+   * Schedules known to be good (the tuning database's best for this workload): measured
+   * first, as ordinary trials, so the run's best starts from them.
+   */
+  readonly known?: readonly Schedule[];
 }
 
 export interface TuneResult {
@@ -67,9 +72,9 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     );
   }
   const baselineMs = baseline.timing.medianMs;
-  o.onBaseline?.(baselineMs);
   const rooflineMs =
     rooflineSeconds(flopCount(o.program), compulsoryBytes(o.program), o.profile, o.threads) * 1000;
+  o.onBaseline?.(baselineMs, rooflineMs);
   const session: TuningSession = new TuningSession({
     program: o.program,
     strategy: o.strategy,
@@ -81,6 +86,8 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     threads: o.threads,
     onTrial: (t) => o.onTrial?.(t, session),
   });
+  if (o.known && o.known.length > 0)
+    await session.measure(o.known.map((schedule) => ({ schedule, model: "database" })));
   const random = new Random(o.seed);
   let models: ModelStats[] = [];
   let expansions: ExpansionEvent[] = [];

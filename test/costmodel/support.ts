@@ -4,7 +4,7 @@ import type { MachineProfile } from "../../src/measure/profile.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
 import { parseTrace } from "../../src/schedule/text.ts";
 import { randomLegalTrace } from "../../src/search/random-trace.ts";
-import { Random } from "../../src/search/random.ts";
+import { Random } from "../../src/util/random.ts";
 import { instantiate, type SizeName } from "../../src/workloads/registry.ts";
 
 /** The calibrated profile of the development machine (no calibration in tests). */

@@ -7,7 +7,7 @@ import {
   withRetries,
   type RetryPolicy,
 } from "../../src/models/llm/retry.ts";
-import { Random } from "../../src/search/random.ts";
+import { Random } from "../../src/util/random.ts";
 
 const policy: RetryPolicy = {
   maxRetries: 3,

@@ -7,26 +7,16 @@ import { ScheduleError } from "../../src/schedule/errors.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
 import type { Program } from "../../src/ir/program.ts";
 import type { Transform } from "../../src/schedule/transform.ts";
+import { Random } from "../../src/util/random.ts";
 
 export interface RandomTrace {
   readonly schedule: Schedule;
   readonly refusals: ScheduleError[];
 }
 
-/** mulberry32: a tiny seeded generator so a failing case is reproducible from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function randomTrace(program: Program, seed: number, steps: number): RandomTrace {
-  const random = rng(seed);
+  const rng = new Random(seed);
+  const random = () => rng.next();
   let schedule = Schedule.initial(program);
   const refusals: ScheduleError[] = [];
   for (let i = 0; i < steps; i++) {

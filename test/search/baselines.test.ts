@@ -17,7 +17,7 @@ import {
   randomSearch,
   type Strategy,
 } from "../../src/search/baselines/index.ts";
-import { Random } from "../../src/search/random.ts";
+import { Random } from "../../src/util/random.ts";
 import { TuningSession } from "../../src/search/session.ts";
 import type { Budget, TrialRunner } from "../../src/search/trials.ts";
 import { instantiate } from "../../src/workloads/registry.ts";

@@ -4,7 +4,7 @@
  * as LlmCallErrors that carry what the call cost.
  */
 import type { ModelSpec } from "../bucket.ts";
-import { Random } from "../../search/random.ts";
+import { Random } from "../../util/random.ts";
 import { LlmCallError } from "./errors.ts";
 import type { LlmRequest } from "./prompt.ts";
 import {

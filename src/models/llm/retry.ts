@@ -6,7 +6,7 @@
  * should wait, and benching (bench.ts) takes over. Jitter draws from a seeded Random, so
  * the delays of a run are reproducible.
  */
-import type { Random } from "../../search/random.ts";
+import type { Random } from "../../util/random.ts";
 import type { FailureKind } from "./errors.ts";
 
 export interface RetryPolicy {

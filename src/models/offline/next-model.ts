@@ -5,7 +5,7 @@
  * had less than its share of calls (it is also called for course alterations). A little
  * seeded exploration keeps every model's statistics alive.
  */
-import type { Random } from "../../search/random.ts";
+import type { Random } from "../../util/random.ts";
 import type { ModelStatsView } from "../protocol.ts";
 
 const GOOD_HIT_RATE = 0.3;

@@ -3,7 +3,7 @@
  * joint-action protocol as LLMs so the whole COLT loop runs with no network, and are
  * labelled "offline" (not LLMs) wherever results are shown.
  */
-import { Random } from "../../search/random.ts";
+import { Random } from "../../util/random.ts";
 import { printTransform } from "../../schedule/text.ts";
 import type { Transform } from "../../schedule/transform.ts";
 import type { ModelInfo, Proposal, ProposalContext, Proposer } from "../protocol.ts";
@@ -41,15 +41,24 @@ function answer(
   };
 }
 
-/** Cheapest: one random legal transformation (kinds drawn uniformly first). */
-export class RandomProposer implements Proposer {
-  private readonly random: Random;
+/** Shared by the built-in proposers: a model description and a seeded generator of their own. */
+abstract class OfflineProposer implements Proposer {
+  protected abstract readonly salt: number;
+  private generator?: Random;
   constructor(
     readonly info: ModelInfo,
-    seed: number,
-  ) {
-    this.random = new Random(seed ^ 0x1111);
+    private readonly seed: number,
+  ) {}
+  protected get random(): Random {
+    this.generator ??= new Random(this.seed ^ this.salt);
+    return this.generator;
   }
+  abstract propose(ctx: ProposalContext): Promise<Proposal>;
+}
+
+/** Cheapest: one random legal transformation (kinds drawn uniformly first). */
+export class RandomProposer extends OfflineProposer {
+  protected readonly salt = 0x1111;
   async propose(ctx: ProposalContext): Promise<Proposal> {
     const start = performance.now();
     const moves = ctx.legalMoves();
@@ -62,14 +71,8 @@ export class RandomProposer implements Proposer {
 }
 
 /** Middle: the next expert recipe for the heaviest stage, with a randomly drawn tile shape. */
-export class ExpertProposer implements Proposer {
-  private readonly random: Random;
-  constructor(
-    readonly info: ModelInfo,
-    seed: number,
-  ) {
-    this.random = new Random(seed ^ 0x2222);
-  }
+export class ExpertProposer extends OfflineProposer {
+  protected readonly salt = 0x2222;
   async propose(ctx: ProposalContext): Promise<Proposal> {
     const start = performance.now();
     const applied = expertCandidates(ctx, [this.random.pick(TILE_CHOICES)]);
@@ -82,14 +85,8 @@ export class ExpertProposer implements Proposer {
 }
 
 /** Largest: scores every recipe instance and single legal move with the cost model. */
-export class LookaheadProposer implements Proposer {
-  private readonly random: Random;
-  constructor(
-    readonly info: ModelInfo,
-    seed: number,
-  ) {
-    this.random = new Random(seed ^ 0x3333);
-  }
+export class LookaheadProposer extends OfflineProposer {
+  protected readonly salt = 0x3333;
   async propose(ctx: ProposalContext): Promise<Proposal> {
     const start = performance.now();
     const candidates: { steps: readonly Transform[]; ms: number }[] = [];

@@ -9,7 +9,7 @@ import type { Measurement } from "../../measure/engine.ts";
 import { ScheduleError } from "../../schedule/errors.ts";
 import { Schedule } from "../../schedule/schedule.ts";
 import type { Trace } from "../../schedule/transform.ts";
-import type { Random } from "../random.ts";
+import type { Random } from "../../util/random.ts";
 import type { TuningSession } from "../session.ts";
 
 export interface StrategyRun {
