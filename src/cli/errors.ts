@@ -2,6 +2,8 @@
  * Turns known failures into one clear line and an exit code; anything unexpected keeps
  * its stack trace, because that is a bug in COLT.
  */
+import { DatabaseError } from "../db/database.ts";
+import { RunNotFoundError } from "../db/records.ts";
 import { ProgramError } from "../ir/builder.ts";
 import { BucketError } from "../models/bucket.ts";
 import { ReplayError } from "../models/llm/errors.ts";
@@ -32,6 +34,8 @@ const USER_ERRORS = [
   BucketError,
   ReplayError,
   RecordsError,
+  DatabaseError,
+  RunNotFoundError,
 ];
 
 export function reportError(

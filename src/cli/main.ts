@@ -1,6 +1,10 @@
 /** The `colt` command. */
 import { Command, CommanderError } from "commander";
+import { registerBench } from "./commands/bench.ts";
+import { registerBest } from "./commands/best.ts";
+import { registerExport } from "./commands/export.ts";
 import { registerMeasure } from "./commands/measure.ts";
+import { registerReport } from "./commands/report.ts";
 import { registerShow } from "./commands/show.ts";
 import { registerTune } from "./commands/tune.ts";
 import { registerWorkloads } from "./commands/workloads.ts";
@@ -16,6 +20,10 @@ export function buildCli(): Command {
   registerShow(program);
   registerMeasure(program);
   registerTune(program);
+  registerBest(program);
+  registerExport(program);
+  registerReport(program);
+  registerBench(program);
   return program;
 }
 

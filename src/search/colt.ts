@@ -372,6 +372,7 @@ export class ColtSearch {
       parentMs: node.bestKnownMs,
       errors,
     });
+    this.options.onIteration?.(this.expansions[this.expansions.length - 1]);
     return { child, action, created: !existing };
   }
 

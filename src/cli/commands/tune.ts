@@ -2,12 +2,29 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import type { Db } from "../../db/database.ts";
+import {
+  bestCandidate,
+  createRun,
+  ensureCompiler,
+  ensureProfile,
+  ensureWorkload,
+  finishRun,
+  getRun,
+  insertExpansion,
+  markRunning,
+  setBaseline,
+} from "../../db/records.ts";
+import { RecordingEngine } from "../../db/recording-engine.ts";
+import { programHash } from "../../ir/hash.ts";
+import { Schedule } from "../../schedule/schedule.ts";
+import { parseTrace } from "../../schedule/text.ts";
 import { generateC } from "../../codegen/generate.ts";
 import { emitKernel } from "../../codegen/c-kernel.ts";
 import { LearnedCostModel } from "../../costmodel/learned.ts";
 import { flopCount } from "../../ir/program.ts";
 import { cacheDir } from "../../measure/cache-dir.ts";
-import { detectCompiler } from "../../measure/compiler.ts";
+import { detectCompiler, type Compiler } from "../../measure/compiler.ts";
 import { MeasurementEngine } from "../../measure/engine.ts";
 import { machineProfile } from "../../measure/profile.ts";
 import type { Bucket } from "../../models/bucket.ts";
@@ -15,7 +32,10 @@ import { RECORDS_FILE } from "../../models/llm/records.ts";
 import { offlineBucket } from "../../models/offline/proposers.ts";
 import type { MachineProfile } from "../../measure/profile.ts";
 import { STRATEGIES, tune, type StrategyName, type TuneResult } from "../../search/tune.ts";
+import { DB_OPTION, openCliDb } from "../db.ts";
+import { writeReport } from "./report.ts";
 import { UsageError } from "../errors.ts";
+import { createProgress } from "../progress.ts";
 import { formatMs, percent } from "../format.ts";
 import { openModels, type LlmReport } from "../models.ts";
 import {
@@ -52,6 +72,14 @@ interface TuneCliOptions extends WorkloadOptions {
   models?: string;
   replay?: string;
   remeasure?: boolean;
+  db?: string;
+  resume?: string;
+  reuse: boolean;
+}
+
+/** Settings stored with a run in the database: the CLI settings and the reused trace. */
+interface DbRunSettings extends RunSettings {
+  readonly reused?: string;
 }
 
 export function registerTune(program: Command): void {
@@ -115,9 +143,22 @@ export function registerTune(program: Command): void {
       "reproduce a recorded --models run offline: answers and measurements from its records",
     )
     .option("--remeasure", "with --replay: measure again instead of replaying measurements")
+    .option(...DB_OPTION)
+    .option(
+      "--resume <run-id>",
+      "continue a stopped or killed run: its measurements come from the database, none is repeated",
+    )
+    .option(
+      "--no-reuse",
+      "do not start from the best schedule the database knows for this workload and machine",
+    )
     .action(async (workload: string, opts: TuneCliOptions, command: Command) => {
       const replay = opts.replay ? readRecordedRun(opts.replay) : undefined;
       if (replay) adoptRecordedSettings(workload, opts, command, replay);
+      if (opts.resume && (opts.replay || opts.models))
+        throw new UsageError(
+          "--resume works with the offline proposers only (an LLM may answer differently the second time); not with --models or --replay",
+        );
       if (opts.models && replay)
         throw new UsageError(
           "--models and --replay exclude each other: a replay uses the recorded bucket",
@@ -132,89 +173,192 @@ export function registerTune(program: Command): void {
           `unknown strategy '${opts.strategy}' (strategies: ${STRATEGIES.join(", ")})`,
         );
       }
-      const strategy = opts.strategy as StrategyName;
-      const prog = loadProgram(workload, opts);
-      // A strict replay answers measurements from the records: no compiler involved.
-      // The cost model (whose predictions prompts quote) sees the recorded machine.
-      let engine: Pick<MeasurementEngine, "measure" | "measureAll">;
-      let profile: MachineProfile;
-      if (replay && !opts.remeasure) {
-        engine = new ReplayedMeasurements(replay);
-        profile = replay.profile;
-      } else {
-        const compiler = detectCompiler();
-        engine = new MeasurementEngine({
-          compiler,
-          cacheDir: cacheDir(),
-          threads: opts.threads,
-          seed: opts.seed,
-          minMs: opts.minMs,
-        });
-        profile = replay?.profile ?? (await machineProfile(compiler, cacheDir()));
+      const db = replay && !opts.remeasure ? undefined : openCliDb(opts.db);
+      try {
+        await tuneCommand(workload, opts, command, replay, db);
+      } finally {
+        db?.close();
       }
-      const models = openModels({
-        bucketFile: opts.models,
-        replay,
-        remeasure: opts.remeasure === true,
-        seed: opts.seed,
-        recordTo: opts.out ? join(opts.out, RECORDS_FILE) : undefined,
-        env: process.env,
-        warn: (line) => {
-          if (!opts.quiet) process.stderr.write(`colt: warning: ${line}\n`);
-        },
-      });
-      if (opts.out)
-        startRunDirectory(opts.out, settingsOf(workload, opts), profile, models?.bucket);
-      const proposers = models?.proposers ?? offlineBucket(opts.seed);
-      const progress = !opts.json && !opts.quiet;
-      let baselineMs = 0;
-      const result = await tune({
-        program: prog,
+    });
+}
+
+async function tuneCommand(
+  workload: string,
+  opts: TuneCliOptions,
+  command: Command,
+  replay: RecordedRun | undefined,
+  db: Db | undefined,
+): Promise<void> {
+  const resumed = opts.resume && db ? getRun(db, opts.resume) : undefined;
+  if (resumed)
+    adoptSettings(
+      workload,
+      opts,
+      command,
+      resumed.settings as unknown as RunSettings,
+      `--resume ${resumed.id}`,
+    );
+  const strategy = opts.strategy as StrategyName;
+  const prog = loadProgram(workload, opts);
+  // A strict replay answers measurements from the records: no compiler involved.
+  // The cost model (whose predictions prompts quote) sees the recorded machine.
+  let engine: Pick<MeasurementEngine, "measure" | "measureAll">;
+  let profile: MachineProfile;
+  let recording: RecordingEngine | undefined;
+  let known: Schedule[] | undefined;
+  let compiler: Compiler | undefined;
+  if (replay && !opts.remeasure) {
+    engine = new ReplayedMeasurements(replay);
+    profile = replay.profile;
+  } else {
+    compiler = detectCompiler();
+    engine = new MeasurementEngine({
+      compiler,
+      cacheDir: cacheDir(),
+      threads: opts.threads,
+      seed: opts.seed,
+      minMs: opts.minMs,
+    });
+    profile = replay?.profile ?? (await machineProfile(compiler, cacheDir()));
+  }
+  const models = openModels({
+    bucketFile: opts.models,
+    replay,
+    remeasure: opts.remeasure === true,
+    seed: opts.seed,
+    recordTo: opts.out ? join(opts.out, RECORDS_FILE) : undefined,
+    env: process.env,
+    warn: (line) => {
+      if (!opts.quiet) process.stderr.write(`colt: warning: ${line}\n`);
+    },
+  });
+  if (db && compiler) {
+    const workloadId = ensureWorkload(db, programHash(prog), workload, prog.params);
+    const profileId = ensureProfile(db, profile);
+    const compilerId = ensureCompiler(db, compiler);
+    let reused = (resumed?.settings as DbRunSettings | undefined)?.reused;
+    if (!resumed && opts.reuse && !replay) {
+      reused = bestCandidate(db, {
+        workloadId,
+        profileId,
+        compilerId,
+        threads: opts.threads,
+      })?.trace;
+    }
+    if (reused !== undefined) {
+      try {
+        known = [Schedule.fromTrace(prog, parseTrace(reused))];
+      } catch (e) {
+        if (!opts.quiet)
+          process.stderr.write(
+            `colt: warning: the database's best schedule no longer applies (${(e as Error).message}); not reused\n`,
+          );
+        reused = undefined;
+      }
+    }
+    const settings: DbRunSettings = {
+      ...settingsOf(workload, opts),
+      ...(reused !== undefined ? { reused } : {}),
+    };
+    const runId =
+      resumed?.id ??
+      createRun(db, {
+        workloadId,
+        profileId,
+        compilerId,
         strategy,
         seed: opts.seed,
-        budget: {
-          trials: opts.trials,
-          proposerCalls: opts.calls,
-          tokens: opts.maxTokens,
-          usd: opts.maxUsd,
-          wallMs: opts.timeLimit !== undefined ? opts.timeLimit * 1000 : undefined,
-          patience: opts.patience,
-        },
-        engine,
-        profile,
         threads: opts.threads,
-        proposers,
-        costModel: new LearnedCostModel({ profile, seed: opts.seed, threads: opts.threads }),
-        onBaseline: (ms) => {
-          baselineMs = ms;
-          if (progress) process.stderr.write(`baseline (unscheduled) ${formatMs(ms)}\n`);
-        },
-        onTrial: (t) => {
-          if (!progress) return;
-          const best =
-            t.bestMs !== undefined
-              ? `best ${formatMs(t.bestMs)} (${(baselineMs / t.bestMs).toFixed(1)}x)`
-              : "no verified result yet";
-          const what = t.verified ? formatMs(t.ms!) : t.status;
-          process.stderr.write(
-            `trial ${t.trial}/${opts.trials}  ${what.padEnd(12)} ${best}${t.model ? `  by ${t.model}` : ""}\n`,
-          );
-        },
+        settings,
       });
-      const summary = summarize(
-        workload,
-        parseSize(opts.size),
-        prog.params,
-        result,
-        flopCount(prog),
-        profile.peakFlopsPerCore * opts.threads,
-        models?.report(),
+    if (resumed) markRunning(db, runId);
+    recording = new RecordingEngine(db, runId, engine, compiler);
+    engine = recording;
+    if (!opts.quiet && !opts.json)
+      process.stderr.write(
+        `${resumed ? "resuming" : "run"} ${runId}${reused !== undefined ? " (starting from the best known schedule)" : ""}\n`,
       );
-      if (opts.out) writeRunDirectory(opts.out, result, summary);
-      if (opts.json) process.stdout.write(JSON.stringify(summary) + "\n");
-      else process.stdout.write(render(summary, result));
-      if (!result.best) process.exitCode = 1;
+  }
+  if (opts.out) startRunDirectory(opts.out, settingsOf(workload, opts), profile, models?.bucket);
+  const proposers = models?.proposers ?? offlineBucket(opts.seed);
+  const progress = createProgress({
+    trials: opts.trials,
+    flops: flopCount(prog),
+    enabled: !opts.json && !opts.quiet,
+  });
+  const finish = (status: "done" | "failed", summary?: object) => {
+    if (db && recording) finishRun(db, recording.runId, status, summary);
+  };
+  let result: TuneResult;
+  try {
+    result = await tune({
+      program: prog,
+      strategy,
+      seed: opts.seed,
+      budget: {
+        trials: opts.trials,
+        proposerCalls: opts.calls,
+        tokens: opts.maxTokens,
+        usd: opts.maxUsd,
+        wallMs: opts.timeLimit !== undefined ? opts.timeLimit * 1000 : undefined,
+        patience: opts.patience,
+      },
+      engine,
+      profile,
+      threads: opts.threads,
+      proposers,
+      costModel: new LearnedCostModel({ profile, seed: opts.seed, threads: opts.threads }),
+      known,
+      onIteration: (e) => {
+        if (db && recording) insertExpansion(db, recording.runId, e.iteration, e);
+        progress.iteration(e);
+      },
+      onBaseline: (ms, rooflineMs) => {
+        if (db && recording) setBaseline(db, recording.runId, ms, rooflineMs);
+        progress.baseline(ms);
+      },
+      onTrial: (t) => {
+        recording?.recordTrial(t);
+        progress.trial(t);
+      },
     });
+  } catch (e) {
+    progress.stop();
+    finish("failed");
+    throw e;
+  }
+  progress.stop();
+  const summary = {
+    ...summarize(
+      workload,
+      parseSize(opts.size),
+      prog.params,
+      result,
+      flopCount(prog),
+      profile.peakFlopsPerCore * opts.threads,
+      models?.report(),
+    ),
+    ...(recording
+      ? {
+          run: recording.runId,
+          database: { fromDatabase: recording.fromDb, measured: recording.measured },
+        }
+      : {}),
+  };
+  if (db && recording) {
+    const { runId } = recording;
+    db.transaction(() => {
+      for (const e of result.expansions) insertExpansion(db, runId, e.iteration, e);
+    })();
+  }
+  finish("done", summary);
+  if (opts.out) {
+    writeRunDirectory(opts.out, result, summary);
+    if (db && recording) await writeReport(db, recording.runId, join(opts.out, "report.html"));
+  }
+  if (opts.json) process.stdout.write(JSON.stringify(summary) + "\n");
+  else process.stdout.write(render(summary, result));
+  if (!result.best) process.exitCode = 1;
 }
 
 function summarize(
@@ -347,23 +491,32 @@ function adoptRecordedSettings(
   run: RecordedRun,
 ): void {
   const rec = run.settings;
+  adoptSettings(workload, opts, command, rec, `--replay ${run.dir}`);
+  if (!opts.remeasure && rec.timeLimit !== undefined) {
+    opts.timeLimit = undefined;
+    opts.trials = Math.min(rec.trials, Math.max(1, run.trials.length));
+  }
+}
+
+/** Takes the settings of an earlier run; options on the command line must agree with them. */
+function adoptSettings(
+  workload: string,
+  opts: TuneCliOptions,
+  command: Command,
+  rec: RunSettings,
+  label: string,
+): void {
   if (workload !== rec.workload)
-    throw new UsageError(
-      `--replay ${run.dir}: the recorded run tuned ${rec.workload}, not ${workload}`,
-    );
+    throw new UsageError(`${label}: the recorded run tuned ${rec.workload}, not ${workload}`);
   const target = opts as unknown as Record<string, unknown>;
   for (const [key, flag] of Object.entries(REPLAYED_OPTIONS)) {
     const recorded = (rec as unknown as Record<string, unknown>)[key];
     if (command.getOptionValueSource(key) === "cli" && target[key] !== recorded) {
       throw new UsageError(
-        `--replay ${run.dir}: the recorded run used ${flag} ${recorded ?? "(not set)"}, not ${String(target[key])}`,
+        `${label}: the recorded run used ${flag} ${recorded ?? "(not set)"}, not ${String(target[key])}`,
       );
     }
     target[key] = recorded;
-  }
-  if (!opts.remeasure && rec.timeLimit !== undefined) {
-    opts.timeLimit = undefined;
-    opts.trials = Math.min(rec.trials, Math.max(1, run.trials.length));
   }
 }
 

@@ -1,0 +1,234 @@
+/** `colt bench`: strategies side by side on the same machine profile, a table and a combined report. */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import type { Db } from "../../db/database.ts";
+import {
+  createRun,
+  ensureCompiler,
+  ensureProfile,
+  ensureWorkload,
+  finishRun,
+  insertExpansion,
+  newRunId,
+  setBaseline,
+} from "../../db/records.ts";
+import { RecordingEngine } from "../../db/recording-engine.ts";
+import { programHash } from "../../ir/hash.ts";
+import { cacheDir } from "../../measure/cache-dir.ts";
+import { detectCompiler } from "../../measure/compiler.ts";
+import { MeasurementEngine } from "../../measure/engine.ts";
+import { machineProfile } from "../../measure/profile.ts";
+import { offlineBucket } from "../../models/offline/proposers.ts";
+import { reportData } from "../../report/data.ts";
+import { escapeHtml, renderBenchReport } from "../../report/html.ts";
+import { benchTable, runBench, type BenchRow } from "../../search/bench.ts";
+import { STRATEGIES, type StrategyName } from "../../search/tune.ts";
+import { DB_OPTION, withDb } from "../db.ts";
+import { UsageError } from "../errors.ts";
+import { formatMs, percent } from "../format.ts";
+import { loadProgram, parsePositiveInt, parseSize } from "../options.ts";
+
+interface BenchCliOptions {
+  workloads: string;
+  strategies: string;
+  seeds: number;
+  trials: number;
+  size: string;
+  threads: number;
+  minMs: number;
+  out?: string;
+  db?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+const COLUMNS = [
+  "workload",
+  "strategy",
+  "best",
+  "speedup",
+  "GFLOP/s",
+  "of peak",
+  "trials to 90%",
+  "proposer calls per model",
+] as const;
+
+function cells(r: BenchRow): string[] {
+  return [
+    r.workload,
+    r.strategy,
+    r.bestMs !== null ? formatMs(r.bestMs) : "-",
+    r.speedup !== null ? `${r.speedup.toFixed(2)}x` : "-",
+    r.gflops !== null ? r.gflops.toFixed(1) : "-",
+    r.peakFraction !== null ? percent(r.peakFraction) : "-",
+    r.trialsTo90 !== null ? String(r.trialsTo90) : "-",
+    Object.entries(r.calls)
+      .map(([m, n]) => `${m} ${n}`)
+      .join(", ") || "-",
+  ];
+}
+
+export function renderTable(rows: readonly BenchRow[]): string {
+  const table = [[...COLUMNS], ...rows.map(cells)];
+  const widths = COLUMNS.map((_, i) => Math.max(...table.map((r) => r[i].length)));
+  return (
+    table
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]))
+          .join("  ")
+          .trimEnd(),
+      )
+      .join("\n") + "\n"
+  );
+}
+
+function tableHtml(rows: readonly BenchRow[]): string {
+  return `<table><thead><tr>${COLUMNS.map((c) => `<th>${escapeHtml(c)}</th>`).join("")}</tr></thead><tbody>${rows
+    .map(
+      (r) =>
+        `<tr>${cells(r)
+          .map((c) => `<td>${escapeHtml(c)}</td>`)
+          .join("")}</tr>`,
+    )
+    .join("")}</tbody></table>`;
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command("bench")
+    .description(
+      "run strategies side by side at equal trial budgets; a table and a combined report",
+    )
+    .option("--workloads <list>", "comma-separated workloads", "matmul,softmax")
+    .option(
+      "--strategies <list>",
+      `comma-separated, of ${STRATEGIES.join(", ")}`,
+      "colt,random,mcts",
+    )
+    .option("--seeds <n>", "seeds 1..n per strategy", parsePositiveInt("--seeds"), 3)
+    .option("--trials <n>", "measurement budget of every run", parsePositiveInt("--trials"), 32)
+    .option("--size <size>", "small or paper", "small")
+    .option("--threads <n>", "cores each candidate runs on", parsePositiveInt("--threads"), 1)
+    .option(
+      "--min-ms <ms>",
+      "minimum measuring time per candidate",
+      parsePositiveInt("--min-ms"),
+      20,
+    )
+    .option(
+      "--out <dir>",
+      "write bench.txt, bench.json and report.html here (default: report only, bench-<id>.html)",
+    )
+    .option(...DB_OPTION)
+    .option("--json", "print the table as JSON")
+    .option("--quiet", "no progress lines")
+    .action(async (opts: BenchCliOptions) => {
+      const strategies = opts.strategies.split(",").map((s) => s.trim());
+      for (const s of strategies)
+        if (!(STRATEGIES as readonly string[]).includes(s))
+          throw new UsageError(`unknown strategy '${s}' (strategies: ${STRATEGIES.join(", ")})`);
+      parseSize(opts.size);
+      const programs = opts.workloads.split(",").map((w) => ({
+        workload: w.trim(),
+        program: loadProgram(w.trim(), { size: opts.size }),
+      }));
+      await withDb(opts.db, (db) => bench(db, opts, strategies as StrategyName[], programs));
+    });
+}
+
+async function bench(
+  db: Db,
+  opts: BenchCliOptions,
+  strategies: StrategyName[],
+  programs: { workload: string; program: ReturnType<typeof loadProgram> }[],
+): Promise<void> {
+  const compiler = detectCompiler();
+  const profile = await machineProfile(compiler, cacheDir());
+  const profileId = ensureProfile(db, profile);
+  const compilerId = ensureCompiler(db, compiler);
+  const benchId = `bench-${newRunId()}`;
+  const progress = !opts.quiet && !opts.json;
+  const firstRun = new Map<string, string>();
+  const runs = await runBench({
+    programs,
+    strategies,
+    seeds: Array.from({ length: opts.seeds }, (_, i) => i + 1),
+    trials: opts.trials,
+    profile,
+    threads: opts.threads,
+    proposers: (seed) => offlineBucket(seed),
+    run: (workload, program, strategy, seed) => {
+      const runId = createRun(db, {
+        workloadId: ensureWorkload(db, programHash(program), workload, program.params),
+        profileId,
+        compilerId,
+        strategy,
+        seed,
+        threads: opts.threads,
+        settings: {
+          workload,
+          size: opts.size,
+          strategy,
+          seed,
+          trials: opts.trials,
+          threads: opts.threads,
+          minMs: opts.minMs,
+        },
+        bench: benchId,
+      });
+      if (!firstRun.has(workload)) firstRun.set(workload, runId);
+      const engine = new RecordingEngine(
+        db,
+        runId,
+        new MeasurementEngine({
+          compiler,
+          cacheDir: cacheDir(),
+          threads: opts.threads,
+          seed: 1,
+          minMs: opts.minMs,
+        }),
+        compiler,
+      );
+      return {
+        engine,
+        onTrial: (t) => engine.recordTrial(t),
+        onBaseline: (ms, roofline) => setBaseline(db, runId, ms, roofline),
+        done: (r) => {
+          for (const e of r.expansions) insertExpansion(db, runId, e.iteration, e);
+          finishRun(db, runId, "done", {
+            models: r.models.map((m) => m.toJSON()),
+            bestMs: r.best?.ms ?? null,
+          });
+          if (progress)
+            process.stderr.write(
+              `${workload} ${strategy} seed ${seed}: ${r.best ? `${formatMs(r.best.ms)} (${(r.baselineMs / r.best.ms).toFixed(2)}x)` : "no verified result"}  run ${runId}\n`,
+            );
+        },
+      };
+    },
+  });
+  const rows = benchTable(runs, profile.peakFlopsPerCore * opts.threads);
+  const text = renderTable(rows);
+  const title = `colt bench ${benchId}: ${opts.trials} trials, seeds 1..${opts.seeds}, ${opts.size}, ${opts.threads} core(s), ${compiler.version}`;
+  const html = await renderBenchReport(
+    title,
+    tableHtml(rows),
+    programs.map(({ workload, program }) => reportData(db, firstRun.get(workload)!, program)),
+  );
+  let reportFile = `${benchId}.html`;
+  if (opts.out) {
+    mkdirSync(opts.out, { recursive: true });
+    writeFileSync(join(opts.out, "bench.txt"), `${title}\n\n${text}`);
+    writeFileSync(
+      join(opts.out, "bench.json"),
+      JSON.stringify({ bench: benchId, rows }, null, 2) + "\n",
+    );
+    reportFile = join(opts.out, "report.html");
+  }
+  writeFileSync(reportFile, html);
+  if (opts.json)
+    process.stdout.write(JSON.stringify({ bench: benchId, report: reportFile, rows }) + "\n");
+  else process.stdout.write(`${title}\n\n${text}\nreport: ${reportFile}\n`);
+}

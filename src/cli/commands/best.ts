@@ -1,0 +1,79 @@
+/** `colt best`: the fastest verified schedule the tuning database knows for a workload. */
+import type { Command } from "commander";
+import type { Db } from "../../db/database.ts";
+import { bestCandidate, findWorkload, type CandidateRow, type RunRow } from "../../db/records.ts";
+import { programHash } from "../../ir/hash.ts";
+import type { Program } from "../../ir/program.ts";
+import { DB_OPTION, withDb } from "../db.ts";
+import { UsageError } from "../errors.ts";
+import { formatMs } from "../format.ts";
+import { loadProgram, parsePositiveInt, type WorkloadOptions } from "../options.ts";
+
+interface BestCliOptions extends WorkloadOptions {
+  db?: string;
+  threads?: number;
+  json?: boolean;
+}
+
+export type BestKnown = CandidateRow & { run: RunRow };
+
+/** The best record for the program; a UsageError naming the workload when there is none. */
+export function bestKnown(db: Db, workload: string, program: Program, threads?: number): BestKnown {
+  const workloadId = findWorkload(db, programHash(program));
+  const best = workloadId === undefined ? undefined : bestCandidate(db, { workloadId, threads });
+  if (!best) {
+    const shape = Object.entries(program.params)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(",");
+    throw new UsageError(
+      `no verified schedule of ${workload} (${shape}) in the tuning database yet (run 'colt tune ${workload}' first)`,
+    );
+  }
+  return best;
+}
+
+export function registerBest(program: Command): void {
+  program
+    .command("best")
+    .description("print the best known schedule of a workload from the tuning database")
+    .argument("<workload>", "workload name (see 'colt workloads')")
+    .option("--size <size>", "small or paper", "small")
+    .option("--shape <params>", "override shape parameters, e.g. M=1000,N=4095,K=333")
+    .option("--threads <n>", "only runs on this many cores", parsePositiveInt("--threads"))
+    .option(...DB_OPTION)
+    .option("--json", "print one JSON object")
+    .action(async (workload: string, opts: BestCliOptions) => {
+      const prog = loadProgram(workload, opts);
+      await withDb(opts.db, (db) => {
+        const b = bestKnown(db, workload, prog, opts.threads);
+        const info = {
+          workload,
+          shape: prog.params,
+          ms: b.ms,
+          gflops: b.gflops,
+          run: b.runId,
+          trial: b.trial,
+          model: b.model,
+          strategy: b.run.strategy,
+          threads: b.run.threads,
+          measuredAt: b.measuredAt,
+          trace: b.trace,
+        };
+        if (opts.json) {
+          process.stdout.write(JSON.stringify(info) + "\n");
+          return;
+        }
+        const shape = Object.entries(prog.params)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(", ");
+        process.stdout.write(
+          [
+            `# ${workload} (${shape}): ${formatMs(b.ms ?? NaN)}, ${(b.gflops ?? 0).toFixed(1)} GFLOP/s on ${b.run.threads} core(s)`,
+            `# run ${b.runId} (${b.run.strategy}), trial ${b.trial ?? "-"}${b.model ? ` by ${b.model}` : ""}, measured ${b.measuredAt}`,
+            b.trace.trimEnd(),
+            "",
+          ].join("\n"),
+        );
+      });
+    });
+}

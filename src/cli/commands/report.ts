@@ -1,0 +1,29 @@
+/** `colt report`: a run as one self-contained HTML file. */
+import { writeFileSync } from "node:fs";
+import type { Command } from "commander";
+import type { Db } from "../../db/database.ts";
+import { getRun } from "../../db/records.ts";
+import { reportData } from "../../report/data.ts";
+import { renderReport } from "../../report/html.ts";
+import { DB_OPTION, withDb } from "../db.ts";
+import { programOfRun } from "./export.ts";
+
+/** Renders the report of a recorded run to a file. */
+export async function writeReport(db: Db, runId: string, file: string): Promise<void> {
+  const run = getRun(db, runId);
+  writeFileSync(file, await renderReport(reportData(db, runId, programOfRun(run))));
+}
+
+export function registerReport(program: Command): void {
+  program
+    .command("report")
+    .description("write a run's HTML report: convergence, models, best schedule and its C")
+    .argument("<run>", "a run id (printed by 'colt tune')")
+    .option("--out <file>", "the HTML file (default: report-<run>.html)")
+    .option(...DB_OPTION)
+    .action(async (runId: string, opts: { out?: string; db?: string }) => {
+      const file = opts.out ?? `report-${runId}.html`;
+      await withDb(opts.db, (db) => writeReport(db, runId, file));
+      process.stdout.write(`${file}\n`);
+    });
+}

@@ -1,0 +1,56 @@
+/**
+ * Wraps the measurement engine so every measurement is written to the tuning database
+ * the moment it completes, and a loop nest already recorded for the run is answered from
+ * the database instead of being measured again. That is how `--resume` works: the
+ * search is deterministic for a seed, so re-running it replays the killed run's
+ * requests; the finished ones come from the database (they still count as trials), the
+ * rest are measured.
+ */
+import { printLoopNest } from "../ir/print.ts";
+import type { Measurement, MeasurementEngine } from "../measure/engine.ts";
+import type { Schedule } from "../schedule/schedule.ts";
+import type { TrialRecord } from "../search/trials.ts";
+import type { Db } from "./database.ts";
+import { findMeasurement, insertMeasurement, recordTrial, type CompilerInfo } from "./records.ts";
+
+export class RecordingEngine implements Pick<MeasurementEngine, "measure" | "measureAll"> {
+  /** Measurements answered from the database. */
+  fromDb = 0;
+  /** Measurements made (and recorded) by this process. */
+  measured = 0;
+  /** Loop-nest key of every trace seen, for the trial records that follow. */
+  private readonly keys = new Map<string, string>();
+
+  constructor(
+    private readonly db: Db,
+    readonly runId: string,
+    private readonly inner: Pick<MeasurementEngine, "measure">,
+    private readonly compiler: CompilerInfo,
+  ) {}
+
+  measureAll(schedules: readonly Schedule[]): Promise<Measurement[]> {
+    return Promise.all(schedules.map((s) => this.measure(s)));
+  }
+
+  async measure(schedule: Schedule): Promise<Measurement> {
+    const key = printLoopNest(schedule.lower());
+    this.keys.set(schedule.text(), key);
+    const known = findMeasurement(this.db, this.runId, key, this.compiler);
+    if (known) {
+      this.fromDb++;
+      return known;
+    }
+    const m = await this.inner.measure(schedule);
+    insertMeasurement(this.db, this.runId, key, schedule.text(), m);
+    this.measured++;
+    return m;
+  }
+
+  /** Called for every trial: adds its number, model and prediction to the record. */
+  recordTrial(t: TrialRecord): void {
+    const key = this.keys.get(t.trace);
+    if (key === undefined)
+      throw new Error(`trial ${t.trial} was not measured through the database`);
+    recordTrial(this.db, this.runId, key, t);
+  }
+}

@@ -1,0 +1,82 @@
+/** `colt bench` through the real CLI, and the help of every command. */
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { colt } from "../support/cli.ts";
+
+const cache = mkdtempSync(join(tmpdir(), "colt-bench-"));
+const env = { COLT_CACHE_DIR: cache };
+const COMMANDS = ["workloads", "show", "measure", "tune", "best", "export", "report", "bench"];
+
+describe("colt bench", () => {
+  it("runs strategies side by side and writes a table and a combined report", () => {
+    const out = join(cache, "bench");
+    const r = colt(
+      [
+        "bench",
+        "--workloads",
+        "matmul",
+        "--strategies",
+        "colt,random",
+        "--seeds",
+        "1",
+        "--trials",
+        "4",
+        "--min-ms",
+        "5",
+        "--json",
+        "--out",
+        out,
+      ],
+      env,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout) as { rows: Record<string, unknown>[] };
+    expect(s.rows.map((x) => [x.workload, x.strategy, x.seeds])).toEqual([
+      ["matmul", "colt", 1],
+      ["matmul", "random", 1],
+    ]);
+    for (const row of s.rows)
+      for (const k of ["bestMs", "speedup", "gflops", "peakFraction", "trialsTo90", "calls"])
+        expect(row).toHaveProperty(k);
+    expect(Object.keys(s.rows[0].calls as object)).toContain("offline-expert");
+    expect(readFileSync(join(out, "bench.txt"), "utf8")).toMatch(/trials to 90%/);
+    const html = readFileSync(join(out, "report.html"), "utf8");
+    expect(html).toContain('data-chart="convergence"');
+    expect(html).toContain("colt (seed 1)");
+    expect(html).toContain("random (seed 1)");
+    expect(existsSync(join(out, "bench.json"))).toBe(true);
+  });
+
+  it("rejects an unknown strategy in one line", () => {
+    const r = colt(["bench", "--strategies", "colt,greedy"], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(
+      "colt: unknown strategy 'greedy' (strategies: colt, mcts, random, evolutionary, beam)",
+    );
+  });
+});
+
+describe("colt --help", () => {
+  it("lists every command, and every command's help describes its arguments and options", () => {
+    const top = colt(["--help"]);
+    expect(top.code).toBe(0);
+    for (const c of COMMANDS) expect(top.stdout).toMatch(new RegExp(`^  ${c}\\b.*\\S`, "m"));
+    for (const c of COMMANDS) {
+      const h = colt([c, "--help"]);
+      expect(h.code, c).toBe(0);
+      expect(h.stdout, c).toContain(`Usage: colt ${c}`);
+      expect(h.stdout, c).toContain("-h, --help");
+      // Every option has a description.
+      const options = h.stdout
+        .split("Options:")[1]
+        .split("\n")
+        .filter((l) => /^\s+-/.test(l));
+      for (const o of options) expect(o.trim(), `${c}: ${o}`).toMatch(/^\S.*\s{2,}\S/);
+    }
+    expect(colt(["tune", "--help"]).stdout).toMatch(
+      /--db <file>[\s\S]*--resume <run-id>[\s\S]*--no-reuse/,
+    );
+  });
+});

@@ -1,0 +1,107 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { openDb } from "../../src/db/database.ts";
+import {
+  bestCandidate,
+  candidatesOfRun,
+  createRun,
+  ensureCompiler,
+  ensureProfile,
+  ensureWorkload,
+  getRun,
+} from "../../src/db/records.ts";
+import { RecordingEngine } from "../../src/db/recording-engine.ts";
+import type { Measurement } from "../../src/measure/engine.ts";
+import type { MachineProfile } from "../../src/measure/profile.ts";
+import { Schedule } from "../../src/schedule/schedule.ts";
+import { parseTrace } from "../../src/schedule/text.ts";
+import { instantiate } from "../../src/workloads/registry.ts";
+
+const profile: MachineProfile = {
+  cpuModel: "test cpu",
+  cores: 2,
+  compiler: "cc 1",
+  peakFlopsPerCore: 1e11,
+  bandwidthPerCore: 1e10,
+  cacheBytesPerCore: 1 << 20,
+  calibratedAt: "now",
+};
+const compiler = { command: "cc", version: "1", flags: ["-O3"] };
+
+function fakeEngine() {
+  let calls = 0;
+  return {
+    get calls() {
+      return calls;
+    },
+    measure(s: Schedule): Promise<Measurement> {
+      calls++;
+      const ms = 1 + s.text().length / 1000;
+      return Promise.resolve({
+        status: "ok",
+        verified: true,
+        timing: { medianMs: ms, minMs: ms, spread: 0, reps: 3 },
+        gflops: 1 / ms,
+        buildMs: 1,
+        buildCached: false,
+        runMs: 1,
+        compiler,
+      });
+    },
+  };
+}
+
+describe("tuning database", () => {
+  it("creates the schema in WAL mode and records runs and candidates", async () => {
+    const db = openDb(join(mkdtempSync(join(tmpdir(), "colt-db-")), "sub", "t.db"));
+    expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+    const program = instantiate("matmul", "small", {});
+    const workloadId = ensureWorkload(db, "h1", "matmul", program.params);
+    expect(ensureWorkload(db, "h1", "matmul", program.params)).toBe(workloadId);
+    const runId = createRun(db, {
+      workloadId,
+      profileId: ensureProfile(db, profile),
+      compilerId: ensureCompiler(db, compiler),
+      strategy: "colt",
+      seed: 1,
+      threads: 1,
+      settings: { workload: "matmul" },
+    });
+    expect(getRun(db, runId)).toMatchObject({ workload: "matmul", status: "running" });
+    const inner = fakeEngine();
+    const engine = new RecordingEngine(db, runId, inner, compiler);
+    const a = Schedule.initial(program);
+    const b = Schedule.fromTrace(program, parseTrace("split C.i 8 -> io ii"));
+    const first = await engine.measureAll([a, b]);
+    // Asked again (same loop nest): answered from the database, not measured.
+    const again = await engine.measureAll([a, b]);
+    expect(inner.calls).toBe(2);
+    expect(engine.fromDb).toBe(2);
+    expect(again).toEqual(first.map((m) => ({ ...m, buildCached: true })));
+    engine.recordTrial({
+      trial: 1,
+      strategy: "colt",
+      model: "m",
+      trace: b.text(),
+      status: "ok",
+      verified: true,
+      elapsedMs: 3,
+    });
+    const rows = candidatesOfRun(db, runId);
+    expect(rows.map((r) => [r.trial, r.model])).toEqual([
+      [null, null],
+      [1, "m"],
+    ]);
+    expect(bestCandidate(db, { workloadId })?.trace).toBe(a.text());
+    expect(bestCandidate(db, { workloadId, excludeRun: runId })).toBeUndefined();
+    db.close();
+  });
+
+  it("names the file when it cannot be opened", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "colt-db-")), "plain-file");
+    writeFileSync(file, "");
+    expect(() => openDb(join(file, "x.db"))).toThrow(/^tuning database .*plain-file\/x\.db: /);
+  });
+});
