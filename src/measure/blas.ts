@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { buildBinary } from "./build.ts";
 import type { Compiler } from "./compiler.ts";
 import { CandidateError } from "./errors.ts";
+import { parseTimes } from "./harness-output.ts";
 import { runBinary } from "./run.ts";
 
 const LINK = ["-lopenblas"];
@@ -85,5 +86,8 @@ int main(void) {
       `OpenBLAS run failed: ${r.stderr.slice(0, 300)}`,
       "OpenBLAS sgemm",
     );
-  return (JSON.parse(r.stdout) as { times_ms: number[] }).times_ms;
+  const times = parseTimes(r.stdout);
+  if (!times)
+    throw new CandidateError("bad-output", "OpenBLAS run printed no times", "OpenBLAS sgemm");
+  return times;
 }

@@ -4,9 +4,8 @@
  * its own pinned process, verifies the output against the reference and reports timing
  * statistics. A failing candidate is classified and costs only itself.
  */
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, rmSync } from "node:fs";
+import { cpus } from "node:os";
 import pLimit from "p-limit";
 import { generateC } from "../codegen/generate.ts";
 import { flopCount, type Program } from "../ir/program.ts";
@@ -15,6 +14,7 @@ import { buildBinary } from "./build.ts";
 import type { Compiler } from "./compiler.ts";
 import { CandidateError, type FailureClass } from "./errors.ts";
 import { referenceOutput } from "./evaluate.ts";
+import { outputPath, parseTimes, readFloat32 } from "./harness-output.ts";
 import { runBinary } from "./run.ts";
 import { summarize, type TimingSummary } from "./stats.ts";
 import { DEFAULT_TOLERANCE, relativeL2Error } from "./verify.ts";
@@ -136,9 +136,7 @@ export class MeasurementEngine {
     base: Pick<Measurement, "buildMs" | "buildCached" | "compiler">,
   ): Promise<Measurement> {
     const o = this.options;
-    const dir = join(tmpdir(), "colt-out");
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${process.pid}-${Math.random().toString(36).slice(2)}.bin`);
+    const file = outputPath();
     const threads = o.threads ?? 1;
     try {
       const r = await runBinary(
@@ -178,22 +176,11 @@ export class MeasurementEngine {
       if (r.signal) return fail("crash", `killed by ${r.signal}`);
       if (r.code !== 0)
         return fail("crash", `exit code ${r.code}${r.stderr ? `: ${r.stderr.slice(0, 300)}` : ""}`);
-      let output: Float32Array;
-      let times: number[];
-      try {
-        const bytes = readFileSync(file);
-        output = new Float32Array(
-          bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-        );
-        const parsed = JSON.parse(r.stdout.trim().split("\n").pop() ?? "") as {
-          times_ms?: unknown;
-        };
-        if (!Array.isArray(parsed.times_ms) || parsed.times_ms.length === 0)
-          throw new Error("no times");
-        times = parsed.times_ms.map(Number);
-      } catch {
+      const times = parseTimes(r.stdout);
+      if (!existsSync(file) || !times) {
         return fail("bad-output", "the harness produced no readable output or timing");
       }
+      const output = readFloat32(file);
       const error = relativeL2Error(output, reference);
       if (!(error <= (o.tolerance ?? DEFAULT_TOLERANCE))) {
         return {

@@ -2,8 +2,7 @@
  * Build -> run -> verify for one schedule, against the reference output of the
  * unscheduled program (computed once per program and seed, cached on disk).
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateC } from "../codegen/generate.ts";
 import { programHash } from "../ir/hash.ts";
@@ -13,6 +12,7 @@ import { Schedule } from "../schedule/schedule.ts";
 import { buildBinary } from "./build.ts";
 import type { Compiler } from "./compiler.ts";
 import { CandidateError } from "./errors.ts";
+import { outputPath, readFloat32 } from "./harness-output.ts";
 import { runBinary } from "./run.ts";
 import { DEFAULT_TOLERANCE, relativeL2Error } from "./verify.ts";
 
@@ -36,9 +36,7 @@ async function runForOutputs(
   subject: string,
   opts: EvalOptions,
 ): Promise<Float32Array> {
-  const dir = join(tmpdir(), "colt-out");
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${process.pid}-${Math.random().toString(36).slice(2)}.bin`);
+  const file = outputPath();
   try {
     const r = await runBinary(
       binary,
@@ -54,10 +52,7 @@ async function runForOutputs(
     if (r.signal) throw new CandidateError("crash", `killed by ${r.signal}`, subject);
     if (r.code !== 0)
       throw new CandidateError("crash", `exit code ${r.code}: ${r.stderr.slice(0, 500)}`, subject);
-    const bytes = readFileSync(file);
-    return new Float32Array(
-      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-    );
+    return readFloat32(file);
   } finally {
     rmSync(file, { force: true });
   }
@@ -73,10 +68,7 @@ export async function referenceOutput(program: Program, opts: EvalOptions): Prom
   const dir = join(opts.cacheDir, "ref");
   const file = join(dir, `${programHash(program)}-${seed}.f32`);
   if (existsSync(file)) {
-    const bytes = readFileSync(file);
-    const data = new Float32Array(
-      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-    );
+    const data = readFloat32(file);
     if (data.length === outputFloats(program)) return data;
   }
   const { source } = generateC(Schedule.initial(program).lower());
@@ -87,7 +79,7 @@ export async function referenceOutput(program: Program, opts: EvalOptions): Prom
   const data = await runForOutputs(binary, `${program.name} reference`, { ...opts, threads: 1 });
   mkdirSync(dir, { recursive: true });
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  await import("node:fs/promises").then((fs) => fs.writeFile(tmp, new Uint8Array(data.buffer)));
+  writeFileSync(tmp, new Uint8Array(data.buffer));
   renameSync(tmp, file);
   return data;
 }
@@ -106,39 +98,4 @@ export async function verifySchedule(
   ]);
   const error = relativeL2Error(candidate, reference);
   return { verified: error <= (opts.tolerance ?? DEFAULT_TOLERANCE), error, binary };
-}
-
-/** Outputs of an arbitrary built binary (tests compare the unscheduled C with the interpreter). */
-export async function outputsOf(binary: string, opts: EvalOptions): Promise<Float32Array> {
-  return runForOutputs(binary, binary, opts);
-}
-
-/** Times a built binary: warm-up, then repeats until a minimum measuring time. */
-export async function timeBinary(
-  binary: string,
-  opts: EvalOptions & { minMs?: number; warmup?: number; cpus?: string },
-): Promise<number[]> {
-  const r = await runBinary(
-    binary,
-    [
-      "--seed",
-      String(opts.seed ?? 1),
-      "--threads",
-      String(opts.threads ?? 1),
-      "--time",
-      "--warmup",
-      String(opts.warmup ?? 1),
-      "--min-ms",
-      String(opts.minMs ?? 200),
-    ],
-    { timeoutMs: opts.runTimeoutMs ?? 120_000, cpus: opts.cpus },
-  );
-  if (r.timedOut) throw new CandidateError("timeout", "timing run did not finish", binary);
-  if (r.signal) throw new CandidateError("crash", `killed by ${r.signal}`, binary);
-  if (r.code !== 0)
-    throw new CandidateError("crash", `exit code ${r.code}: ${r.stderr.slice(0, 500)}`, binary);
-  const parsed = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { times_ms?: unknown };
-  if (!Array.isArray(parsed.times_ms))
-    throw new CandidateError("bad-output", "no times in harness output", binary);
-  return parsed.times_ms.map(Number);
 }

@@ -12,6 +12,8 @@ import {
   consumersOf,
   initialStageState,
   loopExtents,
+  stageDefinition,
+  stageState,
   type LoopState,
   type ScheduleState,
   type StageState,
@@ -22,7 +24,7 @@ const MAX_UNROLL = 64;
 const VECTOR_WIDTHS = [4, 8, 16, 32, 64];
 
 export function applyStructural(state: ScheduleState, t: Transform): ScheduleState {
-  const st = stageOf(state, t.stage);
+  const st = stageState(state, t.stage);
   if (st.placement.k === "inline" && t.kind !== "compute_inline") {
     throw new ScheduleError(
       "stage is inlined into its consumers and has no loops of its own",
@@ -79,17 +81,6 @@ export function applyStructural(state: ScheduleState, t: Transform): ScheduleSta
   }
 }
 
-function stageOf(state: ScheduleState, name: string): StageState {
-  const st = state.stages.find((s) => s.name === name);
-  if (!st) {
-    throw new ScheduleError(
-      `unknown stage (stages: ${state.stages.map((s) => s.name).join(", ")})`,
-      name,
-    );
-  }
-  return st;
-}
-
 function replaceStage(state: ScheduleState, st: StageState): ScheduleState {
   return { ...state, stages: state.stages.map((s) => (s.name === st.name ? st : s)) };
 }
@@ -139,15 +130,9 @@ function requireUnattached(state: ScheduleState, st: StageState, loop: string, a
 
 /** Extents of the stage's loops over its full domain (compute_at regions may be smaller). */
 function nominalExtents(state: ScheduleState, st: StageState): Map<string, number> {
-  const stage = programStage(state.program, st.name);
+  const stage = stageDefinition(state.program, st.name);
   const root = new Map([...stage.axes, ...stage.reduceAxes].map((a) => [a.name, a.extent]));
   return loopExtents(st, root);
-}
-
-function programStage(p: Program, name: string): Stage {
-  const s = p.stages.find((x) => x.name === name);
-  if (!s) throw new ScheduleError("unknown stage", name);
-  return s;
 }
 
 function split(
@@ -333,7 +318,7 @@ function copyOperand(
 /** Whether a stage reads a tensor, directly or through the bodies of stages inlined into it. */
 function readsThroughInlined(state: ScheduleState, stage: string, tensor: string): boolean {
   let reads = false;
-  forEachRead(programStage(state.program, stage).body, (r) => {
+  forEachRead(stageDefinition(state.program, stage).body, (r) => {
     if (r.tensor === tensor) reads = true;
     else if (state.stages.find((s) => s.name === r.tensor)?.placement.k === "inline") {
       reads ||= readsThroughInlined(state, r.tensor, tensor);
@@ -361,7 +346,7 @@ function computeAt(
       st.name,
     );
   }
-  const c = stageOf(state, consumer);
+  const c = stageState(state, consumer);
   if (c.placement.k === "inline")
     throw new ScheduleError("consumer is inlined; it has no loops", consumer, at);
   requireLoop(c, at);
@@ -378,7 +363,7 @@ function computeAt(
 }
 
 function computeInline(state: ScheduleState, st: StageState): ScheduleState {
-  const stage = programStage(state.program, st.name);
+  const stage = stageDefinition(state.program, st.name);
   if (st.placement.k === "inline") throw new ScheduleError("is already inlined", st.name);
   if (state.program.outputs.includes(st.name)) {
     throw new ScheduleError("is an output of the program and cannot be inlined", st.name);
@@ -426,7 +411,7 @@ function rfactor(
   outer: string,
   inner: string,
 ): ScheduleState {
-  const stage = programStage(state.program, st.name);
+  const stage = stageDefinition(state.program, st.name);
   const axis = stage.reduceAxes.find((a) => a.name === loop);
   if (!axis) {
     throw new ScheduleError(

@@ -24,10 +24,10 @@ import {
   type Interval,
 } from "../ir/int-expr.ts";
 import type { BufferDecl, LoopKind, LoweredProgram, Stmt } from "../ir/loop-nest.ts";
-import type { Cond, Expr, Program, Stage } from "../ir/program.ts";
+import type { Cond, Expr, Program } from "../ir/program.ts";
 import { forEachRead, identityOf, mapExpr, tensorShape } from "../ir/program.ts";
 import { ScheduleError } from "./errors.ts";
-import { loopExtents, type ScheduleState, type StageState } from "./state.ts";
+import { loopExtents, stageDefinition, stageState, type ScheduleState } from "./state.ts";
 
 /** Largest workspace copy (pack, cache_read, compute_at region), in floats. */
 const MAX_COPY_FLOATS = 16 * 1024 * 1024;
@@ -85,18 +85,6 @@ export function lower(state: ScheduleState): LoweredProgram {
   return lowered;
 }
 
-function stageState(state: ScheduleState, name: string): StageState {
-  const st = state.stages.find((s) => s.name === name);
-  if (!st) throw new ScheduleError("unknown stage", name);
-  return st;
-}
-
-function programStage(p: Program, name: string): Stage {
-  const s = p.stages.find((x) => x.name === name);
-  if (!s) throw new ScheduleError("unknown stage", name);
-  return s;
-}
-
 function freshBufferName(ctx: Ctx, base: string): string {
   const taken = new Set([
     ...ctx.buffers.map((b) => b.name),
@@ -113,7 +101,7 @@ function inlineReads(ctx: Ctx, e: Expr): Expr {
   return mapExpr(e, (r) => {
     const st = ctx.state.stages.find((s) => s.name === r.tensor);
     if (!st || st.placement.k !== "inline") return r;
-    const producer = programStage(ctx.program, r.tensor);
+    const producer = stageDefinition(ctx.program, r.tensor);
     const env = new Map(producer.axes.map((a, d) => [a.name, r.idx[d]]));
     const body = mapExpr(
       producer.body,
@@ -125,7 +113,7 @@ function inlineReads(ctx: Ctx, e: Expr): Expr {
 }
 
 function lowerStage(ctx: Ctx, name: string, region?: Region): Stmt[] {
-  const stage = programStage(ctx.program, name);
+  const stage = stageDefinition(ctx.program, name);
   const st = stageState(ctx.state, name);
   const q = (loop: string) => `${name}.${loop}`;
   const rootExtents = new Map<string, number>([
@@ -205,15 +193,7 @@ function lowerStage(ctx: Ctx, name: string, region?: Region): Stmt[] {
     if (p.placement.k !== "at" || p.placement.consumer !== name) continue;
     const c = position(p.placement.loop);
     const reads = readsOf(expr, p.name);
-    const reg = regionOf(
-      reads,
-      innerVars(c),
-      outerRanges(c),
-      ranges,
-      name,
-      p.placement.loop,
-      p.name,
-    );
+    const reg = regionOf(reads, innerVars(c), ranges, name, p.placement.loop, p.name);
     checkCopySize(reg.spans, name, p.placement.loop, `compute_at region of ${p.name}`);
     const buffer = freshBufferName(ctx, `${p.name}_region`);
     const perThread = parallelThrough(c);
@@ -268,7 +248,7 @@ function lowerStage(ctx: Ctx, name: string, region?: Region): Stmt[] {
       dstIdx = copyLoops.map((l) => intVar(l.v));
       expr = redirectReads(expr, copy.tensor, buffer, () => dstIdx);
     } else {
-      const reg = regionOf(reads, innerVars(c), outerRanges(c), ranges, name, copy.at, copy.tensor);
+      const reg = regionOf(reads, innerVars(c), ranges, name, copy.at, copy.tensor);
       bufShape = [...reg.spans];
       copyLoops = reg.spans.map((span, d) => ({
         v: `${buffer}.d${d}`,
@@ -404,7 +384,6 @@ function redirectReads(
 function regionOf(
   reads: IntExpr[][],
   inner: ReadonlySet<string>,
-  outerRanges: ReadonlyMap<string, Interval>,
   allRanges: ReadonlyMap<string, Interval>,
   stage: string,
   loop: string,
@@ -450,9 +429,7 @@ function regionOf(
       min = Math.min(min, iv.lo);
       max = Math.max(max, iv.hi);
     }
-    const start = simplify(add(symbolicExpr, min));
-    intervalOf(start, outerRanges);
-    lo.push(start);
+    lo.push(simplify(add(symbolicExpr, min)));
     spans.push(max - min + 1);
   }
   return { lo, spans };

@@ -3,7 +3,8 @@
  * It records loop structure (order, splits, fuses, annotations) and attachments
  * (cache_write, packs, placement); extents and guards are derived at lowering.
  */
-import { forEachRead, type Program } from "../ir/program.ts";
+import { forEachRead, type Program, type Stage } from "../ir/program.ts";
+import { ScheduleError } from "./errors.ts";
 
 export type LoopAnnotation = "serial" | "parallel" | "vector" | "unroll";
 
@@ -52,13 +53,36 @@ export interface ScheduleState {
   readonly stages: readonly StageState[];
 }
 
+/** A stage's definition in the program; unknown names are a ScheduleError. */
+export function stageDefinition(program: Program, name: string): Stage {
+  const stage = program.stages.find((s) => s.name === name);
+  if (!stage) {
+    throw new ScheduleError(
+      `unknown stage (stages: ${program.stages.map((s) => s.name).join(", ")})`,
+      name,
+    );
+  }
+  return stage;
+}
+
+/** A stage's schedule state; unknown names are a ScheduleError. */
+export function stageState(state: ScheduleState, name: string): StageState {
+  const st = state.stages.find((s) => s.name === name);
+  if (!st) {
+    throw new ScheduleError(
+      `unknown stage (stages: ${state.stages.map((s) => s.name).join(", ")})`,
+      name,
+    );
+  }
+  return st;
+}
+
 export function initialState(program: Program): ScheduleState {
   return { program, stages: program.stages.map((s) => initialStageState(program, s.name)) };
 }
 
 export function initialStageState(program: Program, stageName: string): StageState {
-  const stage = program.stages.find((s) => s.name === stageName);
-  if (!stage) throw new Error(`no stage '${stageName}'`);
+  const stage = stageDefinition(program, stageName);
   const loops: LoopState[] = [
     ...stage.axes.map((a) => ({ name: a.name, reduce: false, annotation: "serial" as const })),
     ...stage.reduceAxes.map((a) => ({ name: a.name, reduce: true, annotation: "serial" as const })),

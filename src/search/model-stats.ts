@@ -35,17 +35,10 @@ export class ModelStats {
 
   toJSON() {
     return {
-      name: this.info.name,
-      kind: this.info.kind,
-      size: this.info.size,
-      calls: this.calls,
-      hits: this.hits,
+      ...this.view(),
       hitRate: this.calls > 0 ? this.hits / this.calls : 0,
-      errors: this.errors,
-      courseAlterations: this.courseAlterations,
       tokensIn: this.tokensIn,
       tokensOut: this.tokensOut,
-      costUsd: this.costUsd,
       latencyMs: this.latencyMs,
     };
   }

@@ -38,7 +38,7 @@ export class TuningSession {
   /** Measurements by lowered loop nest: traces that differ only in the order of independent steps are one program. */
   private readonly measured = new Map<string, Measurement>();
   private readonly keys = new WeakMap<Schedule, string>();
-  /** Cost-model predictions by trace, valid until the model learns from new trials. */
+  /** predictMs results by trace, valid until the next measurement (which also retrains the model). */
   private readonly predictions = new Map<string, number>();
   private roundsWithoutImprovement = 0;
 
@@ -125,8 +125,6 @@ export class TuningSession {
       }
       this.options.costModel.observe(samples);
       this.predictions.clear();
-    }
-    if (fresh.length > 0) {
       const improved =
         this.best !== undefined && (bestBefore === undefined || this.best.ms < bestBefore);
       this.roundsWithoutImprovement = improved ? 0 : this.roundsWithoutImprovement + 1;
@@ -134,15 +132,17 @@ export class TuningSession {
     return requests.map((r) => this.measured.get(this.keyOf(r.schedule)));
   }
 
-  /** Measured time when measured; a failed program counts as ten times the baseline. */
+  /**
+   * Measured time when measured (a failed program counts as ten times the baseline),
+   * else the cost model's prediction; both cached by trace until the next measurement.
+   */
   predictMs(schedule: Schedule): number {
-    const m = this.measurementOf(schedule);
-    if (m?.verified && m.timing) return m.timing.medianMs;
-    if (m) return this.options.baselineMs * 10;
     const key = schedule.text();
     let ms = this.predictions.get(key);
     if (ms === undefined) {
-      ms = this.options.costModel.predictMs(schedule);
+      const m = this.measurementOf(schedule);
+      if (m) ms = m.verified && m.timing ? m.timing.medianMs : this.options.baselineMs * 10;
+      else ms = this.options.costModel.predictMs(schedule);
       this.predictions.set(key, ms);
     }
     return ms;

@@ -5,11 +5,11 @@
  * cache blocking of the reduction, an outer parallel loop, inlining producers.
  * A recipe is all or nothing: it is kept only when every step is accepted.
  */
-import type { Program, Stage } from "../../ir/program.ts";
+import type { Program } from "../../ir/program.ts";
 import { intervalOf } from "../../ir/int-expr.ts";
 import { forEachRead, tensorShape } from "../../ir/program.ts";
 import type { Schedule } from "../../schedule/schedule.ts";
-import { loopExtents, type StageState } from "../../schedule/state.ts";
+import { loopExtents, stageDefinition, type StageState } from "../../schedule/state.ts";
 import type { Transform } from "../../schedule/transform.ts";
 
 export interface AppliedRecipe {
@@ -67,10 +67,6 @@ function applyVectorized(
   return undefined;
 }
 
-function stageOf(p: Program, name: string): Stage {
-  return p.stages.find((s) => s.name === name)!;
-}
-
 function namer(st: StageState): (base: string) => string {
   const taken = new Set<string>();
   return (base) => {
@@ -82,7 +78,7 @@ function namer(st: StageState): (base: string) => string {
 }
 
 function extentsOf(p: Program, st: StageState): Map<string, number> {
-  const stage = stageOf(p, st.name);
+  const stage = stageDefinition(p, st.name);
   return loopExtents(
     st,
     new Map([...stage.axes, ...stage.reduceAxes].map((a) => [a.name, a.extent])),
@@ -93,7 +89,7 @@ function extentsOf(p: Program, st: StageState): Map<string, number> {
 export function stagesByWork(schedule: Schedule): StageState[] {
   const p = schedule.state.program;
   const work = (st: StageState) =>
-    [...stageOf(p, st.name).axes, ...stageOf(p, st.name).reduceAxes].reduce(
+    [...stageDefinition(p, st.name).axes, ...stageDefinition(p, st.name).reduceAxes].reduce(
       (n, a) => n * a.extent,
       1,
     );
@@ -241,7 +237,7 @@ export function packOperands(schedule: Schedule, st: StageState): AppliedRecipe 
   if (!vector || !block) return undefined;
   const p = schedule.state.program;
   const steps: Transform[] = [];
-  forEachRead(stageOf(p, st.name).body, (r) => {
+  forEachRead(stageDefinition(p, st.name).body, (r) => {
     const bytes = tensorShape(p, r.tensor).reduce((n, d) => n * d, 4);
     const known =
       st.copies.some((c) => c.tensor === r.tensor) ||
@@ -261,7 +257,7 @@ export function fuseIntoConsumer(schedule: Schedule, st: StageState): AppliedRec
   for (const producer of schedule.state.stages) {
     if (producer.placement.k !== "root" || p.outputs.includes(producer.name)) continue;
     let reads = false;
-    forEachRead(stageOf(p, st.name).body, (r) => {
+    forEachRead(stageDefinition(p, st.name).body, (r) => {
       reads ||= r.tensor === producer.name;
     });
     const outer = st.loops[0];
@@ -297,7 +293,7 @@ export function inlineProducers(schedule: Schedule): AppliedRecipe | undefined {
   let s = schedule;
   const steps: Transform[] = [];
   for (const st of schedule.state.stages) {
-    const stage = stageOf(p, st.name);
+    const stage = stageDefinition(p, st.name);
     if (st.placement.k !== "root" || p.outputs.includes(st.name) || stage.reduceAxes.length > 0)
       continue;
     const ranges = new Map([...stage.axes].map((a) => [a.name, { lo: 0, hi: a.extent - 1 }]));

@@ -1,0 +1,33 @@
+/** Reading what a harness process leaves behind: its output file and its timing line. */
+import { mkdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** A fresh path for one run's `--out` file (the caller removes it). */
+export function outputPath(): string {
+  const dir = join(tmpdir(), "colt-out");
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `${process.pid}-${Math.random().toString(36).slice(2)}.bin`);
+}
+
+/** Raw little-endian fp32 values of a file. */
+export function readFloat32(file: string): Float32Array {
+  const bytes = readFileSync(file);
+  return new Float32Array(
+    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+  );
+}
+
+/** The per-repetition times of the last stdout line (`{"times_ms":[...]}`), if any. */
+export function parseTimes(stdout: string): number[] | undefined {
+  const line = stdout.trim().split("\n").pop() ?? "";
+  let parsed: { times_ms?: unknown };
+  try {
+    parsed = JSON.parse(line) as { times_ms?: unknown };
+  } catch (e) {
+    if (e instanceof SyntaxError) return undefined;
+    throw e;
+  }
+  if (!Array.isArray(parsed.times_ms) || parsed.times_ms.length === 0) return undefined;
+  return parsed.times_ms.map(Number);
+}
