@@ -1084,16 +1084,20 @@ const BIN_SLOTS: Record<BinaryOp, { s: number; v: number }> = {
   min: { s: 2, v: 3 },
   max: { s: 2, v: 3 },
 };
-/** Vector forms of calls are lane-wise scalar calls (see codegen), so `v` is per lane. */
-const UN_SLOTS: Record<UnaryOp, { s: number; v: number; call: boolean }> = {
-  neg: { s: 1, v: 1, call: false },
-  abs: { s: 1, v: 1, call: false },
-  sqrt: { s: 6, v: 16, call: false },
-  rsqrt: { s: 8, v: 22, call: false },
-  exp: { s: 14, v: 15, call: true },
-  log: { s: 14, v: 15, call: true },
-  tanh: { s: 30, v: 31, call: true },
-  sigmoid: { s: 22, v: 23, call: true },
+/**
+ * `v` is per vector instruction, except for `laneWise` ops whose vector form is a scalar
+ * call per lane (see codegen: exp, sigmoid and tanh have whole-vector polynomial forms,
+ * log does not). `call`: a library call in scalar code.
+ */
+const UN_SLOTS: Record<UnaryOp, { s: number; v: number; call: boolean; laneWise: boolean }> = {
+  neg: { s: 1, v: 1, call: false, laneWise: false },
+  abs: { s: 1, v: 1, call: false, laneWise: false },
+  sqrt: { s: 6, v: 16, call: false, laneWise: false },
+  rsqrt: { s: 8, v: 22, call: false, laneWise: false },
+  exp: { s: 14, v: 24, call: true, laneWise: false },
+  log: { s: 14, v: 15, call: true, laneWise: true },
+  tanh: { s: 30, v: 42, call: true, laneWise: false },
+  sigmoid: { s: 22, v: 42, call: true, laneWise: false },
 };
 
 interface Cost {
@@ -1149,7 +1153,7 @@ function exprCost(
       case "un": {
         const a = go(x.a);
         const t = UN_SLOTS[x.op];
-        const own = a.vec ? (t.call ? t.v * lanes : t.v * wide) : t.s;
+        const own = a.vec ? (t.laneWise ? t.v * lanes : t.v * wide) : t.s;
         return {
           slots: a.slots + own,
           intOps: a.intOps,

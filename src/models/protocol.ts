@@ -25,6 +25,8 @@ export interface ModelStatsView {
   readonly hits: number;
   readonly errors: number;
   readonly courseAlterations: number;
+  /** Course alterations (calls of the largest model) this model's regressions triggered. */
+  readonly alterationsCaused: number;
   readonly costUsd: number;
 }
 

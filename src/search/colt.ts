@@ -39,7 +39,12 @@ export interface ColtOptions {
   readonly policy?: Partial<PolicyParams>;
   /** Every K-th regression of a smaller model's streak triggers course alteration; 0 disables it. */
   readonly courseAlterationK?: number;
-  /** Expansions between measurement rounds. */
+  /**
+   * Proposer cost between measurement rounds, in calls of the largest model: a call costs
+   * its model's size over the largest size, so cheap models expand more per round.
+   */
+  readonly roundCost?: number;
+  /** At most this many expansions between measurement rounds. */
   readonly expansionsPerRound?: number;
   /** Nodes measured per round. */
   readonly measurePerRound?: number;
@@ -76,7 +81,12 @@ export interface ColtResult {
   readonly courseAlterations: number;
   /** True when every proposer failed and the run continued on fallbacks. */
   readonly allModelsFailing: boolean;
+  /** True when the search stopped early: its rounds kept finding only programs already measured. */
+  readonly stalled: boolean;
 }
+
+/** Measurement rounds in a row that add no trial (only already-measured programs) before giving up. */
+const MAX_IDLE_ROUNDS = 32;
 
 export class ColtSearch {
   private readonly policy: PolicyParams;
@@ -91,6 +101,8 @@ export class ColtSearch {
   private streak = 0;
   private courseAlterations = 0;
   private proposerCalls = 0;
+  /** Proposer cost spent so far, in calls of the largest model. */
+  private proposerCost = 0;
   /** Whether each model's most recent call failed outright (ProposerError). */
   private readonly lastCallFailed = new Map<string, boolean>();
 
@@ -132,10 +144,13 @@ export class ColtSearch {
     rootNode.ownValue = s.score(s.options.baselineMs);
     rootNode.visits = 1;
     rootNode.valueSum = rootNode.ownValue;
-    const perRound = this.options.expansionsPerRound ?? 4;
+    const maxPerRound = this.options.expansionsPerRound ?? 16;
+    const roundCost = this.options.roundCost ?? 4;
     let iteration = 0;
     let sinceRound = 0;
-    while (!s.done) {
+    let roundStart = this.proposerCost;
+    let idleRounds = 0;
+    while (!s.done && idleRounds < MAX_IDLE_ROUNDS) {
       if (!this.proposerBudgetLeft() || exhausted(rootNode)) {
         if (!(await this.measureRound(rootNode, s.trialsLeft))) break;
         continue;
@@ -151,9 +166,12 @@ export class ColtSearch {
           n.valueSum += value;
         }
       }
-      if (++sinceRound >= perRound) {
+      if (++sinceRound >= maxPerRound || this.proposerCost - roundStart >= roundCost) {
         sinceRound = 0;
+        roundStart = this.proposerCost;
+        const trialsBefore = s.trials.length;
         await this.measureRound(rootNode, this.options.measurePerRound ?? 4);
+        idleRounds = s.trials.length > trialsBefore ? 0 : idleRounds + 1;
       }
     }
     const size = [...rootNode.walk()].length;
@@ -164,6 +182,7 @@ export class ColtSearch {
       treeSize: size,
       courseAlterations: this.courseAlterations,
       allModelsFailing: this.allModelsFailing(),
+      stalled: idleRounds >= MAX_IDLE_ROUNDS,
     };
   }
 
@@ -258,6 +277,7 @@ export class ColtSearch {
     if (this.streak % k !== 0) return first.child;
     if (!this.proposerBudgetLeft()) return first.child;
     this.courseAlterations++;
+    this.stats.get(node.model)!.alterationsCaused++;
     const alt = await this.expand(node, this.largest, "course-alteration", iteration, {
       model: node.model,
       transformations: first.action.transformations,
@@ -290,6 +310,7 @@ export class ColtSearch {
     stats.calls++;
     if (purpose === "course-alteration") stats.courseAlterations++;
     this.proposerCalls++;
+    this.proposerCost += proposer.info.size / this.sizes.get(this.largest)!;
     let action: JointAction;
     let errors = 0;
     let failed = false;

@@ -6,6 +6,8 @@ export class ModelStats {
   hits = 0;
   errors = 0;
   courseAlterations = 0;
+  /** Course alterations this model's regressions triggered (calls of the largest model). */
+  alterationsCaused = 0;
   tokensIn = 0;
   tokensOut = 0;
   costUsd = 0;
@@ -29,6 +31,7 @@ export class ModelStats {
       hits: this.hits,
       errors: this.errors,
       courseAlterations: this.courseAlterations,
+      alterationsCaused: this.alterationsCaused,
       costUsd: this.costUsd,
     };
   }

@@ -61,6 +61,8 @@ export interface TuneResult {
   readonly models: readonly ModelStats[];
   readonly expansions: readonly ExpansionEvent[];
   readonly allModelsFailing: boolean;
+  /** The tree search stopped before its budget: its proposals kept repeating measured programs. */
+  readonly stalled: boolean;
   readonly elapsedMs: number;
 }
 
@@ -92,6 +94,7 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
   let models: ModelStats[] = [];
   let expansions: ExpansionEvent[] = [];
   let allModelsFailing = false;
+  let stalled = false;
   switch (o.strategy) {
     case "colt":
     case "mcts": {
@@ -108,6 +111,7 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
       models = r.models;
       expansions = r.expansions;
       allModelsFailing = r.allModelsFailing;
+      stalled = r.stalled;
       break;
     }
     case "random":
@@ -130,6 +134,7 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     models,
     expansions,
     allModelsFailing,
+    stalled,
     elapsedMs: session.elapsedMs(),
   };
 }

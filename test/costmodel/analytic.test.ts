@@ -43,6 +43,14 @@ describe("analyticEstimateMs", () => {
     );
   });
 
+  it("credits whole-vector exp, which codegen emits as a polynomial, over scalar expf calls", () => {
+    const scalar = ms(sched("flux-attention", "split exp_scores.t 8 -> to ti"));
+    const vector = ms(
+      sched("flux-attention", "split exp_scores.t 8 -> to ti; vectorize exp_scores.ti"),
+    );
+    expect(vector).toBeLessThan(scalar * 0.9);
+  });
+
   it("charges memory traffic when the data outgrows the caches", () => {
     // k innermost at 1024: every B access is a new cache line, re-read for every row.
     const strided = sched("matmul", "", "paper");

@@ -89,6 +89,7 @@ describe("prompts", () => {
           hits: 0,
           errors: 0,
           courseAlterations: 0,
+          alterationsCaused: 0,
           costUsd: 0,
         },
         ...context().models,

@@ -100,6 +100,9 @@ describe("COLT search", () => {
     const largeStats = result.models.find((m) => m.info.name === "large")!;
     expect(largeStats.courseAlterations).toBe(4);
     expect(largeStats.calls).toBe(4);
+    const smallStats = result.models.find((m) => m.info.name === "small")!;
+    expect(smallStats.alterationsCaused).toBe(4);
+    expect(largeStats.alterationsCaused).toBe(0);
     expect(result.expansions.filter((e) => e.replaced)).toHaveLength(4);
     checkCourseAlterations(result.expansions, "small", 2);
     // The large model saw the small model's proposal and both scores.
@@ -202,6 +205,63 @@ describe("COLT search", () => {
         (c) => c.ancestorModels.includes("large") && c.ancestorModels.includes("small"),
       ),
     ).toBe(true);
+  });
+
+  it("budgets measurement rounds in proposer cost, so cheap models expand more per round", async () => {
+    /** Expansions before the first measurement round. */
+    const firstRound = async (proposers: Proposer[], rootModel: string) => {
+      const runner = new ObjectiveRunner(objective);
+      const session = new TuningSession({
+        program,
+        strategy: "colt",
+        runner,
+        costModel: new ObjectiveCostModel(objective),
+        budget: { trials: 8 },
+        baselineMs: 100,
+        rooflineMs: 1,
+        threads: 2,
+      });
+      let before = 0;
+      const search = new ColtSearch(
+        session,
+        {
+          proposers,
+          rootModel,
+          roundCost: 4,
+          expansionsPerRound: 16,
+          courseAlterationK: 0,
+          onIteration: () => (before += runner.measured.length === 0 ? 1 : 0),
+        },
+        7,
+      );
+      await search.run(Schedule.initial(program));
+      return before;
+    };
+    /** The call-th legal move: every call a different program. */
+    const anyMove = (name: string, size: number) =>
+      new Scripted(info(name, size), (ctx, call) => {
+        const moves = ctx.legalMoves();
+        return {
+          transformations: [printTransform(moves[call % moves.length].transform)],
+          nextModel: name,
+        };
+      });
+    expect(await firstRound([anyMove("large", 64e9)], "large")).toBe(4);
+    // A call of a 64x smaller model costs 1/64 of a large one: the expansion cap ends its round.
+    expect(await firstRound([anyMove("small", 1e9), anyMove("large", 64e9)], "small")).toBe(16);
+    // Half the largest size: 8 calls make the round's cost of 4.
+    expect(await firstRound([anyMove("half", 32e9), anyMove("large", 64e9)], "half")).toBe(8);
+  });
+
+  it("stops, saying so, when its proposals only repeat programs already measured", async () => {
+    // Swapping two loops back and forth: each new trace lowers to one of two programs.
+    const toggler = new Scripted(info("toggler", 8e9), (ctx) => {
+      const swap = ctx.legalMoves().find((m) => m.transform.kind === "reorder");
+      return { transformations: [printTransform(swap!.transform)], nextModel: "toggler" };
+    });
+    const { session, result } = await runColt([toggler], 100_000, { expansionsPerRound: 4 });
+    expect(result.stalled).toBe(true);
+    expect(session.trials.length).toBeLessThan(100);
   });
 
   it("is deterministic for a seed", async () => {

@@ -389,6 +389,7 @@ function summarize(
     bestTrial: r.best?.trial ?? null,
     models: r.models.map((m) => m.toJSON()),
     allModelsFailing: r.allModelsFailing,
+    stalled: r.stalled,
     ...(llm ? { llm } : {}),
     elapsedMs: r.elapsedMs,
   };
@@ -427,6 +428,10 @@ function render(s: Summary, r: TuneResult): string {
   if (r.allModelsFailing)
     lines.push(
       "  note      every model was failing at the end; the run continued on random legal moves",
+    );
+  if (r.stalled)
+    lines.push(
+      "  note      stopped before the trial budget: the last proposals only repeated programs already measured",
     );
   const replay = s.llm?.replay;
   if (replay) {

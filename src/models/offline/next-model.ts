@@ -1,14 +1,16 @@
 /**
- * How offline proposers pick the model that expands the child: the smallest model whose
- * record is good enough (smoothed hit rate, few errors), so cheap models do most of the
- * work; when none is, the largest model allowed — and the largest model only while it has
- * had less than its share of calls (it is also called for course alterations). A little
- * seeded exploration keeps every model's statistics alive.
+ * How offline proposers pick the model that expands the child: the one with the lowest
+ * observed proposer cost per hit. A call costs its model's size over the largest size, and
+ * a smaller model also pays for the course alterations its regressions triggered (each a
+ * call of the largest model). Cheap models take the work while their proposals hold up; a
+ * model that keeps regressing costs as much as the largest one and loses it. The largest
+ * model is picked only while it has had less than its share of the calls (it is also
+ * called for course alterations); a little seeded exploration keeps every model's
+ * statistics alive.
  */
 import type { Random } from "../../util/random.ts";
 import type { ModelStatsView } from "../protocol.ts";
 
-const GOOD_HIT_RATE = 0.3;
 const LARGEST_SHARE = 0.2;
 
 /**
@@ -28,9 +30,12 @@ export function chooseNextModel(
   if (escalate && largestAllowed) return largest.name;
   const eligible = largestAllowed ? bySize : bySize.slice(0, -1);
   if (random.next() < exploration) return random.pick(eligible).name;
-  const rate = (m: ModelStatsView) => (m.hits + 1) / (m.calls + 2);
-  const good = eligible.find((m) => rate(m) >= GOOD_HIT_RATE && m.errors <= m.calls / 2);
-  if (good) return good.name;
-  // No small model has a good record: escalate to the largest one the share allows.
-  return eligible[eligible.length - 1].name;
+  return eligible
+    .map((m) => ({ name: m.name, cost: costPerHit(m, largest.size) }))
+    .reduce((best, m) => (m.cost < best.cost ? m : best)).name;
+}
+
+/** Proposer cost per hit in calls of the largest model, smoothed (an untried model: 1 hit in 2 calls). */
+export function costPerHit(m: ModelStatsView, largestSize: number): number {
+  return ((m.size / largestSize) * (m.calls + 2) + m.alterationsCaused) / (m.hits + 1);
 }

@@ -70,48 +70,71 @@ export class RandomProposer extends OfflineProposer {
   }
 }
 
-/** Middle: the next expert recipe for the heaviest stage, with a randomly drawn tile shape. */
+/**
+ * Middle: the expert recipes for every stage with one drawn tile shape, checked with the
+ * cost model against a few single moves.
+ */
 export class ExpertProposer extends OfflineProposer {
   protected readonly salt = 0x2222;
   async propose(ctx: ProposalContext): Promise<Proposal> {
     const start = performance.now();
-    const applied = expertCandidates(ctx, [this.random.pick(TILE_CHOICES)]);
-    if (applied.length > 0) return answer(this.info, applied[0].steps, ctx, this.random, start);
-    // Out of recipes: a random move, and the child goes to a larger model.
-    const moves = ctx.legalMoves();
-    const steps = moves.length > 0 ? [this.random.pick(moves).transform] : [];
-    return answer(this.info, steps, ctx, this.random, start, true);
+    const recipes = expertCandidates(ctx, [this.random.pick(TILE_CHOICES)]);
+    const pick = bestPredicted(ctx, recipes, EXPERT_SINGLE_MOVES, this.random);
+    if (!pick) return answer(this.info, [], ctx, this.random, start, true);
+    // Nothing it knows beats the node: the child goes to a larger model.
+    const stuck = pick.ms >= ctx.predictMs(ctx.schedule);
+    return answer(this.info, pick.steps, ctx, this.random, start, stuck);
   }
 }
 
-/** Largest: scores every recipe instance and single legal move with the cost model. */
+/** Largest: scores every recipe instance and many single legal moves with the cost model. */
 export class LookaheadProposer extends OfflineProposer {
   protected readonly salt = 0x3333;
   async propose(ctx: ProposalContext): Promise<Proposal> {
     const start = performance.now();
-    const candidates: { steps: readonly Transform[]; ms: number }[] = [];
-    for (const r of expertCandidates(ctx, TILE_CHOICES))
-      candidates.push({ steps: r.steps, ms: ctx.predictMs(r.schedule) });
-    for (const m of sample(ctx.legalMoves(), MAX_SINGLE_MOVES, this.random)) {
-      candidates.push({ steps: [m.transform], ms: ctx.predictMs(m.schedule) });
-    }
-    const rejected = new Set(ctx.rejected?.transformations ?? []);
-    const usable = candidates.filter(
-      (c) =>
-        !(
-          c.steps.length === rejected.size && c.steps.every((t) => rejected.has(printTransform(t)))
-        ),
-    );
-    if (usable.length === 0) return answer(this.info, [], ctx, this.random, start);
-    usable.sort((a, b) => a.ms - b.ms);
-    // A little randomness among near-ties keeps repeated expansions of one node apart.
-    const near = usable.filter((c) => c.ms <= usable[0].ms * 1.02).slice(0, 3);
-    return answer(this.info, this.random.pick(near).steps, ctx, this.random, start);
+    const recipes = expertCandidates(ctx, TILE_CHOICES);
+    const pick = bestPredicted(ctx, recipes, LOOKAHEAD_SINGLE_MOVES, this.random);
+    return answer(this.info, pick?.steps ?? [], ctx, this.random, start);
   }
 }
 
-/** Single moves the lookahead scores per call: enough to see every kind, bounded in cost. */
-const MAX_SINGLE_MOVES = 96;
+/** Single moves each proposer scores per call: enough to see every kind, bounded in cost. */
+const EXPERT_SINGLE_MOVES = 32;
+const LOOKAHEAD_SINGLE_MOVES = 96;
+
+interface Candidate {
+  readonly steps: readonly Transform[];
+  readonly ms: number;
+}
+
+/**
+ * The recipes and a sample of single legal moves, ranked by predicted time; a proposal
+ * rejected by course alteration is left out. One of the near-ties is drawn so repeated
+ * expansions of a node stay apart.
+ */
+function bestPredicted(
+  ctx: ProposalContext,
+  recipes: readonly AppliedRecipe[],
+  singleMoves: number,
+  random: Random,
+): Candidate | undefined {
+  const candidates: Candidate[] = recipes.map((r) => ({
+    steps: r.steps,
+    ms: ctx.predictMs(r.schedule),
+  }));
+  for (const m of sample(ctx.legalMoves(), singleMoves, random)) {
+    candidates.push({ steps: [m.transform], ms: ctx.predictMs(m.schedule) });
+  }
+  const rejected = new Set(ctx.rejected?.transformations ?? []);
+  const usable = candidates.filter(
+    (c) =>
+      !(c.steps.length === rejected.size && c.steps.every((t) => rejected.has(printTransform(t)))),
+  );
+  if (usable.length === 0) return undefined;
+  usable.sort((a, b) => a.ms - b.ms);
+  const near = usable.filter((c) => c.ms <= usable[0].ms * 1.02).slice(0, 3);
+  return random.pick(near);
+}
 
 function sample<T>(items: readonly T[], n: number, random: Random): readonly T[] {
   if (items.length <= n) return items;
@@ -131,7 +154,6 @@ function expertCandidates(ctx: ProposalContext, choices: readonly TileChoice[]):
         if (!out.some((o) => o.schedule.text() === applied.schedule.text())) out.push(applied);
       }
     }
-    if (out.length > 0 && choices.length === 1) break;
   }
   return out;
 }
@@ -153,7 +175,7 @@ export function offlineBucket(seed: number): Proposer[] {
         name: "offline-expert",
         kind: "offline",
         size: 8e9,
-        description: "expert recipes for the heaviest stage",
+        description: "expert recipes with one tile shape, checked against a few single moves",
       },
       seed,
     ),

@@ -195,8 +195,13 @@ export function vectorizeInner(
   const order = st.loops
     .map((l) => (l.name === last.name ? outerLoop : l.name))
     .filter((n) => n !== vec);
-  if (order[order.length - 1] !== outerLoop || e !== width)
-    steps.push({ kind: "reorder", stage: st.name, loops: [...order, vec] });
+  const afterSplit = st.loops.flatMap((l) =>
+    l.name !== last.name ? [l.name] : e !== width ? [outerLoop, vec] : [vec],
+  );
+  const wanted = [...order, vec];
+  // A reorder that changes nothing is refused, and would sink the whole recipe.
+  if (wanted.some((n, i) => n !== afterSplit[i]))
+    steps.push({ kind: "reorder", stage: st.name, loops: wanted });
   const packAt = e !== width ? outerLoop : order[order.length - 1];
   return applyVectorized(
     schedule,

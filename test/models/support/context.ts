@@ -30,6 +30,7 @@ export function context(extra: Partial<ProposalContext> = {}): ProposalContext {
         hits: 1,
         errors: 2,
         courseAlterations: 1,
+        alterationsCaused: 0,
         costUsd: 0.0123,
       },
       {
@@ -40,6 +41,7 @@ export function context(extra: Partial<ProposalContext> = {}): ProposalContext {
         hits: 5,
         errors: 0,
         courseAlterations: 0,
+        alterationsCaused: 0,
         costUsd: 0.001,
       },
     ],

@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import { analyticEstimateMs } from "../../src/costmodel/analytic.ts";
+import { chooseNextModel, costPerHit } from "../../src/models/offline/next-model.ts";
+import { ExpertProposer, offlineBucket } from "../../src/models/offline/proposers.ts";
+import { stagesByWork, vectorizeInner } from "../../src/models/offline/recipes.ts";
+import type { ModelStatsView } from "../../src/models/protocol.ts";
+import { legalMoves } from "../../src/schedule/enumerate.ts";
+import { Schedule } from "../../src/schedule/schedule.ts";
+import { printTransform } from "../../src/schedule/text.ts";
+import { Random } from "../../src/util/random.ts";
+import { instantiate } from "../../src/workloads/registry.ts";
+import { PROFILE } from "../costmodel/support.ts";
+import { context } from "./support/context.ts";
+
+const stats = (
+  name: string,
+  size: number,
+  calls = 0,
+  hits = 0,
+  alterationsCaused = 0,
+): ModelStatsView => ({
+  name,
+  kind: "offline",
+  size,
+  calls,
+  hits,
+  errors: 0,
+  courseAlterations: 0,
+  alterationsCaused,
+  costUsd: 0,
+});
+const pick = (models: ModelStatsView[], escalate = false) =>
+  chooseNextModel(models, new Random(1), 0, escalate);
+
+describe("offline next-model rule", () => {
+  it("gives the work to the smallest model while nothing is known", () => {
+    expect(pick([stats("large", 70e9), stats("small", 0.5e9), stats("mid", 8e9)])).toBe("small");
+  });
+
+  it("charges a small model for the course alterations its regressions triggered", () => {
+    const regressing = stats("small", 0.5e9, 40, 12, 14);
+    const steady = stats("mid", 8e9, 20, 15, 1);
+    expect(costPerHit(regressing, 70e9)).toBeGreaterThan(costPerHit(steady, 70e9));
+    expect(pick([regressing, steady, stats("large", 70e9, 10, 8)])).toBe("mid");
+    // The same record without the alterations: the small model is cheaper per hit again.
+    expect(pick([stats("small", 0.5e9, 40, 12, 0), steady, stats("large", 70e9, 10, 8)])).toBe(
+      "small",
+    );
+  });
+
+  it("keeps the largest model to its share of the calls, also when escalating", () => {
+    const small = stats("small", 0.5e9, 40, 0, 20);
+    expect(pick([small, stats("large", 70e9, 5, 5)])).toBe("large");
+    expect(pick([small, stats("large", 70e9, 5, 5)], true)).toBe("large");
+    expect(pick([small, stats("large", 70e9, 30, 30)])).toBe("small");
+    expect(pick([small, stats("large", 70e9, 30, 30)], true)).toBe("small");
+  });
+});
+
+describe("offline recipes", () => {
+  it("vectorizes an elementwise stage whose innermost loop is already the vector loop", () => {
+    const schedule = Schedule.initial(instantiate("flux-attention", "small"));
+    const exp = stagesByWork(schedule).find((st) => st.name === "exp_scores")!;
+    const recipe = vectorizeInner(schedule, exp, { mr: 4, nr: 16, width: 16, kc: 64 });
+    expect(recipe?.steps.map(printTransform)).toEqual([
+      "split exp_scores.t 16 -> to tv",
+      "vectorize exp_scores.tv",
+    ]);
+  });
+});
+
+describe("offline expert", () => {
+  const expert = () => offlineBucket(1).find((p) => p instanceof ExpertProposer)!;
+
+  it("proposes the recipe the cost model ranks best", async () => {
+    // Scalar expf calls dominate this attention; the cost model credits vector exp.
+    const schedule = Schedule.initial(instantiate("flux-attention", "small"));
+    const { action } = await expert().propose(
+      context({
+        schedule,
+        legalMoves: () => legalMoves(schedule, { threads: 1 }),
+        predictMs: (s) => analyticEstimateMs(s, PROFILE),
+      }),
+    );
+    expect(action.transformations.at(-1)).toMatch(/^vectorize exp_scores\./);
+  });
+
+  it("hands the child to the largest model when nothing it knows beats the node", async () => {
+    const models = [stats("small", 8e9, 20, 15), stats("large", 70e9, 2, 2)];
+    const { action } = await expert().propose(context({ models, predictMs: () => 1 }));
+    expect(action.transformations.length).toBeGreaterThan(0);
+    expect(action.nextModel).toBe("large");
+  });
+});
