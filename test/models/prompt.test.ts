@@ -20,9 +20,10 @@ describe("prompts", () => {
     expect(prompt).toContain(`- ${printTransform(moves[0].transform)}\n`);
     expect(legalMovesInPrompt(prompt)).toEqual(moves.map((m) => printTransform(m.transform)));
     expect(prompt).toContain("- split S.l F -> lo li");
-    // Smallest model first, with its size, hit rate, errors and cost.
+    // Smallest model first, with its size, hit rate, errors, course alterations made and
+    // caused, and cost.
     expect(prompt).toMatch(
-      /\| small \| 8B \| 10 \| 50% \| 0 \| 0 \| 0\.0010 \|\n\| large \| 70B \| 4 \| 25% \| 2 \| 1 \| 0\.0123 \|/,
+      /\| small \| 8B \| 10 \| 50% \| 0 \| 0 \| 3 \| 0\.0010 \|\n\| large \| 70B \| 4 \| 25% \| 2 \| 1 \| 0 \| 0\.0123 \|/,
     );
     expect(prompt).toContain("(root first): large -> small.");
     expect(prompt).toContain("Measured trials: 3 of 64 used. Model calls so far: 14.");

@@ -73,11 +73,11 @@ function modelTable(models: readonly ModelStatsView[], unavailable: readonly str
       const notes = [m.kind === "offline" ? "built-in, not an LLM" : ""];
       if (unavailable.includes(m.name)) notes.push("benched: failing, do not name it now");
       const note = notes.filter(Boolean).join("; ");
-      return `| ${m.name} | ${formatSize(m.size)} | ${m.calls} | ${rate} | ${m.errors} | ${m.courseAlterations} | ${m.costUsd.toFixed(4)} |${note ? ` ${note}` : ""}`;
+      return `| ${m.name} | ${formatSize(m.size)} | ${m.calls} | ${rate} | ${m.errors} | ${m.courseAlterations} | ${m.alterationsCaused} | ${m.costUsd.toFixed(4)} |${note ? ` ${note}` : ""}`;
     });
   return [
-    "| model | size | calls | hit rate | errors | course alterations | cost USD |",
-    "| --- | --- | --- | --- | --- | --- | --- |",
+    "| model | size | calls | hit rate | errors | course alterations made | course alterations its regressions caused | cost USD |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ...rows,
   ].join("\n");
 }

@@ -41,7 +41,7 @@ export function context(extra: Partial<ProposalContext> = {}): ProposalContext {
         hits: 5,
         errors: 0,
         courseAlterations: 0,
-        alterationsCaused: 0,
+        alterationsCaused: 3,
         costUsd: 0.001,
       },
     ],
