@@ -61,14 +61,15 @@ interface Row {
   baselineMs: number;
   bestMs: number;
   best: Schedule;
-  /** The best schedule and the unscheduled program measured again side by side. */
+  /** The best schedule measured again, side by side with the unscheduled program. */
   finalMs?: number;
-  finalBaselineMs?: number;
   largestShare?: number;
   calls?: number;
   seconds: number;
 }
 const rows: Row[] = [];
+/** The unscheduled program's re-measured time per workload. */
+const unscheduledMs = new Map<string, number>();
 for (const workload of workloads) {
   const program = instantiate(workload, "small");
   for (const seed of seeds) {
@@ -109,14 +110,20 @@ for (const workload of workloads) {
       );
     }
   }
-  await remeasure(
-    rows.filter((r) => r.workload === workload),
-    Schedule.initial(program),
+  unscheduledMs.set(
+    workload,
+    await remeasure(
+      rows.filter((r) => r.workload === workload),
+      Schedule.initial(program),
+    ),
   );
 }
 
-/** The unscheduled program and every run's best, measured again in alternating rounds. */
-async function remeasure(runs: Row[], unscheduled: Schedule): Promise<void> {
+/**
+ * The unscheduled program and every run's best, measured again in alternating rounds;
+ * sets each run's `finalMs` and returns the unscheduled program's time.
+ */
+async function remeasure(runs: Row[], unscheduled: Schedule): Promise<number> {
   const engine = new MeasurementEngine({
     compiler,
     cacheDir: dir,
@@ -134,13 +141,11 @@ async function remeasure(runs: Row[], unscheduled: Schedule): Promise<void> {
     }
   }
   const baseline = median(times[0]);
-  runs.forEach((r, i) => {
-    r.finalMs = median(times[i + 1]);
-    r.finalBaselineMs = baseline;
-  });
+  runs.forEach((r, i) => (r.finalMs = median(times[i + 1])));
   process.stderr.write(
     `${runs[0].workload} re-measured: unscheduled ${(baseline * 1000).toFixed(2)} us, ${runs.map((r) => `${r.strategy}/${r.seed} ${(r.finalMs! * 1000).toFixed(2)}`).join(", ")}\n`,
   );
+  return baseline;
 }
 
 const lines = [
@@ -154,7 +159,7 @@ let matchesMcts = 0;
 for (const workload of workloads) {
   const med = (s: StrategyName) =>
     median(rows.filter((r) => r.workload === workload && r.strategy === s).map((r) => r.finalMs!));
-  const baseline = rows.find((r) => r.workload === workload)!.finalBaselineMs!;
+  const baseline = unscheduledMs.get(workload)!;
   const share = median(
     rows
       .filter((r) => r.workload === workload && r.largestShare !== undefined)
