@@ -7,22 +7,18 @@
  *
  * Prints a markdown table: per workload and strategy the median over seeds of the best
  * time, the speedup over the unscheduled program, and for COLT the share of proposer
- * calls that went to the largest model. Each run's best is a minimum over noisy
- * measurements, so once a workload's runs are done every run's best schedule and the
- * unscheduled program are measured again side by side, in alternating rounds with a
- * longer minimum time; the table compares those times.
+ * calls that went to the largest model. Every run's best and the unscheduled program are
+ * measured again side by side (src/search/bench.ts); the table compares those times.
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { LearnedCostModel } from "../src/costmodel/learned.ts";
 import { cacheDir } from "../src/measure/cache-dir.ts";
 import { detectCompiler } from "../src/measure/compiler.ts";
 import { MeasurementEngine } from "../src/measure/engine.ts";
 import { machineProfile } from "../src/measure/profile.ts";
-import { median } from "../src/measure/stats.ts";
-import { Schedule } from "../src/schedule/schedule.ts";
 import { offlineBucket } from "../src/models/offline/proposers.ts";
-import { STRATEGIES, tune, type StrategyName } from "../src/search/tune.ts";
+import { benchTable, runBench, type BenchRow } from "../src/search/bench.ts";
+import { STRATEGIES, type StrategyName } from "../src/search/tune.ts";
 import { instantiate } from "../src/workloads/registry.ts";
 
 const LAYERS = [
@@ -53,101 +49,46 @@ const trials = Number(values.trials);
 const compiler = detectCompiler();
 const dir = cacheDir();
 const profile = await machineProfile(compiler, dir);
+const engine = (minMs: string | undefined) =>
+  new MeasurementEngine({ compiler, cacheDir: dir, seed: 1, minMs: Number(minMs) });
 
-interface Row {
-  workload: string;
-  strategy: StrategyName;
-  seed: number;
-  baselineMs: number;
-  bestMs: number;
-  best: Schedule;
-  /** The best schedule measured again, side by side with the unscheduled program. */
-  finalMs?: number;
-  largestShare?: number;
-  calls?: number;
-  seconds: number;
-}
-const rows: Row[] = [];
-/** The unscheduled program's re-measured time per workload. */
-const unscheduledMs = new Map<string, number>();
-for (const workload of workloads) {
-  const program = instantiate(workload, "small");
-  for (const seed of seeds) {
-    for (const strategy of strategies) {
-      const engine = new MeasurementEngine({
-        compiler,
-        cacheDir: dir,
-        seed: 1,
-        minMs: Number(values["min-ms"]),
-      });
-      const proposers = offlineBucket(seed);
-      const r = await tune({
-        program,
-        strategy,
-        seed,
-        budget: { trials },
-        engine,
-        profile,
-        threads: 1,
-        proposers,
-        costModel: new LearnedCostModel({ profile, seed, threads: 1 }),
-      });
+const runs = await runBench({
+  programs: workloads.map((workload) => ({ workload, program: instantiate(workload, "small") })),
+  strategies,
+  seeds,
+  trials,
+  profile,
+  threads: 1,
+  proposers: (seed) => offlineBucket(seed),
+  run: (workload, _program, strategy, seed) => ({
+    engine: engine(values["min-ms"]),
+    done: (r) => {
+      const bestMs = r.best?.ms ?? r.baselineMs;
       const calls = r.models.reduce((n, m) => n + m.calls, 0);
       const largest = [...r.models].sort((a, b) => b.info.size - a.info.size)[0];
-      const row: Row = {
-        workload,
-        strategy,
-        seed,
-        baselineMs: r.baselineMs,
-        bestMs: r.best?.ms ?? r.baselineMs,
-        best: r.best?.schedule ?? Schedule.initial(program),
-        ...(strategy === "colt" && calls > 0 ? { largestShare: largest.calls / calls, calls } : {}),
-        seconds: r.elapsedMs / 1000,
-      };
-      rows.push(row);
+      const share =
+        strategy === "colt" && calls > 0
+          ? `, largest model ${((largest.calls / calls) * 100).toFixed(0)}% of ${calls} calls`
+          : "";
       process.stderr.write(
-        `${workload} seed ${seed} ${strategy}: best ${row.bestMs.toFixed(4)} ms (${(row.baselineMs / row.bestMs).toFixed(2)}x)${row.largestShare !== undefined ? `, largest model ${(row.largestShare * 100).toFixed(0)}% of ${calls} calls` : ""}, ${row.seconds.toFixed(0)} s\n`,
+        `${workload} seed ${seed} ${strategy}: best ${bestMs.toFixed(4)} ms (${(r.baselineMs / bestMs).toFixed(2)}x)${share}, ${(r.elapsedMs / 1000).toFixed(0)} s\n`,
       );
-    }
-  }
-  unscheduledMs.set(
-    workload,
-    await remeasure(
-      rows.filter((r) => r.workload === workload),
-      Schedule.initial(program),
-    ),
-  );
-}
+    },
+  }),
+  remeasure: {
+    engine: engine(values["final-min-ms"]),
+    rounds: Number(values["final-rounds"]),
+    done: (workload, unscheduledMs, done) =>
+      process.stderr.write(
+        `${workload} re-measured: unscheduled ${(unscheduledMs * 1000).toFixed(2)} us, ${done.map((r) => `${r.strategy}/${r.seed} ${((r.remeasured?.bestMs ?? NaN) * 1000).toFixed(2)}`).join(", ")}\n`,
+      ),
+  },
+});
 
-/**
- * The unscheduled program and every run's best, measured again in alternating rounds;
- * sets each run's `finalMs` and returns the unscheduled program's time.
- */
-async function remeasure(runs: Row[], unscheduled: Schedule): Promise<number> {
-  const engine = new MeasurementEngine({
-    compiler,
-    cacheDir: dir,
-    seed: 1,
-    minMs: Number(values["final-min-ms"]),
-  });
-  const schedules = [unscheduled, ...runs.map((r) => r.best)];
-  const times: number[][] = schedules.map(() => []);
-  for (let round = 0; round < Number(values["final-rounds"]); round++) {
-    for (const [i, schedule] of schedules.entries()) {
-      const m = await engine.measure(schedule);
-      if (!m.verified || !m.timing)
-        throw new Error(`re-measuring failed: ${m.status} ${m.detail ?? ""}`);
-      times[i].push(m.timing.medianMs);
-    }
-  }
-  const baseline = median(times[0]);
-  runs.forEach((r, i) => (r.finalMs = median(times[i + 1])));
-  process.stderr.write(
-    `${runs[0].workload} re-measured: unscheduled ${(baseline * 1000).toFixed(2)} us, ${runs.map((r) => `${r.strategy}/${r.seed} ${(r.finalMs! * 1000).toFixed(2)}`).join(", ")}\n`,
-  );
-  return baseline;
-}
-
+const rows = benchTable(runs, profile.peakFlopsPerCore);
+const row = (workload: string, s: StrategyName): BenchRow | undefined =>
+  rows.find((r) => r.workload === workload && r.strategy === s);
+const us = (ms: number | null | undefined) => (ms == null ? "-" : (ms * 1000).toFixed(2));
 const lines = [
   `Median over seeds ${seeds.join(",")} of each run's best schedule after ${trials} trials, re-measured side by side with the unscheduled program (small sizes, one core, ${compiler.version}).`,
   "",
@@ -157,30 +98,21 @@ const lines = [
 let beatsRandom = 0;
 let matchesMcts = 0;
 for (const workload of workloads) {
-  const med = (s: StrategyName) =>
-    median(rows.filter((r) => r.workload === workload && r.strategy === s).map((r) => r.finalMs!));
-  const baseline = unscheduledMs.get(workload)!;
-  const share = median(
-    rows
-      .filter((r) => r.workload === workload && r.largestShare !== undefined)
-      .map((r) => r.largestShare!),
-  );
-  const us = (ms: number) => (ms * 1000).toFixed(2);
-  const cells = strategies.map((s) => `${us(med(s))} | ${(baseline / med(s)).toFixed(2)}x`);
-  const vsRandom = strategies.includes("random")
-    ? med("colt") < med("random")
-      ? "better"
-      : "worse"
-    : "-";
-  const vsMcts = strategies.includes("mcts")
-    ? med("colt") <= med("mcts") * 1.02
-      ? "matches or better"
-      : "worse"
-    : "-";
+  const colt = row(workload, "colt")?.bestMs;
+  const random = row(workload, "random")?.bestMs;
+  const mcts = row(workload, "mcts")?.bestMs;
+  const cells = strategies.map((s) => {
+    const r = row(workload, s);
+    return `${us(r?.bestMs)} | ${r?.speedup == null ? "-" : `${r.speedup.toFixed(2)}x`}`;
+  });
+  const vsRandom = colt == null || random == null ? "-" : colt < random ? "better" : "worse";
+  const vsMcts =
+    colt == null || mcts == null ? "-" : colt <= mcts * 1.02 ? "matches or better" : "worse";
   if (vsRandom === "better") beatsRandom++;
   if (vsMcts === "matches or better") matchesMcts++;
+  const share = row(workload, "colt")?.largestShare;
   lines.push(
-    `| ${workload} | ${us(baseline)} | ${cells.join(" | ")} | ${Number.isNaN(share) ? "-" : `${(share * 100).toFixed(0)}%`} | ${vsRandom} | ${vsMcts} |`,
+    `| ${workload} | ${us(rows.find((r) => r.workload === workload)?.unscheduledMs)} | ${cells.join(" | ")} | ${share == null ? "-" : `${(share * 100).toFixed(0)}%`} | ${vsRandom} | ${vsMcts} |`,
   );
 }
 lines.push(

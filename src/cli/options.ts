@@ -60,3 +60,11 @@ export function parsePositiveInt(name: string): (text: string) => number {
     return n;
   };
 }
+
+export function parseNonNegativeInt(name: string): (text: string) => number {
+  return (text) => {
+    if (!/^\d+$/.test(text))
+      throw new UsageError(`${name} must be a whole number (0 or more), got '${text}'`);
+    return Number(text);
+  };
+}

@@ -1,7 +1,10 @@
 /**
  * Strategies side by side at equal trial budgets on one machine profile: every workload
  * × seed × strategy is one tuning run; the table gives per workload and strategy the
- * median over seeds. Used by `colt bench` (bench/search.ts predates it).
+ * median over seeds. Each run's best is a minimum over noisy measurements, so once a
+ * workload's runs are done, every run's best and the unscheduled program can be measured
+ * again side by side, in alternating rounds; the table then compares those times.
+ * Used by `colt bench` and by `npm run bench:search`.
  */
 import { LearnedCostModel } from "../costmodel/learned.ts";
 import { flopCount, type Program } from "../ir/program.ts";
@@ -9,6 +12,7 @@ import type { MeasurementEngine } from "../measure/engine.ts";
 import type { MachineProfile } from "../measure/profile.ts";
 import { median } from "../measure/stats.ts";
 import type { Proposer } from "../models/protocol.ts";
+import { Schedule } from "../schedule/schedule.ts";
 import type { TrialRecord } from "./trials.ts";
 import { tune, type StrategyName, type TuneResult } from "./tune.ts";
 
@@ -17,6 +21,14 @@ export interface BenchRunHooks {
   readonly onTrial?: (t: TrialRecord) => void;
   readonly onBaseline?: (ms: number, rooflineMs: number) => void;
   readonly done?: (r: TuneResult) => void;
+}
+
+export interface BenchRemeasure {
+  /** Measures with a longer minimum time than the runs' engines. */
+  readonly engine: Pick<MeasurementEngine, "measure">;
+  /** Alternating rounds over the unscheduled program and every run's best. */
+  readonly rounds: number;
+  readonly done?: (workload: string, unscheduledMs: number, runs: readonly BenchRun[]) => void;
 }
 
 export interface BenchOptions {
@@ -34,6 +46,7 @@ export interface BenchOptions {
     strategy: StrategyName,
     seed: number,
   ) => BenchRunHooks;
+  readonly remeasure?: BenchRemeasure;
 }
 
 export interface BenchRun {
@@ -42,11 +55,21 @@ export interface BenchRun {
   readonly seed: number;
   readonly flops: number;
   readonly result: TuneResult;
+  /** Set when re-measured: the run's best and the unscheduled program, side by side. */
+  readonly remeasured?: { readonly bestMs: number; readonly unscheduledMs: number };
+}
+
+export class BenchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BenchError";
+  }
 }
 
 export async function runBench(o: BenchOptions): Promise<BenchRun[]> {
   const runs: BenchRun[] = [];
   for (const { workload, program } of o.programs) {
+    const ofWorkload: BenchRun[] = [];
     for (const seed of o.seeds) {
       for (const strategy of o.strategies) {
         const hooks = o.run(workload, program, strategy, seed);
@@ -64,11 +87,53 @@ export async function runBench(o: BenchOptions): Promise<BenchRun[]> {
           onBaseline: hooks.onBaseline,
         });
         hooks.done?.(result);
-        runs.push({ workload, strategy, seed, flops: flopCount(program), result });
+        ofWorkload.push({ workload, strategy, seed, flops: flopCount(program), result });
       }
     }
+    runs.push(
+      ...(o.remeasure && o.remeasure.rounds > 0
+        ? await remeasure(workload, program, ofWorkload, o.remeasure)
+        : ofWorkload),
+    );
   }
   return runs;
+}
+
+/** The unscheduled program and every run's best, measured again in alternating rounds. */
+async function remeasure(
+  workload: string,
+  program: Program,
+  runs: readonly BenchRun[],
+  r: BenchRemeasure,
+): Promise<BenchRun[]> {
+  const schedules = [
+    Schedule.initial(program),
+    ...runs.map((run) => run.result.best?.schedule ?? Schedule.initial(program)),
+  ];
+  const times: number[][] = schedules.map(() => []);
+  for (let round = 0; round < r.rounds; round++) {
+    for (const [i, schedule] of schedules.entries()) {
+      const m = await r.engine.measure(schedule);
+      if (!m.verified || !m.timing) {
+        const what = i === 0 ? "the unscheduled program" : `the best of ${describe(runs[i - 1])}`;
+        throw new BenchError(
+          `re-measuring ${what} on ${workload} failed: ${m.status} ${m.detail ?? ""}`.trim(),
+        );
+      }
+      times[i].push(m.timing.medianMs);
+    }
+  }
+  const unscheduledMs = median(times[0]);
+  const out = runs.map((run, i) => ({
+    ...run,
+    remeasured: { bestMs: median(times[i + 1]), unscheduledMs },
+  }));
+  r.done?.(workload, unscheduledMs, out);
+  return out;
+}
+
+function describe(run: BenchRun): string {
+  return `${run.strategy} seed ${run.seed}`;
 }
 
 /** First trial whose best time is within 1/0.9 of the run's final best (90% of its speed). */
@@ -83,14 +148,18 @@ export interface BenchRow {
   readonly workload: string;
   readonly strategy: StrategyName;
   readonly seeds: number;
-  /** Medians over seeds. */
+  /** Medians over seeds; re-measured times when the bench re-measured. */
   readonly bestMs: number | null;
   readonly speedup: number | null;
   readonly gflops: number | null;
   readonly peakFraction: number | null;
   readonly trialsTo90: number | null;
+  /** The unscheduled program re-measured side by side with the bests, when it was. */
+  readonly unscheduledMs: number | null;
   /** Median proposer calls per model (COLT, mcts). */
   readonly calls: Readonly<Record<string, number>>;
+  /** Median share of the proposer calls that went to the largest model (several models only). */
+  readonly largestShare: number | null;
 }
 
 const med = (xs: readonly (number | null)[]): number | null => {
@@ -98,31 +167,48 @@ const med = (xs: readonly (number | null)[]): number | null => {
   return v.length ? median(v) : null;
 };
 
+function bestMsOf(r: BenchRun): number | null {
+  return r.remeasured?.bestMs ?? r.result.best?.ms ?? null;
+}
+
+function speedupOf(r: BenchRun): number | null {
+  if (r.remeasured) return r.remeasured.unscheduledMs / r.remeasured.bestMs;
+  return r.result.best ? r.result.baselineMs / r.result.best.ms : null;
+}
+
+function largestShareOf(r: BenchRun): number | null {
+  const models = r.result.models;
+  const calls = models.reduce((n, m) => n + m.calls, 0);
+  if (models.length < 2 || calls === 0) return null;
+  const largest = [...models].sort((a, b) => b.info.size - a.info.size)[0];
+  return largest.calls / calls;
+}
+
 export function benchTable(runs: readonly BenchRun[], peakFlops: number): BenchRow[] {
   const rows: BenchRow[] = [];
   const keys = [...new Set(runs.map((r) => `${r.workload}\u0000${r.strategy}`))];
   for (const key of keys) {
     const group = runs.filter((r) => `${r.workload}\u0000${r.strategy}` === key);
     const { workload, strategy, flops } = group[0];
-    const bestMs = med(group.map((r) => r.result.best?.ms ?? null));
+    const bestMs = med(group.map(bestMsOf));
     const models = [...new Set(group.flatMap((r) => r.result.models.map((m) => m.info.name)))];
     rows.push({
       workload,
       strategy,
       seeds: group.length,
       bestMs,
-      speedup: med(
-        group.map((r) => (r.result.best ? r.result.baselineMs / r.result.best.ms : null)),
-      ),
+      speedup: med(group.map(speedupOf)),
       gflops: bestMs !== null ? flops / (bestMs * 1e6) : null,
       peakFraction: bestMs !== null ? flops / (bestMs * 1e-3) / peakFlops : null,
       trialsTo90: med(group.map((r) => trialsTo90(r.result))),
+      unscheduledMs: group[0].remeasured?.unscheduledMs ?? null,
       calls: Object.fromEntries(
         models.map((name) => [
           name,
           med(group.map((r) => r.result.models.find((m) => m.info.name === name)?.calls ?? 0)) ?? 0,
         ]),
       ),
+      largestShare: med(group.map(largestShareOf)),
     });
   }
   return rows;

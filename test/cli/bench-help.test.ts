@@ -25,6 +25,10 @@ describe("colt bench", () => {
         "4",
         "--min-ms",
         "5",
+        "--final-rounds",
+        "1",
+        "--final-min-ms",
+        "5",
         "--json",
         "--out",
         out,
@@ -41,7 +45,25 @@ describe("colt bench", () => {
       for (const k of ["bestMs", "speedup", "gflops", "peakFraction", "trialsTo90", "calls"])
         expect(row).toHaveProperty(k);
     expect(Object.keys(s.rows[0].calls as object)).toContain("offline-expert");
-    expect(readFileSync(join(out, "bench.txt"), "utf8")).toMatch(/trials to 90%/);
+    // Bests re-measured side by side with the unscheduled program: one time for every row.
+    const [coltRow, randomRow] = s.rows as {
+      bestMs: number;
+      speedup: number;
+      unscheduledMs: number;
+      largestShare: number | null;
+    }[];
+    expect(coltRow.unscheduledMs).toBeGreaterThan(0);
+    expect(randomRow.unscheduledMs).toBe(coltRow.unscheduledMs);
+    for (const row of [coltRow, randomRow])
+      expect(row.speedup).toBeCloseTo(row.unscheduledMs / row.bestMs, 6);
+    expect(coltRow.largestShare).toBeGreaterThan(0);
+    expect(coltRow.largestShare).toBeLessThanOrEqual(1);
+    expect(randomRow.largestShare).toBeNull();
+    const text = readFileSync(join(out, "bench.txt"), "utf8");
+    expect(text).toMatch(/trials to 90%/);
+    expect(text).toMatch(
+      /re-measured side by side with the unscheduled program \(1 round\(s\) of >= 5 ms\)/,
+    );
     const html = readFileSync(join(out, "report.html"), "utf8");
     expect(html).toContain('data-chart="convergence"');
     expect(html).toContain("colt (seed 1)");

@@ -27,7 +27,7 @@ import { STRATEGIES, type StrategyName } from "../../search/tune.ts";
 import { DB_OPTION, withDb } from "../db.ts";
 import { UsageError } from "../errors.ts";
 import { formatMs, percent } from "../format.ts";
-import { loadProgram, parsePositiveInt, parseSize } from "../options.ts";
+import { loadProgram, parseNonNegativeInt, parsePositiveInt, parseSize } from "../options.ts";
 
 interface BenchCliOptions {
   workloads: string;
@@ -37,6 +37,8 @@ interface BenchCliOptions {
   size: string;
   threads: number;
   minMs: number;
+  finalRounds: number;
+  finalMinMs: number;
   out?: string;
   db?: string;
   json?: boolean;
@@ -51,6 +53,7 @@ const COLUMNS = [
   "GFLOP/s",
   "of peak",
   "trials to 90%",
+  "largest-model share",
   "proposer calls per model",
 ] as const;
 
@@ -63,6 +66,7 @@ function cells(r: BenchRow): string[] {
     r.gflops !== null ? r.gflops.toFixed(1) : "-",
     r.peakFraction !== null ? percent(r.peakFraction) : "-",
     r.trialsTo90 !== null ? String(r.trialsTo90) : "-",
+    r.largestShare !== null ? percent(r.largestShare) : "-",
     Object.entries(r.calls)
       .map(([m, n]) => `${m} ${n}`)
       .join(", ") || "-",
@@ -116,6 +120,18 @@ export function registerBench(program: Command): void {
       "minimum measuring time per candidate",
       parsePositiveInt("--min-ms"),
       20,
+    )
+    .option(
+      "--final-rounds <n>",
+      "re-measure every run's best and the unscheduled program side by side this many times (0: report the runs' own times)",
+      parseNonNegativeInt("--final-rounds"),
+      3,
+    )
+    .option(
+      "--final-min-ms <ms>",
+      "minimum measuring time of each re-measurement",
+      parsePositiveInt("--final-min-ms"),
+      200,
     )
     .option(
       "--out <dir>",
@@ -208,10 +224,30 @@ async function bench(
         },
       };
     },
+    remeasure: {
+      engine: new MeasurementEngine({
+        compiler,
+        cacheDir: cacheDir(),
+        threads: opts.threads,
+        seed: 1,
+        minMs: opts.finalMinMs,
+      }),
+      rounds: opts.finalRounds,
+      done: (workload, unscheduledMs, done) => {
+        if (progress)
+          process.stderr.write(
+            `${workload} re-measured side by side: unscheduled ${formatMs(unscheduledMs)}, ${done.map((r) => `${r.strategy} seed ${r.seed} ${r.remeasured ? formatMs(r.remeasured.bestMs) : "-"}`).join(", ")}\n`,
+          );
+      },
+    },
   });
   const rows = benchTable(runs, profile.peakFlopsPerCore * opts.threads);
   const text = renderTable(rows);
-  const title = `colt bench ${benchId}: ${opts.trials} trials, seeds 1..${opts.seeds}, ${opts.size}, ${opts.threads} core(s), ${compiler.version}`;
+  const remeasured =
+    opts.finalRounds > 0
+      ? `, bests re-measured side by side with the unscheduled program (${opts.finalRounds} round(s) of >= ${opts.finalMinMs} ms)`
+      : "";
+  const title = `colt bench ${benchId}: ${opts.trials} trials, seeds 1..${opts.seeds}, ${opts.size}, ${opts.threads} core(s), ${compiler.version}${remeasured}`;
   const html = await renderBenchReport(
     title,
     tableHtml(rows),
