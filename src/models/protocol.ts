@@ -38,6 +38,10 @@ export interface ScoreView {
   readonly score: number;
 }
 
+export interface ChildView extends ScoreView {
+  readonly trace: string;
+}
+
 export interface ProposalContext {
   readonly purpose: "expand" | "course-alteration";
   readonly schedule: Schedule;
@@ -52,6 +56,8 @@ export interface ProposalContext {
   /** The cost model's prediction for any schedule, in ms. */
   predictMs(schedule: Schedule): number;
   readonly models: readonly ModelStatsView[];
+  /** The node's children so far: their traces and times. */
+  readonly children: readonly ChildView[];
   /** Models that expanded the ancestors of this node, root first. */
   readonly ancestorModels: readonly string[];
   /** Cores each candidate runs on (parallel loops only pay off above one). */

@@ -30,6 +30,7 @@ import {
   type PolicyParams,
 } from "./policy.ts";
 import { Random } from "../util/random.ts";
+import { chooseToMeasure } from "./measure-choice.ts";
 import { randomLegalTrace } from "./random-trace.ts";
 import type { TuningSession } from "./session.ts";
 import { TreeNode } from "./tree.ts";
@@ -48,7 +49,7 @@ export interface ColtOptions {
   readonly expansionsPerRound?: number;
   /** Nodes measured per round. */
   readonly measurePerRound?: number;
-  /** Share of a round's measurements drawn at random among unmeasured nodes. */
+  /** Share of a round's measurements drawn at random (among nodes predicted close to the best: measure-choice.ts). */
   readonly epsilon?: number;
   /** Random legal moves appended before predicting a child's value (0: none). */
   readonly rolloutSteps?: number;
@@ -87,6 +88,9 @@ export interface ColtResult {
 
 /** Measurement rounds in a row that add no trial (only already-measured programs) before giving up. */
 const MAX_IDLE_ROUNDS = 32;
+
+/** Shown as the proposer of a schedule grafted from the tuning database. */
+export const KNOWN_SCHEDULE_SOURCE = "database";
 
 export class ColtSearch {
   private readonly policy: PolicyParams;
@@ -129,7 +133,11 @@ export class ColtSearch {
     }
   }
 
-  async run(root: Schedule): Promise<ColtResult> {
+  /**
+   * `known`: schedules from the tuning database, already measured in this session; each
+   * becomes a child of the root, so the tree extends the best known programs.
+   */
+  async run(root: Schedule, known: readonly Schedule[] = []): Promise<ColtResult> {
     const s = this.session;
     const rootModel = this.options.rootModel ?? this.largest;
     const rootNode = new TreeNode(
@@ -144,6 +152,7 @@ export class ColtSearch {
     rootNode.ownValue = s.score(s.options.baselineMs);
     rootNode.visits = 1;
     rootNode.valueSum = rootNode.ownValue;
+    for (const schedule of known) this.graftKnown(rootNode, schedule);
     const maxPerRound = this.options.expansionsPerRound ?? 16;
     const roundCost = this.options.roundCost ?? 4;
     let iteration = 0;
@@ -184,6 +193,30 @@ export class ColtSearch {
       allModelsFailing: this.allModelsFailing(),
       stalled: idleRounds >= MAX_IDLE_ROUNDS,
     };
+  }
+
+  /** A known schedule as a child of the root, with its measured value, expanded next by the root's model. */
+  private graftKnown(root: TreeNode, schedule: Schedule): void {
+    const text = schedule.text();
+    if (text === root.schedule.text() || root.children.some((c) => c.schedule.text() === text))
+      return;
+    const child = new TreeNode(
+      this.nextId++,
+      schedule,
+      root,
+      root.model,
+      KNOWN_SCHEDULE_SOURCE,
+      this.session.predictMs(schedule),
+    );
+    const m = this.session.measurementOf(schedule);
+    if (m?.verified && m.timing) child.measuredMs = m.timing.medianMs;
+    else if (m) child.failed = true;
+    child.ownValue = this.evaluate(child);
+    child.visits = 1;
+    child.valueSum = child.ownValue;
+    root.visits += 1;
+    root.valueSum += child.ownValue;
+    root.children.push(child);
   }
 
   /**
@@ -243,6 +276,7 @@ export class ColtSearch {
       legalMoves: () => (node.legalMoves ??= legalMoves(node.schedule, this.moveOptions())),
       predictMs: (sch) => s.predictMs(sch),
       models: [...this.stats.values()].map((m) => m.view()),
+      children: node.children.map((c) => ({ trace: c.schedule.text(), ...this.scoreView(c)! })),
       ancestorModels: [...node.ancestors(), node]
         .map((n) => n.proposedBy)
         .filter((m): m is string => m !== undefined),
@@ -443,18 +477,13 @@ export class ColtSearch {
    * updates their values along the path to the root. Returns false when nothing was left.
    */
   private async measureRound(root: TreeNode, count: number): Promise<boolean> {
-    const unmeasured = [...root.walk()].filter((n) => !n.measured);
+    // Only nodes whose parent is measured: every measured node can then be compared with
+    // its parent, so a step that predicted well but measures badly is seen as a regression
+    // and the tree turns away from it (instead of building on it unseen).
+    const unmeasured = [...root.walk()].filter((n) => !n.measured && n.parent?.measured !== false);
     if (unmeasured.length === 0 || count <= 0) return false;
     for (const n of unmeasured) n.predictedMs = this.session.predictMs(n.schedule);
-    unmeasured.sort((a, b) => a.predictedMs - b.predictedMs || a.id - b.id);
-    const chosen: TreeNode[] = [];
-    const epsilon = this.options.epsilon ?? 0.25;
-    const pool = [...unmeasured];
-    while (chosen.length < Math.min(count, unmeasured.length)) {
-      const pickRandom = this.random.next() < epsilon;
-      const idx = pickRandom ? this.random.int(pool.length) : 0;
-      chosen.push(pool.splice(idx, 1)[0]);
-    }
+    const chosen = chooseToMeasure(unmeasured, count, this.options.epsilon ?? 0.25, this.random);
     const results = await this.session.measure(
       chosen.map((n) => ({
         schedule: n.schedule,

@@ -12,7 +12,12 @@ import { Schedule } from "../schedule/schedule.ts";
 import { beamSearch } from "./baselines/beam.ts";
 import { evolutionarySearch } from "./baselines/evolutionary.ts";
 import { randomSearch } from "./baselines/random-search.ts";
-import { ColtSearch, type ColtOptions, type ExpansionEvent } from "./colt.ts";
+import {
+  ColtSearch,
+  KNOWN_SCHEDULE_SOURCE,
+  type ColtOptions,
+  type ExpansionEvent,
+} from "./colt.ts";
 import type { ModelStats } from "./model-stats.ts";
 import { Random } from "../util/random.ts";
 import { TuningSession } from "./session.ts";
@@ -89,7 +94,7 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     onTrial: (t) => o.onTrial?.(t, session),
   });
   if (o.known && o.known.length > 0)
-    await session.measure(o.known.map((schedule) => ({ schedule, model: "database" })));
+    await session.measure(o.known.map((schedule) => ({ schedule, model: KNOWN_SCHEDULE_SOURCE })));
   const random = new Random(o.seed);
   let models: ModelStats[] = [];
   let expansions: ExpansionEvent[] = [];
@@ -107,7 +112,7 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
         { ...o.colt, proposers, singleModel: single, onIteration: o.onIteration },
         o.seed,
       );
-      const r = await search.run(Schedule.initial(o.program));
+      const r = await search.run(Schedule.initial(o.program), o.known ?? []);
       models = r.models;
       expansions = r.expansions;
       allModelsFailing = r.allModelsFailing;
@@ -118,10 +123,10 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
       await randomSearch({ session, random });
       break;
     case "evolutionary":
-      await evolutionarySearch({ session, random });
+      await evolutionarySearch({ session, random, known: o.known });
       break;
     case "beam":
-      await beamSearch({ session, random });
+      await beamSearch({ session, random, known: o.known });
       break;
   }
   return {

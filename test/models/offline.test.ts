@@ -3,10 +3,10 @@ import { analyticEstimateMs } from "../../src/costmodel/analytic.ts";
 import { chooseNextModel, costPerHit } from "../../src/models/offline/next-model.ts";
 import { ExpertProposer, offlineBucket } from "../../src/models/offline/proposers.ts";
 import { stagesByWork, vectorizeInner } from "../../src/models/offline/recipes.ts";
-import type { ModelStatsView } from "../../src/models/protocol.ts";
+import type { ChildView, ModelStatsView } from "../../src/models/protocol.ts";
 import { legalMoves } from "../../src/schedule/enumerate.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
-import { printTransform } from "../../src/schedule/text.ts";
+import { parseTrace, printTransform } from "../../src/schedule/text.ts";
 import { Random } from "../../src/util/random.ts";
 import { instantiate } from "../../src/workloads/registry.ts";
 import { PROFILE } from "../costmodel/support.ts";
@@ -83,6 +83,43 @@ describe("offline expert", () => {
       }),
     );
     expect(action.transformations.at(-1)).toMatch(/^vectorize exp_scores\./);
+  });
+
+  it("does not re-propose a child measured slower than the node, but may a faster one", async () => {
+    const program = instantiate("flux-attention", "small");
+    const schedule = Schedule.initial(program);
+    const moves = legalMoves(schedule, { threads: 1 });
+    const child = (trace: string, ms: number): ChildView => ({
+      trace,
+      ms,
+      measured: true,
+      score: 0,
+    });
+    const at = (children: ChildView[]) =>
+      context({
+        schedule,
+        traceText: schedule.text(),
+        node: { ms: 1, measured: true, score: 0 },
+        legalMoves: () => moves,
+        predictMs: (s) => analyticEstimateMs(s, PROFILE),
+        children,
+      });
+    const traceOf = (transformations: readonly string[]) =>
+      Schedule.fromTrace(program, parseTrace(transformations.join("\n") + "\n")).text();
+    for (const i of [0, 1, 2]) {
+      // A fresh proposer with the same seed answers the same context the same way.
+      const first = traceOf((await offlineBucket(1)[i].propose(at([]))).action.transformations);
+      const afterGain = await offlineBucket(1)[i].propose(at([child(first, 0.5)]));
+      expect(traceOf(afterGain.action.transformations), `proposer ${i}`).toBe(first);
+      const afterLoss = await offlineBucket(1)[i].propose(at([child(first, 2)]));
+      expect(traceOf(afterLoss.action.transformations), `proposer ${i}`).not.toBe(first);
+    }
+    // The random proposer picks the one legal move that did not measure slower.
+    const left = moves[moves.length - 1];
+    const { action } = await offlineBucket(1)[0].propose(
+      at(moves.slice(0, -1).map((m) => child(m.schedule.text(), 2))),
+    );
+    expect(action.transformations).toEqual([printTransform(left.transform)]);
   });
 
   it("hands the child to the largest model when nothing it knows beats the node", async () => {

@@ -79,6 +79,30 @@ describe("prompts", () => {
     expect(prompt).toContain("propose your own, better joint action");
   });
 
+  it("lists what was already tried at the node, as the steps after its trace", () => {
+    const node = context();
+    expect(buildPrompt(node, { self: "small", maxLegalMoves: 30 }).prompt).not.toContain(
+      "Already tried",
+    );
+    const ctx = context({
+      children: [
+        { trace: `${node.traceText}parallel C.io\n`, ms: 0.25, measured: true, score: 0.6 },
+        {
+          trace: `${node.traceText}split C.k 4 -> ko ki\nunroll C.ki\n`,
+          ms: 0.75,
+          measured: false,
+          score: 0.3,
+        },
+      ],
+    });
+    const { prompt } = buildPrompt(ctx, { self: "small", maxLegalMoves: 30 });
+    expect(prompt).toContain(
+      "## Already tried at this program\nThese steps already made children of this program (propose something different, or build on what worked):\n" +
+        "- parallel C.io: 250.0 us (measured; score 0.600)\n" +
+        "- split C.k 4 -> ko ki; unroll C.ki: 750.0 us (predicted by the cost model; score 0.300)\n",
+    );
+  });
+
   it("names benched models and labels built-in proposers", () => {
     const ctx = context({
       models: [

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { CostModel, CostSample } from "../../src/costmodel/cost-model.ts";
 import { detectCompiler } from "../../src/measure/compiler.ts";
 import { MeasurementEngine, type Measurement } from "../../src/measure/engine.ts";
+import { legalMoves } from "../../src/schedule/enumerate.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
 import {
   BASELINES,
@@ -176,6 +177,26 @@ describe("beam search", () => {
     expect(successors).toBeLessThan(1000);
     expect(session.done).toBe(false);
     expect(new Set(runner.measured).size).toBe(successors);
+  });
+});
+
+describe("guided baselines and the tuning database", () => {
+  it.each([
+    ["evolutionary", evolutionarySearch],
+    ["beam", beamSearch],
+  ] as const)("%s search grows the known schedule it is given", async (_name, strategy) => {
+    let known = Schedule.initial(program);
+    for (const kind of ["cache_write", "parallel", "reorder"]) {
+      known = legalMoves(known, { threads: 2 }).find((m) => m.transform.kind === kind)!.schedule;
+    }
+    const runner = new FakeRunner();
+    const session = newSession(runner, { trials: 24 });
+    await session.measure([{ schedule: known, model: "database" }]);
+    await strategy({ session, random: new Random(1), known: [known] });
+    const grown = session.trials
+      .slice(1)
+      .filter((t) => t.trace.startsWith(known.text()) && t.trace !== known.text());
+    expect(grown.length).toBeGreaterThan(0);
   });
 });
 

@@ -9,7 +9,8 @@ import {
 } from "../../src/models/protocol.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
 import { printTransform } from "../../src/schedule/text.ts";
-import { ColtSearch, type ExpansionEvent } from "../../src/search/colt.ts";
+import { ColtSearch, KNOWN_SCHEDULE_SOURCE, type ExpansionEvent } from "../../src/search/colt.ts";
+import { legalMoves } from "../../src/schedule/enumerate.ts";
 import { TuningSession } from "../../src/search/session.ts";
 import { instantiate } from "../../src/workloads/registry.ts";
 import { ObjectiveCostModel, ObjectiveRunner, type Objective } from "../support/fakes.ts";
@@ -205,6 +206,73 @@ describe("COLT search", () => {
         (c) => c.ancestorModels.includes("large") && c.ancestorModels.includes("small"),
       ),
     ).toBe(true);
+  });
+
+  it("grafts the database's known schedule under the root and extends it", async () => {
+    const moves = (sch: Schedule, kind: string) =>
+      legalMoves(sch, { threads: 2 }).find((m) => m.transform.kind === kind)!.schedule;
+    const known = moves(moves(Schedule.initial(program), "parallel"), "reorder");
+    const session = new TuningSession({
+      program,
+      strategy: "colt",
+      runner: new ObjectiveRunner(objective),
+      costModel: new ObjectiveCostModel(objective),
+      budget: { trials: 100, proposerCalls: 6 },
+      baselineMs: 100,
+      rooflineMs: 1,
+      threads: 2,
+    });
+    await session.measure([{ schedule: known, model: KNOWN_SCHEDULE_SOURCE }]);
+    const large = new Scripted(info("large", 70e9), (ctx, call) =>
+      propose(ctx, "split", "large", call),
+    );
+    await new ColtSearch(session, { proposers: [large] }, 7).run(Schedule.initial(program), [
+      known,
+    ]);
+    // Splits alone never build the known program: it was expanded because it was grafted.
+    const atKnown = large.contexts.filter((c) => c.traceText === known.text());
+    expect(atKnown.length).toBeGreaterThan(0);
+    expect(atKnown[0].ancestorModels).toEqual([KNOWN_SCHEDULE_SOURCE]);
+    expect(atKnown[0].node).toMatchObject({ measured: true, ms: objective(known.text()) });
+    expect(session.trials.filter((t) => t.trace.startsWith(known.text())).length).toBeGreaterThan(
+      1,
+    );
+  });
+
+  it("measures a node only once its parent is measured, even when deeper nodes predict faster", async () => {
+    const deeperIsFaster: Objective = (t) => 100 * 0.97 ** t.split("\n").filter(Boolean).length;
+    const session = new TuningSession({
+      program,
+      strategy: "colt",
+      runner: new ObjectiveRunner(deeperIsFaster),
+      costModel: new ObjectiveCostModel(deeperIsFaster),
+      budget: { trials: 12 },
+      baselineMs: 100,
+      rooflineMs: 1,
+      threads: 2,
+    });
+    // One transformation per call, so a node's parent is its trace without the last line.
+    const one = new Scripted(info("one", 70e9), (ctx, call) => {
+      const moves = ctx.legalMoves();
+      return {
+        transformations: [printTransform(moves[(call * 7) % moves.length].transform)],
+        nextModel: "one",
+      };
+    });
+    await new ColtSearch(session, { proposers: [one], measurePerRound: 1, epsilon: 0 }, 7).run(
+      Schedule.initial(program),
+    );
+    expect(session.trials).toHaveLength(12);
+    const measured = new Set([""]);
+    for (const t of session.trials) {
+      const lines = t.trace.split("\n").filter(Boolean);
+      const parent = lines
+        .slice(0, -1)
+        .map((l) => `${l}\n`)
+        .join("");
+      expect(measured.has(parent), t.trace).toBe(true);
+      measured.add(t.trace);
+    }
   });
 
   it("budgets measurement rounds in proposer cost, so cheap models expand more per round", async () => {

@@ -144,6 +144,24 @@ function rejectedSection(ctx: ProposalContext): string {
   ].join("\n");
 }
 
+function triedSection(ctx: ProposalContext): string {
+  if (ctx.children.length === 0) return "";
+  const lines = ctx.children.map((c) => {
+    const steps = (
+      c.trace.startsWith(ctx.traceText) ? c.trace.slice(ctx.traceText.length) : c.trace
+    )
+      .trim()
+      .split("\n")
+      .join("; ");
+    return formatTime(steps, c);
+  });
+  return [
+    "## Already tried at this program",
+    "These steps already made children of this program (propose something different, or build on what worked):",
+    ...lines,
+  ].join("\n");
+}
+
 export function buildPrompt(ctx: ProposalContext, options: PromptOptions): LlmRequest {
   const unavailable = options.unavailable ?? [];
   const names = ctx.models.map((m) => m.name);
@@ -164,6 +182,7 @@ export function buildPrompt(ctx: ProposalContext, options: PromptOptions): LlmRe
     ].join("\n"),
     ["## Transformation language", LANGUAGE_SUMMARY].join("\n"),
     legalSection(ctx, options.maxLegalMoves),
+    triedSection(ctx),
     [
       "## Models",
       modelTable(ctx.models, unavailable),

@@ -5,6 +5,7 @@
  */
 import { Random } from "../../util/random.ts";
 import { printTransform } from "../../schedule/text.ts";
+import type { Schedule } from "../../schedule/schedule.ts";
 import type { Transform } from "../../schedule/transform.ts";
 import type { ModelInfo, Proposal, ProposalContext, Proposer } from "../protocol.ts";
 import { chooseNextModel } from "./next-model.ts";
@@ -61,7 +62,7 @@ export class RandomProposer extends OfflineProposer {
   protected readonly salt = 0x1111;
   async propose(ctx: ProposalContext): Promise<Proposal> {
     const start = performance.now();
-    const moves = ctx.legalMoves();
+    const moves = notKnownWorse(ctx, ctx.legalMoves());
     if (moves.length === 0) return answer(this.info, [], ctx, this.random, start);
     const kinds = [...new Set(moves.map((m) => m.transform.kind))];
     const kind = this.random.pick(kinds);
@@ -108,9 +109,24 @@ interface Candidate {
 }
 
 /**
+ * Candidates that would not recreate a child of the node measured slower than the node:
+ * re-proposing a good child deepens its line (its value is counted again), re-proposing
+ * one known to regress wastes the expansion and, at the root, commits the whole tree to it.
+ */
+function notKnownWorse<T extends { readonly schedule: Schedule }>(
+  ctx: ProposalContext,
+  candidates: readonly T[],
+): T[] {
+  const worse = new Set(
+    ctx.children.filter((c) => c.measured && c.ms > ctx.node.ms).map((c) => c.trace),
+  );
+  return candidates.filter((c) => !worse.has(c.schedule.text()));
+}
+
+/**
  * The recipes and a sample of single legal moves, ranked by predicted time; a proposal
- * rejected by course alteration is left out. One of the near-ties is drawn so repeated
- * expansions of a node stay apart.
+ * that recreates a child measured slower than the node, or was rejected by course
+ * alteration, is left out. One of the near-ties is drawn so repeated expansions of a node stay apart.
  */
 function bestPredicted(
   ctx: ProposalContext,
@@ -118,11 +134,11 @@ function bestPredicted(
   singleMoves: number,
   random: Random,
 ): Candidate | undefined {
-  const candidates: Candidate[] = recipes.map((r) => ({
+  const candidates: Candidate[] = notKnownWorse(ctx, recipes).map((r) => ({
     steps: r.steps,
     ms: ctx.predictMs(r.schedule),
   }));
-  for (const m of sample(ctx.legalMoves(), singleMoves, random)) {
+  for (const m of sample(notKnownWorse(ctx, ctx.legalMoves()), singleMoves, random)) {
     candidates.push({ steps: [m.transform], ms: ctx.predictMs(m.schedule) });
   }
   const rejected = new Set(ctx.rejected?.transformations ?? []);

@@ -45,8 +45,13 @@ export async function beamSearch(run: StrategyRun, options: BeamOptions = {}): P
   const { session, random } = run;
   const start = Schedule.initial(session.options.program);
   const memo = new NestMemo(session);
-  // The unscheduled program stands in the first beam at its known baseline time.
-  let beam: BeamEntry[] = [{ schedule: start, ms: memo.outcome(start)! }];
+  // The unscheduled program stands in the first beam at its known baseline time, with the
+  // verified schedules from the tuning database.
+  let beam: BeamEntry[] = [start, ...(run.known ?? [])]
+    .map((schedule) => ({ schedule, ms: memo.outcome(schedule) }))
+    .filter((e): e is BeamEntry => e.ms !== undefined && Number.isFinite(e.ms))
+    .sort((a, b) => a.ms - b.ms)
+    .slice(0, width);
 
   while (!session.done) {
     const seen = new Set<string>();

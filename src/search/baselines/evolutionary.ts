@@ -109,7 +109,11 @@ export async function evolutionarySearch(
     return fitness(b) < fitness(a) ? b : a;
   };
 
-  let population = freshRandom(o.populationSize, new Set());
+  const known = (run.known ?? []).slice(0, o.populationSize);
+  let population = [
+    ...known,
+    ...freshRandom(o.populationSize - known.length, new Set(known.map((s) => memo.key(s)))),
+  ];
   let idle = 0;
   while (!session.done) {
     fitnessCache = new Map();

@@ -16,6 +16,8 @@ export interface StrategyRun {
   readonly session: TuningSession;
   /** Every random choice of the strategy draws from this generator. */
   readonly random: Random;
+  /** Schedules from the tuning database, already measured: strategies that grow programs start from them too. */
+  readonly known?: readonly Schedule[];
 }
 
 /** Runs until `run.session.done`, or until there is nothing left to try. */

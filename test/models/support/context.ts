@@ -45,6 +45,7 @@ export function context(extra: Partial<ProposalContext> = {}): ProposalContext {
         costUsd: 0.001,
       },
     ],
+    children: [],
     ancestorModels: ["large", "small"],
     threads: 1,
     budget: { trialsUsed: 3, trials: 64, proposerCalls: 14 },
