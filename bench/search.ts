@@ -17,7 +17,7 @@ import { detectCompiler } from "../src/measure/compiler.ts";
 import { MeasurementEngine } from "../src/measure/engine.ts";
 import { machineProfile } from "../src/measure/profile.ts";
 import { offlineBucket } from "../src/models/offline/proposers.ts";
-import { benchTable, runBench, type BenchRow } from "../src/search/bench.ts";
+import { benchTable, largestShareOf, runBench, type BenchRow } from "../src/search/bench.ts";
 import { STRATEGIES, type StrategyName } from "../src/search/tune.ts";
 import { instantiate } from "../src/workloads/registry.ts";
 
@@ -65,11 +65,9 @@ const runs = await runBench({
     done: (r) => {
       const bestMs = r.best?.ms ?? r.baselineMs;
       const calls = r.models.reduce((n, m) => n + m.calls, 0);
-      const largest = [...r.models].sort((a, b) => b.info.size - a.info.size)[0];
+      const largest = largestShareOf({ result: r });
       const share =
-        strategy === "colt" && calls > 0
-          ? `, largest model ${((largest.calls / calls) * 100).toFixed(0)}% of ${calls} calls`
-          : "";
+        largest === null ? "" : `, largest model ${(largest * 100).toFixed(0)}% of ${calls} calls`;
       process.stderr.write(
         `${workload} seed ${seed} ${strategy}: best ${bestMs.toFixed(4)} ms (${(r.baselineMs / bestMs).toFixed(2)}x)${share}, ${(r.elapsedMs / 1000).toFixed(0)} s\n`,
       );

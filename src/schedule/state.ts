@@ -55,26 +55,23 @@ export interface ScheduleState {
 
 /** A stage's definition in the program; unknown names are a ScheduleError. */
 export function stageDefinition(program: Program, name: string): Stage {
-  const stage = program.stages.find((s) => s.name === name);
-  if (!stage) {
-    throw new ScheduleError(
-      `unknown stage (stages: ${program.stages.map((s) => s.name).join(", ")})`,
-      name,
-    );
-  }
-  return stage;
+  return stageNamed(program.stages, name);
 }
 
 /** A stage's schedule state; unknown names are a ScheduleError. */
 export function stageState(state: ScheduleState, name: string): StageState {
-  const st = state.stages.find((s) => s.name === name);
-  if (!st) {
+  return stageNamed(state.stages, name);
+}
+
+function stageNamed<T extends { readonly name: string }>(stages: readonly T[], name: string): T {
+  const stage = stages.find((s) => s.name === name);
+  if (!stage) {
     throw new ScheduleError(
-      `unknown stage (stages: ${state.stages.map((s) => s.name).join(", ")})`,
+      `unknown stage (stages: ${stages.map((s) => s.name).join(", ")})`,
       name,
     );
   }
-  return st;
+  return stage;
 }
 
 export function initialState(program: Program): ScheduleState {

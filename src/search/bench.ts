@@ -115,7 +115,10 @@ async function remeasure(
     for (const [i, schedule] of schedules.entries()) {
       const m = await r.engine.measure(schedule);
       if (!m.verified || !m.timing) {
-        const what = i === 0 ? "the unscheduled program" : `the best of ${describe(runs[i - 1])}`;
+        const what =
+          i === 0
+            ? "the unscheduled program"
+            : `the best of ${runs[i - 1].strategy} seed ${runs[i - 1].seed}`;
         throw new BenchError(
           `re-measuring ${what} on ${workload} failed: ${m.status} ${m.detail ?? ""}`.trim(),
         );
@@ -130,10 +133,6 @@ async function remeasure(
   }));
   r.done?.(workload, unscheduledMs, out);
   return out;
-}
-
-function describe(run: BenchRun): string {
-  return `${run.strategy} seed ${run.seed}`;
 }
 
 /** First trial whose best time is within 1/0.9 of the run's final best (90% of its speed). */
@@ -176,7 +175,8 @@ function speedupOf(r: BenchRun): number | null {
   return r.result.best ? r.result.baselineMs / r.result.best.ms : null;
 }
 
-function largestShareOf(r: BenchRun): number | null {
+/** Share of the proposer calls that went to the largest model (several models only). */
+export function largestShareOf(r: Pick<BenchRun, "result">): number | null {
   const models = r.result.models;
   const calls = models.reduce((n, m) => n + m.calls, 0);
   if (models.length < 2 || calls === 0) return null;
