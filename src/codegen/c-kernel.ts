@@ -29,6 +29,8 @@ import {
 
 export const KERNEL_NAME = "colt_kernel";
 export const WORKSPACE_FN = "colt_workspace_floats";
+/** The kernel's body, called by the kernel with each intermediate as its own pointer. */
+const KERNEL_BODY = "colt_body";
 
 export interface KernelSource {
   /** Complete C translation unit with the kernel and its workspace-size function. */
@@ -92,13 +94,23 @@ class KernelEmitter implements ExprEnv {
     const params = [
       ...inputs.map((b) => `const float* restrict ${this.cName(b.name)}`),
       ...outputs.map((b) => `float* restrict ${this.cName(b.name)}`),
+    ];
+    // The intermediates reach the body as restrict parameters of their own. Pointers
+    // derived from one workspace pointer may alias as far as GCC knows, and it then
+    // refuses to vectorize a loop nest that reads one intermediate and writes another.
+    const rootTemps = this.lp.buffers.filter(
+      (b) => b.role === "temp" && !b.perThread && this.isRootTemp(b),
+    );
+    const bodyParams = [
+      ...params,
+      ...rootTemps.map((b) => `float* restrict ${this.cName(b.name)}`),
       "float* restrict colt_ws",
     ];
-    for (const b of this.lp.buffers) {
-      if (b.role === "temp" && !b.perThread && this.isRootTemp(b)) {
-        this.line(`float* restrict ${this.cName(b.name)} = colt_ws + ${this.offsets.get(b.name)};`);
-      }
-    }
+    const bodyArgs = [
+      ...[...inputs, ...outputs].map((b) => this.cName(b.name)),
+      ...rootTemps.map((b) => `colt_ws + ${this.offsets.get(b.name)}`),
+      "colt_ws",
+    ];
     this.stmts(this.lp.body);
     const body = this.lines.join("\n");
     const header = [
@@ -122,10 +134,15 @@ class KernelEmitter implements ExprEnv {
       `size_t ${WORKSPACE_FN}(int nthreads) { return ${this.sharedFloats}u + (size_t)nthreads * ${this.perThreadFloats}u; }`,
       "",
       `/* ${this.lp.program.name}: inputs ${inputs.map((b) => `${b.name}[${b.shape.join("][")}]`).join(", ")}; outputs ${outputs.map((b) => `${b.name}[${b.shape.join("][")}]`).join(", ")}; row-major fp32. */`,
-      `void ${KERNEL_NAME}(${params.join(", ")}) {`,
+      `static __attribute__((noinline)) void ${KERNEL_BODY}(${bodyParams.join(", ")}) {`,
+    ];
+    const kernel = [
+      `void ${KERNEL_NAME}(${[...params, "float* restrict colt_ws"].join(", ")}) {`,
+      `  ${KERNEL_BODY}(${bodyArgs.join(", ")});`,
+      "}",
     ];
     return {
-      code: [...header, body, "}", ""].join("\n"),
+      code: [...header, body, "}", "", ...kernel, ""].join("\n"),
       inputs: inputs.map((b) => ({ name: b.name, shape: b.shape })),
       outputs: outputs.map((b) => ({ name: b.name, shape: b.shape })),
     };
