@@ -3,7 +3,8 @@
  *
  * A gradient-boosted tree ensemble is fitted to log(measured / analytic) from the
  * schedule features, and refitted on every observation. Until MIN_SAMPLES measurements
- * exist the model is the analytic estimate alone; after, the learned part is weighted by
+ * exist the model is the analytic estimate times the mean correction measured so far
+ * (the machine's scale, the same for every schedule); after, the learned part is weighted by
  * n / (n + HALF_WEIGHT_SAMPLES), so a few samples cannot override it. For a schedule
  * whose features fall outside what the model was trained on (another workload, an unseen
  * kind of schedule) the learned part is shrunk towards the average correction, so the
@@ -69,7 +70,10 @@ export class LearnedCostModel implements CostModel {
 
   predictMs(schedule: Schedule): number {
     const e = this.encode(schedule);
-    if (!this.model) return e.analyticMs;
+    // Too few samples for trees, but enough to calibrate the analytic estimate's scale, so
+    // predictions can be compared with the measured times the search mixes them with.
+    if (!this.model)
+      return this.y.length > 0 ? Math.exp(e.logAnalytic + this.meanCorrection) : e.analyticMs;
     const learned = clamp(this.model.predict(e.features), MAX_LOG_CORRECTION);
     const n = this.y.length;
     const trust = this.trust(e.features) * (n / (n + HALF_WEIGHT_SAMPLES));

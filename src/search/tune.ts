@@ -72,13 +72,16 @@ export interface TuneResult {
 }
 
 export async function tune(o: TuneOptions): Promise<TuneResult> {
-  const baseline = await o.engine.measure(Schedule.initial(o.program));
+  const unscheduled = Schedule.initial(o.program);
+  const baseline = await o.engine.measure(unscheduled);
   if (!baseline.verified || !baseline.timing) {
     throw new TuneError(
       `the unscheduled ${o.program.name} did not run: ${baseline.status} ${baseline.detail ?? ""}`,
     );
   }
   const baselineMs = baseline.timing.medianMs;
+  // The first measured time calibrates the cost model before any candidate is ranked.
+  o.costModel.observe([{ schedule: unscheduled, ms: baselineMs }]);
   const rooflineMs =
     rooflineSeconds(flopCount(o.program), compulsoryBytes(o.program), o.profile, o.threads) * 1000;
   o.onBaseline?.(baselineMs, rooflineMs);
@@ -112,7 +115,7 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
         { ...o.colt, proposers, singleModel: single, onIteration: o.onIteration },
         o.seed,
       );
-      const r = await search.run(Schedule.initial(o.program), o.known ?? []);
+      const r = await search.run(unscheduled, o.known ?? []);
       models = r.models;
       expansions = r.expansions;
       allModelsFailing = r.allModelsFailing;

@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { analyticEstimateMs } from "../../src/costmodel/analytic.ts";
+import { LearnedCostModel } from "../../src/costmodel/learned.ts";
+import { MeasurementEngine } from "../../src/measure/engine.ts";
+import { detectCompiler } from "../../src/measure/compiler.ts";
+import { Schedule } from "../../src/schedule/schedule.ts";
+import { tune } from "../../src/search/tune.ts";
+import { instantiate } from "../../src/workloads/registry.ts";
+import { PROFILE } from "../costmodel/support.ts";
+
+describe("tune (real compiler)", () => {
+  const cacheDir = mkdtempSync(join(tmpdir(), "colt-tune-"));
+  afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+
+  it("calibrates the cost model with the baseline before the strategy ranks anything", async () => {
+    const program = instantiate("softmax", "small");
+    const engine = new MeasurementEngine({
+      compiler: detectCompiler(),
+      cacheDir,
+      seed: 1,
+      minMs: 5,
+      runTimeoutMs: 10_000,
+    });
+    const costModel = new LearnedCostModel({ profile: PROFILE, seed: 1 });
+    const unscheduled = Schedule.initial(program);
+    let atBaseline: { samples: number; predictedMs: number } | undefined;
+    const result = await tune({
+      program,
+      strategy: "random",
+      seed: 1,
+      budget: { trials: 2 },
+      engine,
+      profile: PROFILE,
+      threads: 1,
+      proposers: [],
+      costModel,
+      onBaseline: () => {
+        atBaseline = {
+          samples: costModel.sampleCount,
+          predictedMs: costModel.predictMs(unscheduled),
+        };
+      },
+    });
+    // The baseline is the model's first sample, and the model now predicts it exactly.
+    expect(atBaseline?.samples).toBe(1);
+    expect(atBaseline?.predictedMs).toBeCloseTo(result.baselineMs, 9);
+    expect(atBaseline?.predictedMs).not.toBeCloseTo(analyticEstimateMs(unscheduled, PROFILE), 9);
+    expect(costModel.sampleCount).toBe(1 + result.trials.filter((t) => t.ms !== undefined).length);
+  });
+});
