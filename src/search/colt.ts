@@ -89,6 +89,14 @@ export interface ColtResult {
 /** Measurement rounds in a row that add no trial (only already-measured programs) before giving up. */
 const MAX_IDLE_ROUNDS = 32;
 
+/**
+ * A round measures only candidates predicted at most this much slower than the run's best;
+ * when none is, the tree grows for another round instead (at most MAX_DEFERRED_ROUNDS in a
+ * row), so trials are not spent on programs the cost model already ranks well behind.
+ */
+const PROMISING_FACTOR = 1.5;
+const MAX_DEFERRED_ROUNDS = 2;
+
 /** Shown as the proposer of a schedule grafted from the tuning database. */
 export const KNOWN_SCHEDULE_SOURCE = "database";
 
@@ -159,6 +167,7 @@ export class ColtSearch {
     let sinceRound = 0;
     let roundStart = this.proposerCost;
     let idleRounds = 0;
+    let deferredRounds = 0;
     while (!s.done && idleRounds < MAX_IDLE_ROUNDS) {
       if (!this.proposerBudgetLeft() || exhausted(rootNode)) {
         if (!(await this.measureRound(rootNode, s.trialsLeft))) break;
@@ -179,7 +188,17 @@ export class ColtSearch {
         sinceRound = 0;
         roundStart = this.proposerCost;
         const trialsBefore = s.trials.length;
-        await this.measureRound(rootNode, this.options.measurePerRound ?? 4);
+        const promisingOnly = deferredRounds < MAX_DEFERRED_ROUNDS;
+        const measured = await this.measureRound(
+          rootNode,
+          this.options.measurePerRound ?? 4,
+          promisingOnly,
+        );
+        if (!measured && promisingOnly) {
+          deferredRounds++;
+          continue;
+        }
+        deferredRounds = 0;
         idleRounds = s.trials.length > trialsBefore ? 0 : idleRounds + 1;
       }
     }
@@ -476,13 +495,20 @@ export class ColtSearch {
    * Measures the most promising unmeasured nodes (by prediction) plus a random share,
    * updates their values along the path to the root. Returns false when nothing was left.
    */
-  private async measureRound(root: TreeNode, count: number): Promise<boolean> {
+  private async measureRound(
+    root: TreeNode,
+    count: number,
+    promisingOnly = false,
+  ): Promise<boolean> {
     // Only nodes whose parent is measured: every measured node can then be compared with
     // its parent, so a step that predicted well but measures badly is seen as a regression
     // and the tree turns away from it (instead of building on it unseen).
-    const unmeasured = [...root.walk()].filter((n) => !n.measured && n.parent?.measured !== false);
-    if (unmeasured.length === 0 || count <= 0) return false;
+    let unmeasured = [...root.walk()].filter((n) => !n.measured && n.parent?.measured !== false);
     for (const n of unmeasured) n.predictedMs = this.session.predictMs(n.schedule);
+    const bestMs = this.session.best?.ms ?? this.session.options.baselineMs;
+    if (promisingOnly)
+      unmeasured = unmeasured.filter((n) => n.predictedMs <= PROMISING_FACTOR * bestMs);
+    if (unmeasured.length === 0 || count <= 0) return false;
     const chosen = chooseToMeasure(unmeasured, count, this.options.epsilon ?? 0.25, this.random);
     const results = await this.session.measure(
       chosen.map((n) => ({

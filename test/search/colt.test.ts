@@ -275,6 +275,50 @@ describe("COLT search", () => {
     }
   });
 
+  it("defers a round whose candidates all predict far slower than the best, at most twice in a row", async () => {
+    // A split makes the program three times slower, a parallel loop a little faster.
+    const splitsAreSlow: Objective = (t) =>
+      100 * 3 ** count(t, "split") * 0.9 ** count(t, "parallel");
+    /** Expansions made before the first trial, and the first trial's trace. */
+    const firstTrial = async (slowCalls: number) => {
+      const runner = new ObjectiveRunner(splitsAreSlow);
+      const session = new TuningSession({
+        program,
+        strategy: "colt",
+        runner,
+        costModel: new ObjectiveCostModel(splitsAreSlow),
+        budget: { trials: 4 },
+        baselineMs: 100,
+        rooflineMs: 1,
+        threads: 2,
+      });
+      const proposer = new Scripted(info("one", 70e9), (ctx, call) =>
+        propose(ctx, call <= slowCalls ? "split" : "parallel", "one", call),
+      );
+      let expansions = 0;
+      await new ColtSearch(
+        session,
+        {
+          proposers: [proposer],
+          roundCost: 1,
+          measurePerRound: 1,
+          epsilon: 0,
+          onIteration: () => (expansions += runner.measured.length === 0 ? 1 : 0),
+        },
+        7,
+      ).run(Schedule.initial(program));
+      return { expansions, trace: runner.measured[0] };
+    };
+    // A slow first child: its round waits, the next measures the fast second child.
+    const waited = await firstTrial(1);
+    expect(waited.expansions).toBe(2);
+    expect(count(waited.trace, "parallel")).toBe(1);
+    // Only slow children: after two rounds in a row without a candidate, the third measures anyway.
+    const capped = await firstTrial(Infinity);
+    expect(capped.expansions).toBe(3);
+    expect(count(capped.trace, "split")).toBe(1);
+  });
+
   it("budgets measurement rounds in proposer cost, so cheap models expand more per round", async () => {
     /** Expansions before the first measurement round. */
     const firstRound = async (proposers: Proposer[], rootModel: string) => {
