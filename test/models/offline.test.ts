@@ -41,11 +41,18 @@ describe("offline next-model rule", () => {
     const regressing = stats("small", 0.5e9, 40, 12, 14);
     const steady = stats("mid", 8e9, 20, 15, 1);
     expect(costPerHit(regressing, 70e9)).toBeGreaterThan(costPerHit(steady, 70e9));
-    expect(pick([regressing, steady, stats("large", 70e9, 10, 8)])).toBe("mid");
+    expect(pick([regressing, steady, stats("large", 70e9, 15, 12)])).toBe("mid");
     // The same record without the alterations: the small model is cheaper per hit again.
-    expect(pick([stats("small", 0.5e9, 40, 12, 0), steady, stats("large", 70e9, 10, 8)])).toBe(
+    expect(pick([stats("small", 0.5e9, 40, 12, 0), steady, stats("large", 70e9, 15, 12)])).toBe(
       "small",
     );
+  });
+
+  it("gives the largest model at least a fifth of the calls, even when a small one is cheaper per hit", () => {
+    const small = stats("small", 0.5e9, 40, 30);
+    expect(costPerHit(small, 70e9)).toBeLessThan(costPerHit(stats("large", 70e9, 5, 5), 70e9));
+    expect(pick([small, stats("large", 70e9, 5, 5)])).toBe("large");
+    expect(pick([small, stats("large", 70e9, 10, 10)])).toBe("small");
   });
 
   it("keeps the largest model to its share of the calls, also when escalating", () => {

@@ -4,14 +4,17 @@
  * a smaller model also pays for the course alterations its regressions triggered (each a
  * call of the largest model). Cheap models take the work while their proposals hold up; a
  * model that keeps regressing costs as much as the largest one and loses it. The largest
- * model is picked only while it has had less than its share of the calls (it is also
- * called for course alterations); a little seeded exploration keeps every model's
- * statistics alive.
+ * model's share of the calls (course alterations included) is kept between a floor and a
+ * cap: below the floor it takes the child, since its proposals are the strongest and the
+ * cheap models' hit counts do not weigh how much a hit gains; above the cap it is never
+ * picked. A little seeded exploration keeps every model's statistics alive.
  */
 import type { Random } from "../../util/random.ts";
 import type { ModelStatsView } from "../protocol.ts";
 
-const LARGEST_SHARE = 0.2;
+/** The largest model's share of the calls is kept between these bounds. */
+const LARGEST_FLOOR = 0.2;
+const LARGEST_SHARE = 0.25;
 
 /**
  * `escalate`: the proposer ran out of ideas for this node; hand the child to the largest
@@ -28,6 +31,7 @@ export function chooseNextModel(
   const total = models.reduce((n, m) => n + m.calls, 0);
   const largestAllowed = bySize.length === 1 || largest.calls < LARGEST_SHARE * (total + 1);
   if (escalate && largestAllowed) return largest.name;
+  if (bySize.length > 1 && largest.calls < LARGEST_FLOOR * total) return largest.name;
   const eligible = largestAllowed ? bySize : bySize.slice(0, -1);
   if (random.next() < exploration) return random.pick(eligible).name;
   return eligible
