@@ -1,29 +1,17 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { analyticEstimateMs } from "../../src/costmodel/analytic.ts";
 import { LearnedCostModel } from "../../src/costmodel/learned.ts";
 import { MeasurementEngine } from "../../src/measure/engine.ts";
-import { detectCompiler } from "../../src/measure/compiler.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
 import { tune } from "../../src/search/tune.ts";
 import { instantiate } from "../../src/workloads/registry.ts";
 import { PROFILE } from "../costmodel/support.ts";
+import { freshEvalOptions } from "../support/toolchain.ts";
 
 describe("tune (real compiler)", () => {
-  const cacheDir = mkdtempSync(join(tmpdir(), "colt-tune-"));
-  afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
-
   it("calibrates the cost model with the baseline before the strategy ranks anything", async () => {
     const program = instantiate("softmax", "small");
-    const engine = new MeasurementEngine({
-      compiler: detectCompiler(),
-      cacheDir,
-      seed: 1,
-      minMs: 5,
-      runTimeoutMs: 10_000,
-    });
+    const engine = new MeasurementEngine({ ...freshEvalOptions(), minMs: 5, runTimeoutMs: 10_000 });
     const costModel = new LearnedCostModel({ profile: PROFILE, seed: 1 });
     const unscheduled = Schedule.initial(program);
     let atBaseline: { samples: number; predictedMs: number } | undefined;
