@@ -30,7 +30,7 @@ import {
   type PolicyParams,
 } from "./policy.ts";
 import { Random } from "../util/random.ts";
-import { chooseToMeasure } from "./measure-choice.ts";
+import { chooseToMeasure, promising } from "./measure-choice.ts";
 import { randomLegalTrace } from "./random-trace.ts";
 import type { TuningSession } from "./session.ts";
 import { TreeNode } from "./tree.ts";
@@ -90,11 +90,10 @@ export interface ColtResult {
 const MAX_IDLE_ROUNDS = 32;
 
 /**
- * A round measures only candidates predicted at most this much slower than the run's best;
- * when none is, the tree grows for another round instead (at most MAX_DEFERRED_ROUNDS in a
- * row), so trials are not spent on programs the cost model already ranks well behind.
+ * A round measures only promising candidates (measure-choice.ts); when there is none, the
+ * tree grows for another round instead, at most this many rounds in a row, so trials are
+ * not spent on programs the cost model already ranks well behind the best.
  */
-const PROMISING_FACTOR = 1.5;
 const MAX_DEFERRED_ROUNDS = 2;
 
 /** Shown as the proposer of a schedule grafted from the tuning database. */
@@ -493,7 +492,8 @@ export class ColtSearch {
 
   /**
    * Measures the most promising unmeasured nodes (by prediction) plus a random share,
-   * updates their values along the path to the root. Returns false when nothing was left.
+   * updates their values along the path to the root. Returns false when nothing was
+   * measured: no candidate left, or with `promisingOnly` none predicted near the best.
    */
   private async measureRound(
     root: TreeNode,
@@ -505,9 +505,8 @@ export class ColtSearch {
     // and the tree turns away from it (instead of building on it unseen).
     let unmeasured = [...root.walk()].filter((n) => !n.measured && n.parent?.measured !== false);
     for (const n of unmeasured) n.predictedMs = this.session.predictMs(n.schedule);
-    const bestMs = this.session.best?.ms ?? this.session.options.baselineMs;
     if (promisingOnly)
-      unmeasured = unmeasured.filter((n) => n.predictedMs <= PROMISING_FACTOR * bestMs);
+      unmeasured = promising(unmeasured, this.session.best?.ms ?? this.session.options.baselineMs);
     if (unmeasured.length === 0 || count <= 0) return false;
     const chosen = chooseToMeasure(unmeasured, count, this.options.epsilon ?? 0.25, this.random);
     const results = await this.session.measure(

@@ -8,6 +8,8 @@ import type { Random } from "../util/random.ts";
 
 /** The random share draws among candidates predicted at most this much slower than the best remaining one. */
 export const RANDOM_SHARE_SPAN = 2;
+/** A round that waits for promising candidates takes only those predicted at most this much slower than the run's best. */
+export const PROMISING_FACTOR = 1.5;
 
 export interface MeasureCandidate {
   readonly predictedMs: number;
@@ -30,4 +32,12 @@ export function chooseToMeasure<T extends MeasureCandidate>(
     chosen.push(pool.splice(idx, 1)[0]);
   }
   return chosen;
+}
+
+/** The candidates worth a trial now: predicted at most PROMISING_FACTOR slower than the run's best. */
+export function promising<T extends MeasureCandidate>(
+  candidates: readonly T[],
+  bestMs: number,
+): T[] {
+  return candidates.filter((c) => c.predictedMs <= PROMISING_FACTOR * bestMs);
 }

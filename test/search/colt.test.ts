@@ -12,6 +12,7 @@ import { printTransform } from "../../src/schedule/text.ts";
 import { ColtSearch, KNOWN_SCHEDULE_SOURCE, type ExpansionEvent } from "../../src/search/colt.ts";
 import { legalMoves } from "../../src/schedule/enumerate.ts";
 import { TuningSession } from "../../src/search/session.ts";
+import type { Budget } from "../../src/search/trials.ts";
 import { instantiate } from "../../src/workloads/registry.ts";
 import { ObjectiveCostModel, ObjectiveRunner, type Objective } from "../support/fakes.ts";
 
@@ -49,22 +50,31 @@ const propose = (ctx: ProposalContext, kind: string, next: string, call = 0): Jo
   return { transformations: [printTransform(m.transform)], nextModel: next };
 };
 
+/** A session whose measurements and predictions both follow `objective` (baseline 100 ms). */
+function objectiveSession(
+  objective: Objective,
+  budget: Budget,
+  runner: ObjectiveRunner = new ObjectiveRunner(objective),
+): TuningSession {
+  return new TuningSession({
+    program,
+    strategy: "colt",
+    runner,
+    costModel: new ObjectiveCostModel(objective),
+    budget,
+    baselineMs: 100,
+    rooflineMs: 1,
+    threads: 2,
+  });
+}
+
 async function runColt(
   proposers: Proposer[],
   calls: number,
   extra: Partial<ConstructorParameters<typeof ColtSearch>[1]> = {},
   budget: { tokens?: number; usd?: number } = {},
 ) {
-  const session = new TuningSession({
-    program,
-    strategy: "colt",
-    runner: new ObjectiveRunner(objective),
-    costModel: new ObjectiveCostModel(objective),
-    budget: { trials: 100, proposerCalls: calls, ...budget },
-    baselineMs: 100,
-    rooflineMs: 1,
-    threads: 2,
-  });
+  const session = objectiveSession(objective, { trials: 100, proposerCalls: calls, ...budget });
   const search = new ColtSearch(session, { proposers, expansionsPerRound: 1000, ...extra }, 7);
   const result = await search.run(Schedule.initial(program));
   return { session, result };
@@ -212,16 +222,7 @@ describe("COLT search", () => {
     const moves = (sch: Schedule, kind: string) =>
       legalMoves(sch, { threads: 2 }).find((m) => m.transform.kind === kind)!.schedule;
     const known = moves(moves(Schedule.initial(program), "parallel"), "reorder");
-    const session = new TuningSession({
-      program,
-      strategy: "colt",
-      runner: new ObjectiveRunner(objective),
-      costModel: new ObjectiveCostModel(objective),
-      budget: { trials: 100, proposerCalls: 6 },
-      baselineMs: 100,
-      rooflineMs: 1,
-      threads: 2,
-    });
+    const session = objectiveSession(objective, { trials: 100, proposerCalls: 6 });
     await session.measure([{ schedule: known, model: KNOWN_SCHEDULE_SOURCE }]);
     const large = new Scripted(info("large", 70e9), (ctx, call) =>
       propose(ctx, "split", "large", call),
@@ -241,16 +242,7 @@ describe("COLT search", () => {
 
   it("measures a node only once its parent is measured, even when deeper nodes predict faster", async () => {
     const deeperIsFaster: Objective = (t) => 100 * 0.97 ** t.split("\n").filter(Boolean).length;
-    const session = new TuningSession({
-      program,
-      strategy: "colt",
-      runner: new ObjectiveRunner(deeperIsFaster),
-      costModel: new ObjectiveCostModel(deeperIsFaster),
-      budget: { trials: 12 },
-      baselineMs: 100,
-      rooflineMs: 1,
-      threads: 2,
-    });
+    const session = objectiveSession(deeperIsFaster, { trials: 12 });
     // One transformation per call, so a node's parent is its trace without the last line.
     const one = new Scripted(info("one", 70e9), (ctx, call) => {
       const moves = ctx.legalMoves();
@@ -282,16 +274,7 @@ describe("COLT search", () => {
     /** Expansions made before the first trial, and the first trial's trace. */
     const firstTrial = async (slowCalls: number) => {
       const runner = new ObjectiveRunner(splitsAreSlow);
-      const session = new TuningSession({
-        program,
-        strategy: "colt",
-        runner,
-        costModel: new ObjectiveCostModel(splitsAreSlow),
-        budget: { trials: 4 },
-        baselineMs: 100,
-        rooflineMs: 1,
-        threads: 2,
-      });
+      const session = objectiveSession(splitsAreSlow, { trials: 4 }, runner);
       const proposer = new Scripted(info("one", 70e9), (ctx, call) =>
         propose(ctx, call <= slowCalls ? "split" : "parallel", "one", call),
       );
@@ -323,16 +306,7 @@ describe("COLT search", () => {
     /** Expansions before the first measurement round. */
     const firstRound = async (proposers: Proposer[], rootModel: string) => {
       const runner = new ObjectiveRunner(objective);
-      const session = new TuningSession({
-        program,
-        strategy: "colt",
-        runner,
-        costModel: new ObjectiveCostModel(objective),
-        budget: { trials: 8 },
-        baselineMs: 100,
-        rooflineMs: 1,
-        threads: 2,
-      });
+      const session = objectiveSession(objective, { trials: 8 }, runner);
       let before = 0;
       const search = new ColtSearch(
         session,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chooseToMeasure, RANDOM_SHARE_SPAN } from "../../src/search/measure-choice.ts";
+import { chooseToMeasure, promising, RANDOM_SHARE_SPAN } from "../../src/search/measure-choice.ts";
 import { Random } from "../../src/util/random.ts";
 
 const candidates = [50, 1.9, 10, 1, 5, 1.5, 1.2].map((predictedMs, id) => ({ predictedMs, id }));
@@ -27,5 +27,10 @@ describe("choice of the nodes a measurement round measures", () => {
     // It is random: the order varies with the seed, and the slow ones are never drawn early.
     expect(orders.size).toBeGreaterThan(3);
     for (const order of orders) expect(order.split(",").map(Number)).not.toContain(10);
+  });
+
+  it("counts as promising only candidates predicted within PROMISING_FACTOR of the run's best", () => {
+    expect(ms(promising(candidates, 1))).toEqual([1, 1.5, 1.2]);
+    expect(promising(candidates, 0.5)).toEqual([]);
   });
 });

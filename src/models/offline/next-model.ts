@@ -31,7 +31,7 @@ export function chooseNextModel(
   const total = models.reduce((n, m) => n + m.calls, 0);
   const largestAllowed = bySize.length === 1 || largest.calls < LARGEST_SHARE * (total + 1);
   if (escalate && largestAllowed) return largest.name;
-  if (bySize.length > 1 && largest.calls < LARGEST_FLOOR * total) return largest.name;
+  if (largest.calls < LARGEST_FLOOR * total) return largest.name;
   const eligible = largestAllowed ? bySize : bySize.slice(0, -1);
   if (random.next() < exploration) return random.pick(eligible).name;
   return eligible
