@@ -46,6 +46,11 @@ const CHAIN_LATENCY = { add: 4, max: 5 } as const;
 const ISSUE_WIDTH = 5;
 /** Instructions in flight that can overlap independent dependency chains. */
 const WINDOW = 200;
+/**
+ * Independent chains worth overlapping: enough to keep every FP port busy through an add's
+ * latency; beyond that the port throughput bounds the loop.
+ */
+const MAX_CHAINS_IN_FLIGHT = FP_PORTS * CHAIN_LATENCY.add;
 /** Cycles of entering and leaving a run-time loop (setup, exit misprediction). */
 const LOOP_ENTRY_CYCLES = 4;
 /** Cycles of entering an OpenMP parallel region (team start and barrier). */
@@ -155,6 +160,14 @@ class Ports {
   local = 0;
   /** Cycles of nested run-time loops per iteration. */
   nested = 0;
+  /** Instructions of nested run-time loops per iteration. */
+  nestedInstr = 0;
+  /**
+   * Latency of a chain carried from one iteration to the next through a nested run-time
+   * loop: its reduction target does not depend on this loop, so each execution of the
+   * nested loop waits for the previous one's accumulators.
+   */
+  nestedCarried = 0;
 
   /**
    * Cycles of one iteration. Independent chains overlap in the out-of-order window:
@@ -162,7 +175,8 @@ class Ports {
    * next execution of the loop (`instrPerExecution` instructions later).
    */
   cycles(instrPerExecution: number): number {
-    const overlap = (instr: number) => 1 + Math.min(3, WINDOW / Math.max(instr, 1));
+    const overlap = (instr: number) =>
+      1 + Math.min(MAX_CHAINS_IN_FLIGHT - 1, WINDOW / Math.max(instr, 1));
     const chain = Math.max(
       this.carried / overlap(instrPerExecution),
       this.local / overlap(this.instr),
@@ -173,7 +187,10 @@ class Ports {
       this.stores,
       this.instr / ISSUE_WIDTH,
     );
-    return Math.max(throughput, chain) + this.nested;
+    return Math.max(
+      Math.max(throughput, chain) + this.nested,
+      this.nestedCarried / overlap(instrPerExecution),
+    );
   }
 }
 
@@ -201,6 +218,13 @@ interface VectorCtx {
   readonly outer: boolean;
 }
 
+/** The run-time loop around the innermost one, and the loops unrolled between them. */
+interface EnclosingLoop {
+  readonly v: string;
+  readonly ports: Ports;
+  readonly unrolls: readonly LoopFrame[];
+}
+
 interface Ctx {
   readonly path: readonly LoopFrame[];
   /** Executions of this point per kernel call. */
@@ -211,6 +235,7 @@ interface Ctx {
   /** The innermost run-time loop variable, if any. */
   readonly runtimeVar: string | undefined;
   readonly runtimeTrip: number;
+  readonly enclosing: EnclosingLoop | undefined;
   /** Unrolled loops since the innermost run-time loop. */
   readonly unrolls: readonly LoopFrame[];
   readonly copies: number;
@@ -287,6 +312,7 @@ class Analyzer {
       ports,
       runtimeVar: undefined,
       runtimeTrip: 1,
+      enclosing: undefined,
       unrolls: [],
       copies: 1,
       vec: undefined,
@@ -434,17 +460,24 @@ class Analyzer {
         ctx.ports.instr += ctx.copies * ctx.weight;
         const tailTrip = Math.max(0, (avg - full * s.extent) / (1 - full));
         const tail = { ...base, mult: ctx.mult * (1 - full) * tailTrip, record: false };
-        const cycles = this.runtimeLoop(s, tailTrip, tail, false);
-        ctx.ports.nested += cycles * ctx.copies * ctx.weight * (1 - full);
+        const loop = this.runtimeLoop(s, tailTrip, tail, false);
+        ctx.ports.nested += loop.cycles * ctx.copies * ctx.weight * (1 - full);
+        ctx.ports.nestedInstr += loop.instr * ctx.copies * ctx.weight * (1 - full);
       }
       return;
     }
-    const cycles = this.runtimeLoop(s, avg, base, s.kind === "parallel");
-    ctx.ports.nested += cycles * ctx.copies * ctx.weight;
+    const loop = this.runtimeLoop(s, avg, base, s.kind === "parallel");
+    ctx.ports.nested += loop.cycles * ctx.copies * ctx.weight;
+    ctx.ports.nestedInstr += loop.instr * ctx.copies * ctx.weight;
   }
 
-  /** Cycles of one execution of a run-time loop with `trip` iterations. */
-  private runtimeLoop(s: ForStmt, trip: number, base: Ctx, parallel: boolean): number {
+  /** Cycles and instructions (nested loops included) of one execution of a run-time loop with `trip` iterations. */
+  private runtimeLoop(
+    s: ForStmt,
+    trip: number,
+    base: Ctx,
+    parallel: boolean,
+  ): { cycles: number; instr: number } {
     const entries = base.mult / Math.max(trip, 1e-9);
     if (base.record) {
       this.runtimeLoops++;
@@ -460,6 +493,10 @@ class Analyzer {
       parallel: inParallel,
       runtimeVar: s.v,
       runtimeTrip: trip,
+      enclosing:
+        base.runtimeVar === undefined
+          ? undefined
+          : { v: base.runtimeVar, ports: base.ports, unrolls: base.unrolls },
       unrolls: [],
       copies: 1,
       vec: base.vec?.outer ? base.vec : undefined,
@@ -472,6 +509,7 @@ class Analyzer {
       return ports;
     };
     let cycles: number;
+    let instr: number;
     const vectorize =
       inner.vec || trip < AUTOVEC_MIN_TRIP
         ? undefined
@@ -492,12 +530,14 @@ class Analyzer {
       const vectorIters = Math.floor(trip / lanes);
       const rest = trip - vectorIters * lanes;
       const perExecution = vectorIters * vec.instr + rest * scalar.instr;
-      cycles = vectorIters * vec.cycles(perExecution) + rest * scalar.cycles(perExecution);
+      instr = perExecution + vectorIters * vec.nestedInstr + rest * scalar.nestedInstr;
+      cycles = vectorIters * vec.cycles(instr) + rest * scalar.cycles(instr);
       this.instructions += entries * perExecution;
       this.loopOverhead += entries * 2 * (vectorIters + rest);
     } else {
       const ports = run(inner);
-      cycles = trip * ports.cycles(trip * ports.instr);
+      instr = trip * (ports.instr + ports.nestedInstr);
+      cycles = trip * ports.cycles(instr);
       this.instructions += entries * trip * ports.instr;
       this.loopOverhead += entries * trip * 2;
     }
@@ -508,7 +548,7 @@ class Analyzer {
       cycles = cycles * share + PARALLEL_ENTRY_CYCLES;
       if (base.record) this.parallelOverhead += PARALLEL_ENTRY_CYCLES * entries;
     }
-    return cycles;
+    return { cycles, instr };
   }
 
   /**
@@ -645,7 +685,10 @@ class Analyzer {
       const latency = reductionOp(s.value) === "max" ? CHAIN_LATENCY.max : CHAIN_LATENCY.add;
       const length = (latency * ctx.copies) / slpLanes / copiesOf(s.idx);
       if (chain) ctx.ports.carried = Math.max(ctx.ports.carried, length);
-      else ctx.ports.local = Math.max(ctx.ports.local, length);
+      else {
+        ctx.ports.local = Math.max(ctx.ports.local, length);
+        this.carryThroughEnclosing(s, ctx, length);
+      }
     }
 
     if (!ctx.record) return;
@@ -672,6 +715,22 @@ class Analyzer {
     this.stores.push(info);
     for (const f of ctx.footPath) f.storesBelow.push(info);
     this.recordFootprints(s, ctx);
+  }
+
+  /**
+   * A reduction whose target does not depend on the enclosing run-time loop accumulates
+   * into the same elements on each of its iterations (e.g. `conv[x] += ...` in an x loop
+   * inside a channel loop): each execution of the inner loop waits for the previous one's
+   * chains, unrolled copies in between adding their steps to the wait.
+   */
+  private carryThroughEnclosing(s: StoreStmt, ctx: Ctx, chainLength: number): void {
+    const outer = ctx.enclosing;
+    if (!outer) return;
+    const uses = (v: string) => s.idx.some((x) => freeVars(x).has(v));
+    if (uses(outer.v)) return;
+    let shared = 1;
+    for (const u of outer.unrolls) if (!uses(u.v)) shared *= u.extent;
+    outer.ports.nestedCarried = Math.max(outer.ports.nestedCarried, chainLength * shared);
   }
 
   /** Adds the bytes each access of `s` touches at every enclosing loop level. */

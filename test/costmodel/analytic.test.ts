@@ -32,6 +32,20 @@ describe("analyticEstimateMs", () => {
     );
   });
 
+  it("charges an inner loop that accumulates into the same elements on every outer iteration", () => {
+    // Both run the conv's vectorized x loop 2560 times with the 3x3 window unrolled. With
+    // the channel loop around it, each execution waits for the previous one's 9-step
+    // accumulation chains (measured 20.7 us); with rows around it (channels unrolled
+    // outside), executions are independent and overlap (measured 10.9 us).
+    const independent = ms(
+      sched("flux-conv", "reorder conv c x; unroll conv.c; unroll Y.y; reorder conv c y"),
+    );
+    const carried = ms(
+      sched("flux-conv", "reorder conv c x; unroll conv.y; compute_at conv at Y.y"),
+    );
+    expect(carried).toBeGreaterThan(1.4 * independent);
+  });
+
   it("prefers hardware-width vectors, register tiles and contiguous panels", () => {
     expect(
       ms(sched("matmul", "reorder C k j; split C.j 16 -> jo ji; vectorize C.ji")),
