@@ -6,13 +6,15 @@
  *
  *   npx tsx bench/costmodel.ts [--workload matmul] [--workload softmax] [--samples 120]
  *     [--size small] [--steps 10] [--seed 1] [--min-ms 20] [--splits 10]
- *     [--save runs/costmodel.json] [--load runs/costmodel.json]
+ *     [--save runs/costmodel.json] [--load runs/costmodel.json] [--runs DIR]...
  *
  * --save writes the measured traces and times; --load re-evaluates saved ones without
- * measuring again (same machine profile).
+ * measuring again (same machine profile). --runs takes the verified trials of `colt tune
+ * --out DIR` runs instead: the schedules a search measures, near the best, where the
+ * ranking matters most.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { analyticEstimateMs } from "../src/costmodel/analytic.ts";
 import { LearnedCostModel } from "../src/costmodel/learned.ts";
@@ -38,6 +40,7 @@ const { values } = parseArgs({
     "min-ms": { type: "string", default: "20" },
     save: { type: "string" },
     load: { type: "string" },
+    runs: { type: "string", multiple: true },
   },
 });
 
@@ -47,8 +50,11 @@ interface Sample {
   readonly ms: number;
 }
 
-const workloads = values.workload ?? ["matmul", "softmax"];
 const size = values.size as SizeName;
+const fromRuns = values.runs ? samplesOfRuns(values.runs) : undefined;
+const workloads =
+  values.workload ??
+  (fromRuns ? [...new Set(fromRuns.map((s) => s.workload))] : ["matmul", "softmax"]);
 const seed = Number(values.seed);
 const out = (line: string) => process.stdout.write(line + "\n");
 
@@ -61,7 +67,10 @@ out(
 );
 
 let samples: Sample[] = [];
-if (values.load) {
+if (fromRuns) {
+  samples = fromRuns.filter((s) => workloads.includes(s.workload));
+  out(`loaded ${samples.length} measured trials from ${values.runs!.length} runs`);
+} else if (values.load) {
   samples = (JSON.parse(readFileSync(values.load, "utf8")) as Sample[]).filter((s) =>
     workloads.includes(s.workload),
   );
@@ -221,3 +230,27 @@ out(
   "learned (own): trained on the workload's 2/3 only; learned (all): one model trained on every workload's 2/3.",
 );
 out(`last retrain: ${lastRetrainSamples} samples in ${lastRetrainMs.toFixed(1)} ms`);
+
+/** Every verified trial of `colt tune --out` directories (summary.json + trials.jsonl), once per trace. */
+function samplesOfRuns(dirs: readonly string[]): Sample[] {
+  const seen = new Set<string>();
+  const out: Sample[] = [];
+  for (const dir of dirs) {
+    const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")) as {
+      workload: string;
+      size: string;
+    };
+    if (summary.size !== size) {
+      throw new Error(`${dir} is a run at size '${summary.size}'; pass --size ${summary.size}`);
+    }
+    const lines = readFileSync(join(dir, "trials.jsonl"), "utf8").split("\n").filter(Boolean);
+    for (const line of lines) {
+      const t = JSON.parse(line) as { trace: string; verified?: boolean; ms?: number };
+      const key = `${summary.workload}\n${t.trace}`;
+      if (!t.verified || t.ms === undefined || seen.has(key)) continue;
+      seen.add(key);
+      out.push({ workload: summary.workload, trace: t.trace, ms: t.ms });
+    }
+  }
+  return out;
+}
