@@ -500,13 +500,17 @@ export class ColtSearch {
     count: number,
     promisingOnly = false,
   ): Promise<boolean> {
-    // Only nodes whose parent is measured: every measured node can then be compared with
-    // its parent, so a step that predicted well but measures badly is seen as a regression
-    // and the tree turns away from it (instead of building on it unseen).
-    let unmeasured = [...root.walk()].filter((n) => !n.measured && n.parent?.measured !== false);
+    // A promising node may sit below unmeasured ones (a cheap model's step that pays off
+    // only with the next one); otherwise only nodes whose parent is measured, so a step
+    // that predicted well but measures badly is seen as a regression from a measured
+    // parent and the tree turns away from it (instead of building on it unseen).
+    let unmeasured = [...root.walk()].filter((n) => !n.measured);
     for (const n of unmeasured) n.predictedMs = this.session.predictMs(n.schedule);
-    if (promisingOnly)
-      unmeasured = promising(unmeasured, this.session.best?.ms ?? this.session.options.baselineMs);
+    if (promisingOnly) {
+      // The unscheduled program counts: a run whose trials all regressed is not their judge.
+      const bestMs = Math.min(this.session.best?.ms ?? Infinity, this.session.options.baselineMs);
+      unmeasured = promising(unmeasured, bestMs);
+    } else unmeasured = unmeasured.filter((n) => n.parent?.measured !== false);
     if (unmeasured.length === 0 || count <= 0) return false;
     const chosen = chooseToMeasure(unmeasured, count, this.options.epsilon ?? 0.25, this.random);
     const results = await this.session.measure(

@@ -240,31 +240,55 @@ describe("COLT search", () => {
     );
   });
 
-  it("measures a node only once its parent is measured, even when deeper nodes predict faster", async () => {
-    const deeperIsFaster: Objective = (t) => 100 * 0.97 ** t.split("\n").filter(Boolean).length;
-    const session = objectiveSession(deeperIsFaster, { trials: 12 });
-    // One transformation per call, so a node's parent is its trace without the last line.
-    const one = new Scripted(info("one", 70e9), (ctx, call) => {
-      const moves = ctx.legalMoves();
-      return {
-        transformations: [printTransform(moves[(call * 7) % moves.length].transform)],
+  it("measures a promising node below unmeasured ones, any other only once its parent is measured", async () => {
+    /** Each trial's trace and whether its parent (the trace without its last step) was measured before it. */
+    const trialsOf = async (
+      objective: Objective,
+      next: (ctx: ProposalContext, call: number) => string,
+    ) => {
+      const session = objectiveSession(objective, { trials: 12 });
+      // One transformation per call, so a node's parent is its trace without the last line.
+      const one = new Scripted(info("one", 70e9), (ctx, call) => ({
+        transformations: [next(ctx, call)],
         nextModel: "one",
-      };
-    });
-    await new ColtSearch(session, { proposers: [one], measurePerRound: 1, epsilon: 0 }, 7).run(
-      Schedule.initial(program),
+      }));
+      await new ColtSearch(session, { proposers: [one], measurePerRound: 1, epsilon: 0 }, 7).run(
+        Schedule.initial(program),
+      );
+      const measured = new Set([""]);
+      return session.trials.map((t) => {
+        const lines = t.trace.split("\n").filter(Boolean);
+        const parent = lines
+          .slice(0, -1)
+          .map((l) => `${l}\n`)
+          .join("");
+        const parentMeasured = measured.has(parent);
+        measured.add(t.trace);
+        return { trace: t.trace, parentMeasured };
+      });
+    };
+    const anyMove = (ctx: ProposalContext, call: number) => {
+      const moves = ctx.legalMoves();
+      return printTransform(moves[(call * 7) % moves.length].transform);
+    };
+    // Every step makes the program faster: the deepest node is the most promising.
+    const deeper = await trialsOf(
+      (t) => 100 * 0.97 ** t.split("\n").filter(Boolean).length,
+      anyMove,
     );
-    expect(session.trials).toHaveLength(12);
-    const measured = new Set([""]);
-    for (const t of session.trials) {
-      const lines = t.trace.split("\n").filter(Boolean);
-      const parent = lines
-        .slice(0, -1)
-        .map((l) => `${l}\n`)
-        .join("");
-      expect(measured.has(parent), t.trace).toBe(true);
-      measured.add(t.trace);
-    }
+    expect(deeper).toHaveLength(12);
+    expect(deeper.some((t) => !t.parentMeasured)).toBe(true);
+    // A split makes it 3x slower, each unroll after it a little faster: nothing is
+    // promising, and the rounds that measure anyway take only nodes whose parent is
+    // measured, although the deepest predict fastest.
+    const slow = await trialsOf(
+      (t) => 100 * 3 ** count(t, "split") * 0.99 ** count(t, "unroll"),
+      (ctx, call) =>
+        propose(ctx, ctx.traceText.includes("split") ? "unroll" : "split", "one", call)
+          .transformations[0],
+    );
+    expect(slow).toHaveLength(12);
+    for (const t of slow) expect(t.parentMeasured, t.trace).toBe(true);
   });
 
   it("defers a round whose candidates all predict far slower than the best, at most twice in a row", async () => {
