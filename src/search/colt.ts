@@ -504,13 +504,15 @@ export class ColtSearch {
     // only with the next one); otherwise only nodes whose parent is measured, so a step
     // that predicted well but measures badly is seen as a regression from a measured
     // parent and the tree turns away from it (instead of building on it unseen).
-    let unmeasured = [...root.walk()].filter((n) => !n.measured);
+    let unmeasured = [...root.walk()].filter(
+      (n) => !n.measured && (promisingOnly || n.parent?.measured !== false),
+    );
     for (const n of unmeasured) n.predictedMs = this.session.predictMs(n.schedule);
     if (promisingOnly) {
       // The unscheduled program counts: a run whose trials all regressed is not their judge.
       const bestMs = Math.min(this.session.best?.ms ?? Infinity, this.session.options.baselineMs);
       unmeasured = promising(unmeasured, bestMs);
-    } else unmeasured = unmeasured.filter((n) => n.parent?.measured !== false);
+    }
     if (unmeasured.length === 0 || count <= 0) return false;
     const chosen = chooseToMeasure(unmeasured, count, this.options.epsilon ?? 0.25, this.random);
     const results = await this.session.measure(
