@@ -69,6 +69,21 @@ describe("model-aware policy", () => {
     expect(selectChild(parent, { ...DEFAULT_POLICY, lambda: 0 }, phi, sizes)).toBe(a);
   });
 
+  it("with the default lambda, the smaller model settles near-ties but not a 1.25x faster subtree", () => {
+    // Q is log(baseline / time) / span; llama3-8b-attention's span is 3.4.
+    const span = 3.4;
+    const faster = (ratio: number) => Math.log(ratio) / span;
+    const pick = (ratio: number) => {
+      const parent = node("large", 10, 5);
+      const large = node("large", 5, 5 * (0.5 + faster(ratio)), parent);
+      const small = node("small", 5, 5 * 0.5, parent);
+      parent.children.push(large, small);
+      return selectChild(parent, DEFAULT_POLICY, phi, sizes) === large ? "large" : "small";
+    };
+    expect(pick(1.03)).toBe("small");
+    expect(pick(1.25)).toBe("large");
+  });
+
   it("widens progressively with visits", () => {
     const p = { ...DEFAULT_POLICY, wideningBase: 1, wideningAlpha: 0.5 };
     expect([0, 1, 2, 4, 5, 9, 10].map((v) => wideningLimit(v, p))).toEqual([1, 1, 2, 2, 3, 3, 4]);
