@@ -1,7 +1,8 @@
 /**
  * Strategies side by side at equal trial budgets (DESIGN.md section 5):
  * COLT (offline bucket) vs random search vs single-model MCTS with the largest offline
- * proposer (and optionally evolutionary and beam), over several seeds.
+ * proposer (and optionally evolutionary, beam, and mcts-equal-calls: MCTS held to as many
+ * proposer calls as the same seed's COLT run gave its largest model), over several seeds.
  *
  *   npm run bench:search -- [--workloads a,b] [--strategies colt,random,mcts] [--seeds 5] [--trials 64] [--out docs/benchmarks-search.md]
  *
@@ -17,8 +18,15 @@ import { detectCompiler } from "../src/measure/compiler.ts";
 import { MeasurementEngine } from "../src/measure/engine.ts";
 import { machineProfile } from "../src/measure/profile.ts";
 import { offlineBucket } from "../src/models/offline/proposers.ts";
-import { benchTable, largestShareOf, runBench, type BenchRow } from "../src/search/bench.ts";
-import { STRATEGIES, type StrategyName } from "../src/search/tune.ts";
+import {
+  BENCH_STRATEGIES,
+  benchTable,
+  EQUAL_CALLS_MCTS,
+  largestShareOf,
+  runBench,
+  type BenchRow,
+  type BenchStrategy,
+} from "../src/search/bench.ts";
 import { instantiate } from "../src/workloads/registry.ts";
 
 const LAYERS = [
@@ -41,9 +49,11 @@ const { values } = parseArgs({
   },
 });
 const workloads = values.workloads.split(",");
-const strategies = values.strategies.split(",") as StrategyName[];
+const strategies = values.strategies.split(",") as BenchStrategy[];
 for (const s of strategies)
-  if (!(STRATEGIES as readonly string[]).includes(s)) throw new Error(`unknown strategy ${s}`);
+  if (!BENCH_STRATEGIES.includes(s))
+    throw new Error(`unknown strategy ${s} (strategies: ${BENCH_STRATEGIES.join(", ")})`);
+const equalCalls = strategies.includes(EQUAL_CALLS_MCTS);
 const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => i + 1);
 const trials = Number(values.trials);
 const compiler = detectCompiler();
@@ -84,38 +94,42 @@ const runs = await runBench({
 });
 
 const rows = benchTable(runs, profile.peakFlopsPerCore);
-const row = (workload: string, s: StrategyName): BenchRow | undefined =>
+const row = (workload: string, s: BenchStrategy): BenchRow | undefined =>
   rows.find((r) => r.workload === workload && r.strategy === s);
 const us = (ms: number | null | undefined) => (ms == null ? "-" : (ms * 1000).toFixed(2));
 const lines = [
   `Median over seeds ${seeds.join(",")} of each run's best schedule after ${trials} trials, re-measured side by side with the unscheduled program (small sizes, one core, ${compiler.version}).`,
   "",
-  `| workload | unscheduled (us) | ${strategies.map((s) => `${s} best (us) | ${s} speedup`).join(" | ")} | COLT largest-model share | COLT vs random | COLT vs mcts |`,
-  `| --- | ---: | ${strategies.map(() => "---: | ---:").join(" | ")} | ---: | --- | --- |`,
+  `| workload | unscheduled (us) | ${strategies.map((s) => `${s} best (us) | ${s} speedup`).join(" | ")} | COLT largest-model share | COLT vs random | COLT vs mcts |${equalCalls ? " COLT vs mcts at equal largest-model calls |" : ""}`,
+  `| --- | ---: | ${strategies.map(() => "---: | ---:").join(" | ")} | ---: | --- | --- |${equalCalls ? " --- |" : ""}`,
 ];
 let beatsRandom = 0;
 let matchesMcts = 0;
+let matchesEqualCalls = 0;
+const versus = (colt: number | null | undefined, other: number | null | undefined) =>
+  colt == null || other == null ? "-" : colt <= other * 1.02 ? "matches or better" : "worse";
 for (const workload of workloads) {
   const colt = row(workload, "colt")?.bestMs;
   const random = row(workload, "random")?.bestMs;
   const mcts = row(workload, "mcts")?.bestMs;
+  const vsEqualCalls = versus(colt, row(workload, EQUAL_CALLS_MCTS)?.bestMs);
+  if (vsEqualCalls === "matches or better") matchesEqualCalls++;
   const cells = strategies.map((s) => {
     const r = row(workload, s);
     return `${us(r?.bestMs)} | ${r?.speedup == null ? "-" : `${r.speedup.toFixed(2)}x`}`;
   });
   const vsRandom = colt == null || random == null ? "-" : colt < random ? "better" : "worse";
-  const vsMcts =
-    colt == null || mcts == null ? "-" : colt <= mcts * 1.02 ? "matches or better" : "worse";
+  const vsMcts = versus(colt, mcts);
   if (vsRandom === "better") beatsRandom++;
   if (vsMcts === "matches or better") matchesMcts++;
   const share = row(workload, "colt")?.largestShare;
   lines.push(
-    `| ${workload} | ${us(rows.find((r) => r.workload === workload)?.unscheduledMs)} | ${cells.join(" | ")} | ${share == null ? "-" : `${(share * 100).toFixed(0)}%`} | ${vsRandom} | ${vsMcts} |`,
+    `| ${workload} | ${us(rows.find((r) => r.workload === workload)?.unscheduledMs)} | ${cells.join(" | ")} | ${share == null ? "-" : `${(share * 100).toFixed(0)}%`} | ${vsRandom} | ${vsMcts} |${equalCalls ? ` ${vsEqualCalls} |` : ""}`,
   );
 }
 lines.push(
   "",
-  `COLT beats random on ${beatsRandom} of ${workloads.length} workloads and matches (within 2%) or beats single-model MCTS on ${matchesMcts} of ${workloads.length}.`,
+  `COLT beats random on ${beatsRandom} of ${workloads.length} workloads and matches (within 2%) or beats single-model MCTS on ${matchesMcts} of ${workloads.length}.${equalCalls ? ` Against MCTS held to COLT's largest-model calls of the same seed it matches or beats it on ${matchesEqualCalls} of ${workloads.length}.` : ""}`,
 );
 const table = lines.join("\n") + "\n";
 process.stdout.write(table);

@@ -14,7 +14,17 @@ import { median } from "../measure/stats.ts";
 import type { Proposer } from "../models/protocol.ts";
 import { Schedule } from "../schedule/schedule.ts";
 import type { TrialRecord } from "./trials.ts";
-import { tune, type StrategyName, type TuneResult } from "./tune.ts";
+import { STRATEGIES, tune, type StrategyName, type TuneResult } from "./tune.ts";
+
+/**
+ * Single-model MCTS held to as many proposer calls as the same seed's COLT run gave its
+ * largest model: COLT's claim is to do more with fewer large-model calls, so this compares
+ * the two at equal large-model cost (trials stay equal too, though MCTS may run out of
+ * unmeasured nodes first).
+ */
+export const EQUAL_CALLS_MCTS = "mcts-equal-calls";
+export type BenchStrategy = StrategyName | typeof EQUAL_CALLS_MCTS;
+export const BENCH_STRATEGIES: readonly BenchStrategy[] = [...STRATEGIES, EQUAL_CALLS_MCTS];
 
 export interface BenchRunHooks {
   readonly engine: Pick<MeasurementEngine, "measure" | "measureAll">;
@@ -33,7 +43,8 @@ export interface BenchRemeasure {
 
 export interface BenchOptions {
   readonly programs: readonly { readonly workload: string; readonly program: Program }[];
-  readonly strategies: readonly StrategyName[];
+  /** In order; EQUAL_CALLS_MCTS must come after colt. */
+  readonly strategies: readonly BenchStrategy[];
   readonly seeds: readonly number[];
   readonly trials: number;
   readonly profile: MachineProfile;
@@ -51,7 +62,7 @@ export interface BenchOptions {
 
 export interface BenchRun {
   readonly workload: string;
-  readonly strategy: StrategyName;
+  readonly strategy: BenchStrategy;
   readonly seed: number;
   readonly flops: number;
   readonly result: TuneResult;
@@ -72,12 +83,15 @@ export async function runBench(o: BenchOptions): Promise<BenchRun[]> {
     const ofWorkload: BenchRun[] = [];
     for (const seed of o.seeds) {
       for (const strategy of o.strategies) {
-        const hooks = o.run(workload, program, strategy, seed);
+        const tuned = strategy === EQUAL_CALLS_MCTS ? "mcts" : strategy;
+        const proposerCalls =
+          strategy === EQUAL_CALLS_MCTS ? coltLargestCalls(ofWorkload, seed) : undefined;
+        const hooks = o.run(workload, program, tuned, seed);
         const result = await tune({
           program,
-          strategy,
+          strategy: tuned,
           seed,
-          budget: { trials: o.trials },
+          budget: { trials: o.trials, ...(proposerCalls !== undefined ? { proposerCalls } : {}) },
           engine: hooks.engine,
           profile: o.profile,
           threads: o.threads,
@@ -97,6 +111,18 @@ export async function runBench(o: BenchOptions): Promise<BenchRun[]> {
     );
   }
   return runs;
+}
+
+/** Calls of the largest model in this seed's COLT run. */
+function coltLargestCalls(runs: readonly BenchRun[], seed: number): number {
+  const colt = runs.find((r) => r.strategy === "colt" && r.seed === seed);
+  if (!colt) {
+    throw new BenchError(
+      `${EQUAL_CALLS_MCTS} takes its call budget from the colt run of the same seed: list colt before it in the strategies`,
+    );
+  }
+  const largest = [...colt.result.models].sort((a, b) => b.info.size - a.info.size)[0];
+  return largest.calls;
 }
 
 /** The unscheduled program and every run's best, measured again in alternating rounds. */
@@ -145,7 +171,7 @@ export function trialsTo90(result: TuneResult): number | null {
 
 export interface BenchRow {
   readonly workload: string;
-  readonly strategy: StrategyName;
+  readonly strategy: BenchStrategy;
   readonly seeds: number;
   /** Medians over seeds; re-measured times when the bench re-measured. */
   readonly bestMs: number | null;
