@@ -121,8 +121,11 @@ function coltLargestCalls(runs: readonly BenchRun[], seed: number): number {
       `${EQUAL_CALLS_MCTS} takes its call budget from the colt run of the same seed: list colt before it in the strategies`,
     );
   }
-  const largest = [...colt.result.models].sort((a, b) => b.info.size - a.info.size)[0];
-  return largest.calls;
+  return largestModelOf(colt.result).calls;
+}
+
+function largestModelOf(result: TuneResult): TuneResult["models"][number] {
+  return [...result.models].sort((a, b) => b.info.size - a.info.size)[0];
 }
 
 /** The unscheduled program and every run's best, measured again in alternating rounds. */
@@ -206,8 +209,7 @@ export function largestShareOf(r: Pick<BenchRun, "result">): number | null {
   const models = r.result.models;
   const calls = models.reduce((n, m) => n + m.calls, 0);
   if (models.length < 2 || calls === 0) return null;
-  const largest = [...models].sort((a, b) => b.info.size - a.info.size)[0];
-  return largest.calls / calls;
+  return largestModelOf(r.result).calls / calls;
 }
 
 export function benchTable(runs: readonly BenchRun[], peakFlops: number): BenchRow[] {
