@@ -19,8 +19,8 @@ import { MeasurementEngine } from "../src/measure/engine.ts";
 import { machineProfile } from "../src/measure/profile.ts";
 import { offlineBucket } from "../src/models/offline/proposers.ts";
 import {
-  BENCH_STRATEGIES,
   benchTable,
+  checkBenchStrategies,
   EQUAL_CALLS_MCTS,
   largestShareOf,
   runBench,
@@ -49,10 +49,7 @@ const { values } = parseArgs({
   },
 });
 const workloads = values.workloads.split(",");
-const strategies = values.strategies.split(",") as BenchStrategy[];
-for (const s of strategies)
-  if (!BENCH_STRATEGIES.includes(s))
-    throw new Error(`unknown strategy ${s} (strategies: ${BENCH_STRATEGIES.join(", ")})`);
+const strategies = checkBenchStrategies(values.strategies.split(","));
 const equalCalls = strategies.includes(EQUAL_CALLS_MCTS);
 const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => i + 1);
 const trials = Number(values.trials);

@@ -50,11 +50,11 @@ export interface BenchOptions {
   readonly profile: MachineProfile;
   readonly threads: number;
   readonly proposers: (seed: number) => readonly Proposer[];
-  /** The engine (and bookkeeping) of one run. */
+  /** The engine (and bookkeeping) of one run; `strategy` as listed (tunedStrategy gives what runs). */
   readonly run: (
     workload: string,
     program: Program,
-    strategy: StrategyName,
+    strategy: BenchStrategy,
     seed: number,
   ) => BenchRunHooks;
   readonly remeasure?: BenchRemeasure;
@@ -77,16 +77,38 @@ export class BenchError extends Error {
   }
 }
 
+/** The search a bench strategy runs: mcts-equal-calls is MCTS with a call budget. */
+export function tunedStrategy(strategy: BenchStrategy): StrategyName {
+  return strategy === EQUAL_CALLS_MCTS ? "mcts" : strategy;
+}
+
+/**
+ * Refuses a strategy list the bench cannot run, before anything is measured: unknown
+ * names, or mcts-equal-calls without colt before it (its budget comes from that run).
+ */
+export function checkBenchStrategies(strategies: readonly string[]): BenchStrategy[] {
+  for (const s of strategies)
+    if (!(BENCH_STRATEGIES as readonly string[]).includes(s))
+      throw new BenchError(`unknown strategy '${s}' (strategies: ${BENCH_STRATEGIES.join(", ")})`);
+  const equalCalls = strategies.indexOf(EQUAL_CALLS_MCTS);
+  if (equalCalls >= 0 && !strategies.slice(0, equalCalls).includes("colt"))
+    throw new BenchError(
+      `${EQUAL_CALLS_MCTS} takes its call budget from the colt run of the same seed: list colt before it in the strategies`,
+    );
+  return strategies as BenchStrategy[];
+}
+
 export async function runBench(o: BenchOptions): Promise<BenchRun[]> {
+  checkBenchStrategies(o.strategies);
   const runs: BenchRun[] = [];
   for (const { workload, program } of o.programs) {
     const ofWorkload: BenchRun[] = [];
     for (const seed of o.seeds) {
       for (const strategy of o.strategies) {
-        const tuned = strategy === EQUAL_CALLS_MCTS ? "mcts" : strategy;
+        const tuned = tunedStrategy(strategy);
         const proposerCalls =
           strategy === EQUAL_CALLS_MCTS ? coltLargestCalls(ofWorkload, seed) : undefined;
-        const hooks = o.run(workload, program, tuned, seed);
+        const hooks = o.run(workload, program, strategy, seed);
         const result = await tune({
           program,
           strategy: tuned,
@@ -113,14 +135,9 @@ export async function runBench(o: BenchOptions): Promise<BenchRun[]> {
   return runs;
 }
 
-/** Calls of the largest model in this seed's COLT run. */
+/** Calls of the largest model in this seed's COLT run (checkBenchStrategies ran it first). */
 function coltLargestCalls(runs: readonly BenchRun[], seed: number): number {
-  const colt = runs.find((r) => r.strategy === "colt" && r.seed === seed);
-  if (!colt) {
-    throw new BenchError(
-      `${EQUAL_CALLS_MCTS} takes its call budget from the colt run of the same seed: list colt before it in the strategies`,
-    );
-  }
+  const colt = runs.find((r) => r.strategy === "colt" && r.seed === seed)!;
   return largestModelOf(colt.result).calls;
 }
 

@@ -75,7 +75,34 @@ describe("colt bench", () => {
     const r = colt(["bench", "--strategies", "colt,greedy"], env);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(
-      "colt: unknown strategy 'greedy' (strategies: colt, mcts, random, evolutionary, beam)",
+      "colt: unknown strategy 'greedy' (strategies: colt, mcts, random, evolutionary, beam, mcts-equal-calls)",
+    );
+  });
+
+  it("runs MCTS at COLT's largest-model calls, and refuses it without colt before it", () => {
+    const db = join(cache, "equal-calls.db");
+    const refused = colt(["bench", "--strategies", "mcts,mcts-equal-calls", "--db", db], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toBe(
+      "colt: mcts-equal-calls takes its call budget from the colt run of the same seed: list colt before it in the strategies",
+    );
+    // Refused before anything ran: not even the database was opened.
+    expect(existsSync(db)).toBe(false);
+    const r = colt(
+      [
+        ...["bench", "--workloads", "matmul", "--strategies", "colt,mcts-equal-calls"],
+        ...["--seeds", "1", "--trials", "4", "--min-ms", "5", "--final-rounds", "0"],
+        ...["--json", "--db", db, "--out", join(cache, "equal-calls")],
+      ],
+      env,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const rows = (JSON.parse(r.stdout) as { rows: { strategy: string; calls: object }[] }).rows;
+    expect(rows.map((x) => x.strategy)).toEqual(["colt", "mcts-equal-calls"]);
+    const [coltRow, equal] = rows as { calls: Record<string, number> }[];
+    expect(Object.keys(equal.calls)).toEqual(["offline-lookahead"]);
+    expect(equal.calls["offline-lookahead"]).toBeLessThanOrEqual(
+      coltRow.calls["offline-lookahead"],
     );
   });
 });

@@ -43,8 +43,24 @@ describe("search bench (real compiler)", () => {
     expect(callsOf(equal, "offline-lookahead")).toBeLessThanOrEqual(coltLargest);
   });
 
-  it("refuses mcts-equal-calls without a colt run before it", async () => {
+  it("refuses mcts-equal-calls without a colt run before it, before running anything", async () => {
     await expect(bench([EQUAL_CALLS_MCTS, "colt"])).rejects.toThrow(BenchError);
     await expect(bench([EQUAL_CALLS_MCTS])).rejects.toThrow(/list colt before it/);
+    let runs = 0;
+    const counting = runBench({
+      programs: [{ workload: "matmul", program: instantiate("matmul", "small") }],
+      strategies: ["random", EQUAL_CALLS_MCTS],
+      seeds: [1],
+      trials: 2,
+      profile: PROFILE,
+      threads: 1,
+      proposers: (seed) => offlineBucket(seed),
+      run: () => {
+        runs++;
+        throw new Error("no run expected");
+      },
+    });
+    await expect(counting).rejects.toThrow(/list colt before it/);
+    expect(runs).toBe(0);
   });
 });

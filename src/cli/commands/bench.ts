@@ -22,8 +22,17 @@ import { machineProfile } from "../../measure/profile.ts";
 import { offlineBucket } from "../../models/offline/proposers.ts";
 import { reportData } from "../../report/data.ts";
 import { escapeHtml, renderBenchReport } from "../../report/html.ts";
-import { benchTable, runBench, type BenchRow } from "../../search/bench.ts";
-import { STRATEGIES, type StrategyName } from "../../search/tune.ts";
+import {
+  BENCH_STRATEGIES,
+  BenchError,
+  benchTable,
+  EQUAL_CALLS_MCTS,
+  checkBenchStrategies,
+  runBench,
+  tunedStrategy,
+  type BenchRow,
+  type BenchStrategy,
+} from "../../search/bench.ts";
 import { DB_OPTION, withDb } from "../db.ts";
 import { UsageError } from "../errors.ts";
 import { formatMs, percent } from "../format.ts";
@@ -108,7 +117,7 @@ export function registerBench(program: Command): void {
     .option("--workloads <list>", "comma-separated workloads", "matmul,softmax")
     .option(
       "--strategies <list>",
-      `comma-separated, of ${STRATEGIES.join(", ")}`,
+      `comma-separated, of ${BENCH_STRATEGIES.join(", ")} (${EQUAL_CALLS_MCTS}: single-model MCTS held to the calls the same seed's colt run gave its largest model; list it after colt)`,
       "colt,random,mcts",
     )
     .option("--seeds <n>", "seeds 1..n per strategy", parsePositiveInt("--seeds"), 3)
@@ -141,23 +150,26 @@ export function registerBench(program: Command): void {
     .option("--json", "print the table as JSON")
     .option("--quiet", "no progress lines")
     .action(async (opts: BenchCliOptions) => {
-      const strategies = opts.strategies.split(",").map((s) => s.trim());
-      for (const s of strategies)
-        if (!(STRATEGIES as readonly string[]).includes(s))
-          throw new UsageError(`unknown strategy '${s}' (strategies: ${STRATEGIES.join(", ")})`);
+      let strategies: BenchStrategy[];
+      try {
+        strategies = checkBenchStrategies(opts.strategies.split(",").map((s) => s.trim()));
+      } catch (e) {
+        if (e instanceof BenchError) throw new UsageError(e.message);
+        throw e;
+      }
       parseSize(opts.size);
       const programs = opts.workloads.split(",").map((w) => ({
         workload: w.trim(),
         program: loadProgram(w.trim(), { size: opts.size }),
       }));
-      await withDb(opts.db, (db) => bench(db, opts, strategies as StrategyName[], programs));
+      await withDb(opts.db, (db) => bench(db, opts, strategies, programs));
     });
 }
 
 async function bench(
   db: Db,
   opts: BenchCliOptions,
-  strategies: StrategyName[],
+  strategies: BenchStrategy[],
   programs: { workload: string; program: ReturnType<typeof loadProgram> }[],
 ): Promise<void> {
   const compiler = detectCompiler();
@@ -180,7 +192,7 @@ async function bench(
         workloadId: ensureWorkload(db, programHash(program), workload, program.params),
         profileId,
         compilerId,
-        strategy,
+        strategy: tunedStrategy(strategy),
         seed,
         threads: opts.threads,
         settings: {
