@@ -5,13 +5,14 @@ import {
   BenchError,
   EQUAL_CALLS_MCTS,
   runBench,
+  type BenchOptions,
   type BenchStrategy,
 } from "../../src/search/bench.ts";
 import { instantiate } from "../../src/workloads/registry.ts";
 import { PROFILE } from "../costmodel/support.ts";
 import { freshEvalOptions } from "../support/toolchain.ts";
 
-const bench = (strategies: readonly BenchStrategy[]) => {
+const bench = (strategies: readonly BenchStrategy[], run?: BenchOptions["run"]) => {
   const engine = new MeasurementEngine({ ...freshEvalOptions(), minMs: 2, runTimeoutMs: 10_000 });
   return runBench({
     programs: [{ workload: "matmul", program: instantiate("matmul", "small") }],
@@ -21,7 +22,7 @@ const bench = (strategies: readonly BenchStrategy[]) => {
     profile: PROFILE,
     threads: 1,
     proposers: (seed) => offlineBucket(seed),
-    run: () => ({ engine }),
+    run: run ?? (() => ({ engine })),
   });
 };
 
@@ -47,18 +48,9 @@ describe("search bench (real compiler)", () => {
     await expect(bench([EQUAL_CALLS_MCTS, "colt"])).rejects.toThrow(BenchError);
     await expect(bench([EQUAL_CALLS_MCTS])).rejects.toThrow(/list colt before it/);
     let runs = 0;
-    const counting = runBench({
-      programs: [{ workload: "matmul", program: instantiate("matmul", "small") }],
-      strategies: ["random", EQUAL_CALLS_MCTS],
-      seeds: [1],
-      trials: 2,
-      profile: PROFILE,
-      threads: 1,
-      proposers: (seed) => offlineBucket(seed),
-      run: () => {
-        runs++;
-        throw new Error("no run expected");
-      },
+    const counting = bench(["random", EQUAL_CALLS_MCTS], () => {
+      runs++;
+      throw new Error("no run expected");
     });
     await expect(counting).rejects.toThrow(/list colt before it/);
     expect(runs).toBe(0);
