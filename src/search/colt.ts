@@ -43,9 +43,10 @@ export interface ColtOptions {
   /**
    * Proposer cost between measurement rounds, in calls of the largest model: a call costs
    * its model's size over the largest size, so cheap models expand more per round.
+   * Default: ROUND_LENGTH.
    */
   readonly roundCost?: number;
-  /** At most this many expansions between measurement rounds. */
+  /** At most this many expansions between measurement rounds. Default: ROUND_LENGTH. */
   readonly expansionsPerRound?: number;
   /** Nodes measured per round. */
   readonly measurePerRound?: number;
@@ -85,6 +86,21 @@ export interface ColtResult {
   /** True when the search stopped early: its rounds kept finding only programs already measured. */
   readonly stalled: boolean;
 }
+
+/**
+ * How much the tree grows between measurement rounds: proposer cost (in calls of the
+ * largest model) and expansions. One model measures after 4 of its calls, but a round
+ * without a promising candidate is deferred (MAX_DEFERRED_ROUNDS), and single-model MCTS
+ * defers about every other one: its children are the lookahead's picks, many of them
+ * repeats. Several models fill every round with candidates and rarely defer, so at the
+ * same round length COLT spent half MCTS's proposer cost per trial (llama3-8b-attention,
+ * 64 trials: 78 against 132 largest-model calls). Twice the length brings both to about
+ * the same cost per trial (130 against 132) at the same share for the largest model.
+ */
+export const ROUND_LENGTH = {
+  oneModel: { cost: 4, expansions: 16 },
+  severalModels: { cost: 8, expansions: 32 },
+} as const;
 
 /** Measurement rounds in a row that add no trial (only already-measured programs) before giving up. */
 const MAX_IDLE_ROUNDS = 32;
@@ -167,8 +183,12 @@ export class ColtSearch {
     rootNode.visits = 1;
     rootNode.valueSum = rootNode.ownValue;
     for (const schedule of known) this.graftKnown(rootNode, schedule);
-    const maxPerRound = this.options.expansionsPerRound ?? 16;
-    const roundCost = this.options.roundCost ?? 4;
+    const length =
+      this.byName.size > 1 && !this.options.singleModel
+        ? ROUND_LENGTH.severalModels
+        : ROUND_LENGTH.oneModel;
+    const maxPerRound = this.options.expansionsPerRound ?? length.expansions;
+    const roundCost = this.options.roundCost ?? length.cost;
     let iteration = 0;
     let sinceRound = 0;
     let roundStart = this.proposerCost;

@@ -9,7 +9,13 @@ import {
 } from "../../src/models/protocol.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
 import { printTransform } from "../../src/schedule/text.ts";
-import { ColtSearch, KNOWN_SCHEDULE_SOURCE, type ExpansionEvent } from "../../src/search/colt.ts";
+import {
+  ColtSearch,
+  KNOWN_SCHEDULE_SOURCE,
+  ROUND_LENGTH,
+  type ColtOptions,
+  type ExpansionEvent,
+} from "../../src/search/colt.ts";
 import { legalMoves } from "../../src/schedule/enumerate.ts";
 import { TuningSession } from "../../src/search/session.ts";
 import type { Budget } from "../../src/search/trials.ts";
@@ -326,9 +332,13 @@ describe("COLT search", () => {
     expect(count(capped.trace, "split")).toBe(1);
   });
 
-  it("budgets measurement rounds in proposer cost, so cheap models expand more per round", async () => {
+  describe("measurement rounds", () => {
     /** Expansions before the first measurement round. */
-    const firstRound = async (proposers: Proposer[], rootModel: string) => {
+    const firstRound = async (
+      proposers: Proposer[],
+      rootModel: string,
+      length: Partial<ColtOptions> = { roundCost: 4, expansionsPerRound: 16 },
+    ) => {
       const runner = new ObjectiveRunner(objective);
       const session = objectiveSession(objective, { trials: 8 }, runner);
       let before = 0;
@@ -337,8 +347,7 @@ describe("COLT search", () => {
         {
           proposers,
           rootModel,
-          roundCost: 4,
-          expansionsPerRound: 16,
+          ...length,
           courseAlterationK: 0,
           onIteration: () => (before += runner.measured.length === 0 ? 1 : 0),
         },
@@ -356,11 +365,34 @@ describe("COLT search", () => {
           nextModel: name,
         };
       });
-    expect(await firstRound([anyMove("large", 64e9)], "large")).toBe(4);
-    // A call of a 64x smaller model costs 1/64 of a large one: the expansion cap ends its round.
-    expect(await firstRound([anyMove("small", 1e9), anyMove("large", 64e9)], "small")).toBe(16);
-    // Half the largest size: 8 calls make the round's cost of 4.
-    expect(await firstRound([anyMove("half", 32e9), anyMove("large", 64e9)], "half")).toBe(8);
+
+    it("are budgeted in proposer cost, so cheap models expand more per round", async () => {
+      expect(await firstRound([anyMove("large", 64e9)], "large")).toBe(4);
+      // A call of a 64x smaller model costs 1/64 of a large one: the expansion cap ends its round.
+      expect(await firstRound([anyMove("small", 1e9), anyMove("large", 64e9)], "small")).toBe(16);
+      // Half the largest size: 8 calls make the round's cost of 4.
+      expect(await firstRound([anyMove("half", 32e9), anyMove("large", 64e9)], "half")).toBe(8);
+    });
+
+    it("last twice as long with several models as with one, by default", async () => {
+      const defaults = {};
+      expect(await firstRound([anyMove("large", 64e9)], "large", defaults)).toBe(
+        ROUND_LENGTH.oneModel.cost,
+      );
+      expect(
+        await firstRound([anyMove("half", 32e9), anyMove("large", 64e9)], "half", defaults),
+      ).toBe(2 * ROUND_LENGTH.severalModels.cost);
+      expect(
+        await firstRound([anyMove("small", 1e9), anyMove("large", 64e9)], "small", defaults),
+      ).toBe(ROUND_LENGTH.severalModels.expansions);
+      expect(ROUND_LENGTH.severalModels.cost).toBe(2 * ROUND_LENGTH.oneModel.cost);
+      // Single-model MCTS keeps the short rounds even when the bucket holds several models.
+      expect(
+        await firstRound([anyMove("half", 32e9), anyMove("large", 64e9)], "half", {
+          singleModel: true,
+        }),
+      ).toBe(2 * ROUND_LENGTH.oneModel.cost);
+    });
   });
 
   it("stops, saying so, when its proposals only repeat programs already measured", async () => {
