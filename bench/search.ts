@@ -7,8 +7,9 @@
  *   npm run bench:search -- [--workloads a,b] [--strategies colt,random,mcts] [--seeds 5] [--trials 64] [--out docs/benchmarks-search.md]
  *
  * Prints a markdown table: per workload and strategy the median over seeds of the best
- * time, the speedup over the unscheduled program, and for COLT the share of proposer
- * calls that went to the largest model. Every run's best and the unscheduled program are
+ * time, the speedup over the unscheduled program, for COLT the share of proposer
+ * calls that went to the largest model, and the proposer cost of COLT and MCTS (in calls
+ * of the largest model). Every run's best and the unscheduled program are
  * measured again side by side (src/search/bench.ts); the table compares those times.
  */
 import { writeFileSync } from "node:fs";
@@ -23,6 +24,7 @@ import {
   checkBenchStrategies,
   EQUAL_CALLS_MCTS,
   largestShareOf,
+  proposerCostOf,
   runBench,
   type BenchRow,
   type BenchStrategy,
@@ -73,8 +75,12 @@ const runs = await runBench({
       const bestMs = r.best?.ms ?? r.baselineMs;
       const calls = r.models.reduce((n, m) => n + m.calls, 0);
       const largest = largestShareOf({ result: r });
+      const cost = proposerCostOf({ result: r });
       const share =
-        largest === null ? "" : `, largest model ${(largest * 100).toFixed(0)}% of ${calls} calls`;
+        (largest === null
+          ? ""
+          : `, largest model ${(largest * 100).toFixed(0)}% of ${calls} calls`) +
+        (cost === null ? "" : `, proposer cost ${cost.toFixed(0)}`);
       process.stderr.write(
         `${workload} seed ${seed} ${strategy}: best ${bestMs.toFixed(4)} ms (${(r.baselineMs / bestMs).toFixed(2)}x)${share}, ${(r.elapsedMs / 1000).toFixed(0)} s\n`,
       );
@@ -97,8 +103,8 @@ const us = (ms: number | null | undefined) => (ms == null ? "-" : (ms * 1000).to
 const lines = [
   `Median over seeds ${seeds.join(",")} of each run's best schedule after ${trials} trials, re-measured side by side with the unscheduled program (small sizes, one core, ${compiler.version}).`,
   "",
-  `| workload | unscheduled (us) | ${strategies.map((s) => `${s} best (us) | ${s} speedup`).join(" | ")} | COLT largest-model share | COLT vs random | COLT vs mcts |${equalCalls ? " COLT vs mcts at equal largest-model calls |" : ""}`,
-  `| --- | ---: | ${strategies.map(() => "---: | ---:").join(" | ")} | ---: | --- | --- |${equalCalls ? " --- |" : ""}`,
+  `| workload | unscheduled (us) | ${strategies.map((s) => `${s} best (us) | ${s} speedup`).join(" | ")} | COLT largest-model share | proposer cost COLT / mcts | COLT vs random | COLT vs mcts |${equalCalls ? " COLT vs mcts at equal largest-model calls |" : ""}`,
+  `| --- | ---: | ${strategies.map(() => "---: | ---:").join(" | ")} | ---: | ---: | --- | --- |${equalCalls ? " --- |" : ""}`,
 ];
 let beatsRandom = 0;
 let matchesMcts = 0;
@@ -120,8 +126,9 @@ for (const workload of workloads) {
   if (vsRandom === "better") beatsRandom++;
   if (vsMcts === "matches or better") matchesMcts++;
   const share = row(workload, "colt")?.largestShare;
+  const cost = (s: BenchStrategy) => row(workload, s)?.proposerCost?.toFixed(0) ?? "-";
   lines.push(
-    `| ${workload} | ${us(rows.find((r) => r.workload === workload)?.unscheduledMs)} | ${cells.join(" | ")} | ${share == null ? "-" : `${(share * 100).toFixed(0)}%`} | ${vsRandom} | ${vsMcts} |${equalCalls ? ` ${vsEqualCalls} |` : ""}`,
+    `| ${workload} | ${us(rows.find((r) => r.workload === workload)?.unscheduledMs)} | ${cells.join(" | ")} | ${share == null ? "-" : `${(share * 100).toFixed(0)}%`} | ${cost("colt")} / ${cost("mcts")} | ${vsRandom} | ${vsMcts} |${equalCalls ? ` ${vsEqualCalls} |` : ""}`,
   );
 }
 lines.push(

@@ -66,6 +66,8 @@ export interface BenchRun {
   readonly seed: number;
   readonly flops: number;
   readonly result: TuneResult;
+  /** The proposer-call budget the run was held to (mcts-equal-calls only). */
+  readonly proposerCalls?: number;
   /** Set when re-measured: the run's best and the unscheduled program, side by side. */
   readonly remeasured?: { readonly bestMs: number; readonly unscheduledMs: number };
 }
@@ -123,7 +125,14 @@ export async function runBench(o: BenchOptions): Promise<BenchRun[]> {
           onBaseline: hooks.onBaseline,
         });
         hooks.done?.(result);
-        ofWorkload.push({ workload, strategy, seed, flops: flopCount(program), result });
+        ofWorkload.push({
+          workload,
+          strategy,
+          seed,
+          flops: flopCount(program),
+          result,
+          ...(proposerCalls !== undefined ? { proposerCalls } : {}),
+        });
       }
     }
     runs.push(
@@ -205,6 +214,8 @@ export interface BenchRow {
   readonly calls: Readonly<Record<string, number>>;
   /** Median share of the proposer calls that went to the largest model (several models only). */
   readonly largestShare: number | null;
+  /** Median proposer cost in calls of the largest model (tree searches only): see proposerCostOf. */
+  readonly proposerCost: number | null;
 }
 
 const med = (xs: readonly (number | null)[]): number | null => {
@@ -227,6 +238,18 @@ export function largestShareOf(r: Pick<BenchRun, "result">): number | null {
   const calls = models.reduce((n, m) => n + m.calls, 0);
   if (models.length < 2 || calls === 0) return null;
   return largestModelOf(r.result).calls / calls;
+}
+
+/**
+ * What a run spent on proposers, in calls of the largest model: each call weighs its
+ * model's size over the largest size, as the search itself counts it between measurement
+ * rounds. Searches with different buckets compare on this, not on raw call counts.
+ */
+export function proposerCostOf(r: Pick<BenchRun, "result">): number | null {
+  const models = r.result.models;
+  if (models.length === 0) return null;
+  const largestSize = largestModelOf(r.result).info.size;
+  return models.reduce((n, m) => n + (m.calls * m.info.size) / largestSize, 0);
 }
 
 export function benchTable(runs: readonly BenchRun[], peakFlops: number): BenchRow[] {
@@ -254,6 +277,7 @@ export function benchTable(runs: readonly BenchRun[], peakFlops: number): BenchR
         ]),
       ),
       largestShare: med(group.map(largestShareOf)),
+      proposerCost: med(group.map(proposerCostOf)),
     });
   }
   return rows;

@@ -51,6 +51,8 @@ describe("colt bench", () => {
       speedup: number;
       unscheduledMs: number;
       largestShare: number | null;
+      proposerCost: number | null;
+      calls: Record<string, number>;
     }[];
     expect(coltRow.unscheduledMs).toBeGreaterThan(0);
     expect(randomRow.unscheduledMs).toBe(coltRow.unscheduledMs);
@@ -59,8 +61,21 @@ describe("colt bench", () => {
     expect(coltRow.largestShare).toBeGreaterThan(0);
     expect(coltRow.largestShare).toBeLessThanOrEqual(1);
     expect(randomRow.largestShare).toBeNull();
+    // Proposer cost in calls of the largest model: each call weighs size / 70B (one seed, so no median).
+    const sizes: Record<string, number> = {
+      "offline-random": 0.5 / 70,
+      "offline-expert": 8 / 70,
+      "offline-lookahead": 1,
+    };
+    const expectedCost = Object.entries(coltRow.calls).reduce((n, [m, c]) => n + c * sizes[m], 0);
+    expect(coltRow.proposerCost).toBeCloseTo(expectedCost, 6);
+    expect(coltRow.proposerCost).toBeLessThan(
+      Object.values(coltRow.calls).reduce((n, c) => n + c, 0),
+    );
+    expect(randomRow.proposerCost).toBeNull();
     const text = readFileSync(join(out, "bench.txt"), "utf8");
     expect(text).toMatch(/trials to 90%/);
+    expect(text).toMatch(/proposer cost/);
     expect(text).toMatch(
       /re-measured side by side with the unscheduled program \(1 round\(s\) of >= 5 ms\)/,
     );

@@ -63,6 +63,7 @@ const COLUMNS = [
   "of peak",
   "trials to 90%",
   "largest-model share",
+  "proposer cost",
   "proposer calls per model",
 ] as const;
 
@@ -76,6 +77,7 @@ function cells(r: BenchRow): string[] {
     r.peakFraction !== null ? percent(r.peakFraction) : "-",
     r.trialsTo90 !== null ? String(r.trialsTo90) : "-",
     r.largestShare !== null ? percent(r.largestShare) : "-",
+    r.proposerCost !== null ? r.proposerCost.toFixed(1) : "-",
     Object.entries(r.calls)
       .map(([m, n]) => `${m} ${n}`)
       .join(", ") || "-",
