@@ -76,13 +76,13 @@ const runs = await runBench({
       const calls = r.models.reduce((n, m) => n + m.calls, 0);
       const largest = largestShareOf({ result: r });
       const cost = proposerCostOf({ result: r });
-      const share =
+      const proposers =
         (largest === null
           ? ""
           : `, largest model ${(largest * 100).toFixed(0)}% of ${calls} calls`) +
         (cost === null ? "" : `, proposer cost ${cost.toFixed(0)}`);
       process.stderr.write(
-        `${workload} seed ${seed} ${strategy}: best ${bestMs.toFixed(4)} ms (${(r.baselineMs / bestMs).toFixed(2)}x)${share}, ${(r.elapsedMs / 1000).toFixed(0)} s\n`,
+        `${workload} seed ${seed} ${strategy}: best ${bestMs.toFixed(4)} ms (${(r.baselineMs / bestMs).toFixed(2)}x)${proposers}, ${(r.elapsedMs / 1000).toFixed(0)} s\n`,
       );
     },
   }),
