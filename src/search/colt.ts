@@ -119,6 +119,12 @@ const MAX_DEFERRED_ROUNDS = 2;
  */
 const DEFAULT_EPSILON = 0.1;
 
+/** Nodes a measurement round measures. */
+const DEFAULT_MEASURE_PER_ROUND = 4;
+
+/** Every K-th regression of a smaller model's streak calls the largest model (course alteration). */
+const DEFAULT_COURSE_ALTERATION_K = 2;
+
 /** Shown as the proposer of a schedule grafted from the tuning database. */
 export const KNOWN_SCHEDULE_SOURCE = "database";
 
@@ -217,7 +223,7 @@ export class ColtSearch {
         const promisingOnly = deferredRounds < MAX_DEFERRED_ROUNDS;
         const measured = await this.measureRound(
           rootNode,
-          this.options.measurePerRound ?? 4,
+          this.options.measurePerRound ?? DEFAULT_MEASURE_PER_ROUND,
           promisingOnly,
         );
         if (!measured && promisingOnly) {
@@ -343,7 +349,7 @@ export class ColtSearch {
     const first = await this.expand(node, node.model, "expand", iteration);
     if (!first) return undefined;
     const firstEvent = this.expansions.length - 1;
-    const k = this.options.courseAlterationK ?? 2;
+    const k = this.options.courseAlterationK ?? DEFAULT_COURSE_ALTERATION_K;
     if (this.options.singleModel || k <= 0 || node.model === this.largest) return first.child;
     // Regression is judged on times: scores are clamped at the unscheduled program's.
     const parentScore = this.session.score(node.bestKnownMs);
