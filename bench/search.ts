@@ -1,5 +1,5 @@
 /**
- * Strategies side by side at equal trial budgets (DESIGN.md section 5):
+ * Strategies side by side at equal trial budgets (docs/design.md, baselines):
  * COLT (offline bucket) vs random search vs single-model MCTS with the largest offline
  * proposer (and optionally evolutionary, beam, and mcts-equal-calls: MCTS held to as many
  * proposer calls as the same seed's COLT run gave its largest model), over several seeds.

@@ -1,5 +1,5 @@
 /**
- * The COLT search (DESIGN.md section 5): one tree shared by every proposal model.
+ * The COLT search (docs/design.md): one tree shared by every proposal model.
  * Each iteration selects a node with the model-aware policy, lets the node's model
  * propose a joint action (transformations + the model that expands the child), applies
  * course alteration when small models keep regressing, evaluates the child (measured

@@ -1,5 +1,5 @@
 /**
- * Which candidates a measurement round measures (DESIGN.md section 5): the most promising
+ * Which candidates a measurement round measures (docs/design.md): the most promising
  * by prediction, plus a small random share (ε-greedy) that corrects the cost model's near
  * misses. The random share draws among candidates predicted close to the best remaining
  * one, not among the many that a cheap proposer's stray moves made obviously slow.

@@ -1,5 +1,5 @@
 /**
- * The model-aware tree policy (DESIGN.md section 5):
+ * The model-aware tree policy (docs/design.md):
  *   UCT = (1-λ)·Q + λ·φ(model) + c·sqrt(ln N_parent / n_child)
  *   φ(m) = (log size_max − log size_m) / (log size_max − log size_min)
  * with λ = 0 among siblings whose φ are all equal, unvisited children first (smaller

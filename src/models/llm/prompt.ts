@@ -1,7 +1,8 @@
 /**
- * The prompts LLM proposers send (DESIGN.md section 5, step 2 and 3). A prompt is a pure
- * function of the proposal context, so the same search state gives the same request text,
- * which is what record/replay keys on. Wall-clock time is deliberately left out.
+ * The prompts LLM proposers send for expansion and course alteration (docs/design.md).
+ * A prompt is a pure function of the proposal context, so the same search state gives the
+ * same request text, which is what record/replay keys on. Wall-clock time is deliberately
+ * left out.
  */
 import { printTransform } from "../../schedule/text.ts";
 import type { ModelStatsView, ProposalContext, ScoreView } from "../protocol.ts";
