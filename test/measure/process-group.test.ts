@@ -1,6 +1,9 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { KERNEL_NAME } from "../../src/codegen/c-kernel.ts";
@@ -33,6 +36,21 @@ int main(int argc, char** argv) {
 }
 `;
 
+/** Writes its pid to the file it is given, then sleeps. */
+const SLEEPER = `
+#include <stdio.h>
+#include <unistd.h>
+int main(int argc, char** argv) {
+  FILE* f = fopen(argv[1], "w");
+  fprintf(f, "%d", (int)getpid());
+  fclose(f);
+  sleep(30);
+  return 0;
+}
+`;
+
+const RUN_ONE = fileURLToPath(new URL("./fixtures/run-one.ts", import.meta.url));
+
 const SPIN = "int main(void) { for (volatile unsigned long i = 0; ; i++) {} }\n";
 
 const opts = freshEvalOptions();
@@ -49,8 +67,9 @@ function alive(pid: number): boolean {
   return state !== undefined && state !== "Z";
 }
 
+/** A killed process needs the CPU once more to exit; on a loaded machine that can take a while. */
 async function expectGone(pid: number): Promise<void> {
-  for (let i = 0; i < 40 && alive(pid); i++) await sleep(50);
+  for (let i = 0; i < 200 && alive(pid); i++) await sleep(50);
   expect(alive(pid)).toBe(false);
 }
 
@@ -108,6 +127,24 @@ describe("runs in their own process group", () => {
     expect(m.status).toBe("ok");
     expect(m.runMs).toBeLessThan(10_000);
     await expectGone(Number(readFileSync(pidFile, "utf8")));
+    rmSync(pidFile, { force: true });
+  });
+
+  it("kills its runs when COLT itself is terminated", async () => {
+    const pidFile = join(tmpdir(), `colt-sleeper-${process.pid}`);
+    rmSync(pidFile, { force: true });
+    const colt = spawn(
+      process.execPath,
+      ["--import", "tsx", RUN_ONE, await build(SLEEPER), pidFile],
+      { stdio: "inherit" },
+    );
+    for (let i = 0; i < 400 && !existsSync(pidFile); i++) await sleep(50);
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    expect(alive(pid)).toBe(true);
+    colt.kill("SIGTERM");
+    const [, signal] = (await once(colt, "exit")) as [number | null, NodeJS.Signals | null];
+    expect(signal).toBe("SIGTERM");
+    await expectGone(pid);
     rmSync(pidFile, { force: true });
   });
 });
