@@ -8,7 +8,8 @@ import { ProgramError } from "../ir/builder.ts";
 import { BucketError } from "../models/bucket.ts";
 import { ReplayError } from "../models/llm/errors.ts";
 import { RecordsError } from "../models/llm/records.ts";
-import { CandidateError, CompilerNotFoundError } from "../measure/errors.ts";
+import { CandidateError, CompilerNotFoundError, ToolNotFoundError } from "../measure/errors.ts";
+import { MemoryLimitError, MemorySizeError } from "../measure/memory-limit.ts";
 import { ScheduleError, ScheduleSyntaxError } from "../schedule/errors.ts";
 import { TuneError } from "../search/tune.ts";
 import { ShapeError, UnknownWorkloadError } from "../workloads/registry.ts";
@@ -30,6 +31,9 @@ const USER_ERRORS = [
   ProgramError,
   CompilerNotFoundError,
   CandidateError,
+  ToolNotFoundError,
+  MemoryLimitError,
+  MemorySizeError,
   TuneError,
   BucketError,
   ReplayError,

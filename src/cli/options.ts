@@ -1,6 +1,12 @@
 /** Shared command-line options: workload size and shape, schedule file, integers. */
 import { existsSync, readFileSync } from "node:fs";
 import type { Program } from "../ir/program.ts";
+import {
+  checkMemory,
+  MAX_MEMORY_ENV,
+  resolveMemoryLimit,
+  type MemoryLimit,
+} from "../measure/memory-limit.ts";
 import { ScheduleError, ScheduleSyntaxError } from "../schedule/errors.ts";
 import { Schedule } from "../schedule/schedule.ts";
 import { parseTrace } from "../schedule/text.ts";
@@ -15,6 +21,24 @@ import { UsageError } from "./errors.ts";
 export interface WorkloadOptions {
   size?: string;
   shape?: string;
+}
+
+export const MAX_MEMORY_OPTION = [
+  "--max-memory <size>",
+  `memory the workload's tensors may take, e.g. 8G (default: $${MAX_MEMORY_ENV}, else 3/4 of the machine's memory)`,
+] as const;
+
+/**
+ * The memory limit (--max-memory, else the environment, else the machine), checked against
+ * the programs at once: a workload that cannot fit is refused before anything is built.
+ */
+export function admitPrograms(
+  programs: readonly Program[],
+  maxMemory: string | undefined,
+): MemoryLimit {
+  const limit = resolveMemoryLimit(maxMemory);
+  for (const p of programs) checkMemory(p, limit);
+  return limit;
 }
 
 export function parseSize(text: string | undefined): SizeName {

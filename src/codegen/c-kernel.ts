@@ -49,6 +49,7 @@ const C_RESERVED = new Set(
 const ALIGN_FLOATS = 16;
 const alignUp = (n: number) => Math.ceil(n / ALIGN_FLOATS) * ALIGN_FLOATS;
 const sizeOf = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1);
+const INT32_MAX = 2 ** 31 - 1;
 
 export function emitKernel(lp: LoweredProgram): KernelSource {
   return new KernelEmitter(lp).emit();
@@ -70,6 +71,8 @@ class KernelEmitter implements ExprEnv {
   private sharedFloats = 0;
   private perThreadFloats = 0;
   private readonly vectorWidths = new Set<number>();
+  /** C type of loop variables: 64-bit once an offset can pass 2^31 - 1, where `int` wraps. */
+  private readonly indexType: "int" | "long long";
 
   constructor(private readonly lp: LoweredProgram) {
     this.buffers = new Map(lp.buffers.map((b) => [b.name, b]));
@@ -85,6 +88,12 @@ class KernelEmitter implements ExprEnv {
         this.sharedFloats += size;
       }
     }
+    const largest = Math.max(
+      this.sharedFloats,
+      this.perThreadFloats,
+      ...lp.buffers.map((b) => sizeOf(b.shape)),
+    );
+    this.indexType = largest > INT32_MAX ? "long long" : "int";
   }
 
   emit(): KernelSource {
@@ -125,7 +134,7 @@ class KernelEmitter implements ExprEnv {
           `typedef float ${vecTypeUnaligned(l)} __attribute__((vector_size(${l * 4}), aligned(4)));`,
           `typedef int ${maskType(l)} __attribute__((vector_size(${l * 4})));`,
         ]),
-      "static inline int colt_imin(int a, int b) { return a < b ? a : b; }",
+      `static inline ${this.indexType} colt_imin(${this.indexType} a, ${this.indexType} b) { return a < b ? a : b; }`,
       "static inline float colt_fmin(float a, float b) { return a < b ? a : b; }",
       "static inline float colt_fmax(float a, float b) { return a > b ? a : b; }",
       helperDefinitions(this.helpers),
@@ -347,7 +356,9 @@ class KernelEmitter implements ExprEnv {
     const constCount = this.constValue(s.count);
     const serial = (pragma?: string) => {
       if (pragma) this.line(pragma);
-      this.block(`for (int ${name} = 0; ${name} < ${count}; ${name}++)`, () => this.stmts(s.body));
+      this.block(`for (${this.indexType} ${name} = 0; ${name} < ${count}; ${name}++)`, () =>
+        this.stmts(s.body),
+      );
     };
     if (s.kind === "serial") return serial();
     if (s.kind === "parallel") {
@@ -355,7 +366,7 @@ class KernelEmitter implements ExprEnv {
       // on captured pointers, which costs vectorization even when no thread is spawned.
       this.block("if (omp_get_max_threads() > 1)", () => {
         this.line("#pragma omp parallel for schedule(static)");
-        this.block(`for (int ${name} = 0; ${name} < ${count}; ${name}++)`, () => {
+        this.block(`for (${this.indexType} ${name} = 0; ${name} < ${count}; ${name}++)`, () => {
           this.declareRestrictCopies();
           this.stmts(s.body);
           this.restrictCopies.clear();
@@ -401,7 +412,9 @@ class KernelEmitter implements ExprEnv {
     if (constCount !== undefined) return serial();
     this.block(`if (${count} >= ${s.extent})`, vectorBody);
     this.block("else", () =>
-      this.block(`for (int ${name} = 0; ${name} < ${count}; ${name}++)`, () => this.stmts(s.body)),
+      this.block(`for (${this.indexType} ${name} = 0; ${name} < ${count}; ${name}++)`, () =>
+        this.stmts(s.body),
+      ),
     );
   }
 }

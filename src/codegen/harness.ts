@@ -8,11 +8,13 @@
  * --out writes the outputs (raw little-endian fp32, in kernel order). --time prints one
  * JSON line: {"reps":N,"times_ms":[...]}.
  */
+import { elementCount } from "../ir/footprint.ts";
 import { KERNEL_NAME, WORKSPACE_FN, type KernelSource } from "./c-kernel.ts";
 
 export function emitHarness(k: KernelSource): string {
   const all = [...k.inputs, ...k.outputs];
-  const size = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1);
+  // Exact element counts: a float product rounds past 2^53 and prints as `1.6e+28u` past 10^21.
+  const size = (shape: readonly number[]) => elementCount(shape).toString();
   const alloc = all
     .map((t, i) => `  float* colt_buf${i} = colt_alloc(${size(t.shape)}u); /* ${t.name} */`)
     .join("\n");

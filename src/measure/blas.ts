@@ -11,6 +11,7 @@ import type { Compiler } from "./compiler.ts";
 import { CandidateError } from "./errors.ts";
 import { parseTimes } from "./harness-output.ts";
 import { runBinary } from "./run.ts";
+import { withMeasurementLock } from "./run-lock.ts";
 
 const LINK = ["-lopenblas"];
 const PROBE = `#include <cblas.h>\nint main(void) { float a = 1, b = 1, c = 0; cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, 1, 1, 1.0f, &a, 1, &b, 1, 0.0f, &c, 1); return c == 1.0f ? 0 : 1; }\n`;
@@ -75,11 +76,13 @@ int main(void) {
     cacheDir: opts.cacheDir,
     subject: "OpenBLAS sgemm",
   });
-  const r = await runBinary(binary, [], {
-    timeoutMs: 300_000,
-    cpus: opts.cpus,
-    env: { ...process.env, OPENBLAS_NUM_THREADS: String(opts.threads) },
-  });
+  const r = await withMeasurementLock(opts.cacheDir, () =>
+    runBinary(binary, [], {
+      timeoutMs: 300_000,
+      cpus: opts.cpus,
+      env: { ...process.env, OPENBLAS_NUM_THREADS: String(opts.threads) },
+    }),
+  );
   if (r.code !== 0)
     throw new CandidateError(
       "crash",

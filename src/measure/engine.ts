@@ -1,21 +1,28 @@
 /**
  * The measurement engine: builds candidates in parallel (bounded by the cores), then
- * runs them one at a time (a measurement never shares the cores with another), each in
- * its own pinned process, verifies the output against the reference and reports timing
- * statistics. A failing candidate is classified and costs only itself.
+ * runs them one at a time (a measurement never shares the cores with another, neither in
+ * this process nor, through a lock in the cache directory, in another COLT), each in its
+ * own pinned, resource-limited process group, verifies the output against the reference
+ * and reports timing statistics. A failing candidate is classified and costs only itself.
+ * A workload whose tensors exceed the memory limit is refused before anything is built.
  */
 import { existsSync, rmSync } from "node:fs";
 import { cpus } from "node:os";
 import pLimit from "p-limit";
 import { generateC } from "../codegen/generate.ts";
+import { programHash } from "../ir/hash.ts";
 import { flopCount, type Program } from "../ir/program.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import { buildBinary } from "./build.ts";
+import { runFailure } from "./classify.ts";
 import type { Compiler } from "./compiler.ts";
 import { CandidateError, type FailureClass } from "./errors.ts";
 import { referenceOutput } from "./evaluate.ts";
 import { outputPath, parseTimes, readFloat32 } from "./harness-output.ts";
+import { checkMemory, resolveMemoryLimit, type MemoryLimit } from "./memory-limit.ts";
+import { processLimits } from "./resource-limits.ts";
 import { runBinary } from "./run.ts";
+import { withMeasurementLock } from "./run-lock.ts";
 import { summarize, type TimingSummary } from "./stats.ts";
 import { DEFAULT_TOLERANCE, relativeL2Error } from "./verify.ts";
 
@@ -33,7 +40,11 @@ export interface EngineOptions {
   readonly tolerance?: number;
   /** Concurrent builds; default: the number of cores. */
   readonly buildJobs?: number;
+  /** Memory the tensors may take; default: COLT_MAX_MEMORY or the machine's. */
+  readonly memoryLimit?: MemoryLimit;
 }
+
+const REFERENCE_TIMEOUT_MS = 600_000;
 
 export type MeasurementStatus = "ok" | FailureClass;
 
@@ -60,9 +71,18 @@ export interface Measurement {
 export class MeasurementEngine {
   private readonly buildLimit: ReturnType<typeof pLimit>;
   private readonly runLimit = pLimit(1);
+  /** Reference outputs by program and seed: computed once, while candidates build. */
+  private readonly references = new Map<string, Promise<Float32Array>>();
+  readonly memoryLimit: MemoryLimit;
 
   constructor(readonly options: EngineOptions) {
     this.buildLimit = pLimit(options.buildJobs ?? cpus().length);
+    this.memoryLimit = options.memoryLimit ?? resolveMemoryLimit(undefined);
+  }
+
+  /** Runs `run` alone: after this engine's other runs, and in turn with other processes'. */
+  exclusive<T>(run: () => Promise<T>): Promise<T> {
+    return this.runLimit(() => withMeasurementLock(this.options.cacheDir, run));
   }
 
   /** The CPU list a measurement is pinned to: the last `threads` cores. */
@@ -88,6 +108,7 @@ export class MeasurementEngine {
       version: o.compiler.version,
       flags: o.compiler.flags,
     };
+    checkMemory(program, this.memoryLimit);
     const subject = `${program.name} candidate`;
     let buildMs = 0;
     let buildCached = false;
@@ -117,16 +138,29 @@ export class MeasurementEngine {
       }
       throw e;
     }
-    const reference = await this.runLimit(() =>
-      referenceOutput(program, { ...o, runTimeoutMs: 600_000 }),
-    );
-    return this.runLimit(() =>
-      this.runAndVerify(program, binary, reference, {
-        buildMs,
-        buildCached,
-        compiler: compilerInfo,
-      }),
-    );
+    const reference = await this.reference(program);
+    return this.runAndVerify(program, binary, reference, {
+      buildMs,
+      buildCached,
+      compiler: compilerInfo,
+    });
+  }
+
+  private reference(program: Program): Promise<Float32Array> {
+    const key = `${programHash(program)}-${this.options.seed ?? 1}`;
+    let pending = this.references.get(key);
+    if (!pending) {
+      pending = referenceOutput(program, {
+        ...this.options,
+        runTimeoutMs: REFERENCE_TIMEOUT_MS,
+        memoryLimit: this.memoryLimit,
+        exclusive: (run) => this.exclusive(run),
+      });
+      // A failed reference is not remembered: the next candidate tries again.
+      pending.catch(() => this.references.delete(key));
+      this.references.set(key, pending);
+    }
+    return pending;
   }
 
   private async runAndVerify(
@@ -138,32 +172,37 @@ export class MeasurementEngine {
     const o = this.options;
     const file = outputPath();
     const threads = o.threads ?? 1;
+    const timeoutMs = o.runTimeoutMs ?? 60_000;
+    const limits = processLimits(program, { threads, memoryLimit: this.memoryLimit, timeoutMs });
     try {
-      const r = await runBinary(
-        binary,
-        [
-          "--seed",
-          String(o.seed ?? 1),
-          "--threads",
-          String(threads),
-          "--out",
-          file,
-          "--time",
-          "--warmup",
-          String(o.warmup ?? 1),
-          "--min-ms",
-          String(o.minMs ?? 100),
-        ],
-        {
-          timeoutMs: o.runTimeoutMs ?? 60_000,
-          cpus: this.pinnedCpus(),
-          env: {
-            ...process.env,
-            OMP_NUM_THREADS: String(threads),
-            OMP_PROC_BIND: "close",
-            OMP_WAIT_POLICY: "active",
+      const r = await this.exclusive(() =>
+        runBinary(
+          binary,
+          [
+            "--seed",
+            String(o.seed ?? 1),
+            "--threads",
+            String(threads),
+            "--out",
+            file,
+            "--time",
+            "--warmup",
+            String(o.warmup ?? 1),
+            "--min-ms",
+            String(o.minMs ?? 100),
+          ],
+          {
+            timeoutMs,
+            cpus: this.pinnedCpus(),
+            limits,
+            env: {
+              ...process.env,
+              OMP_NUM_THREADS: String(threads),
+              OMP_PROC_BIND: "close",
+              OMP_WAIT_POLICY: "active",
+            },
           },
-        },
+        ),
       );
       const fail = (status: FailureClass, detail: string): Measurement => ({
         ...base,
@@ -172,10 +211,8 @@ export class MeasurementEngine {
         runMs: r.ms,
         detail,
       });
-      if (r.timedOut) return fail("timeout", `no result within ${o.runTimeoutMs ?? 60_000} ms`);
-      if (r.signal) return fail("crash", `killed by ${r.signal}`);
-      if (r.code !== 0)
-        return fail("crash", `exit code ${r.code}${r.stderr ? `: ${r.stderr.slice(0, 300)}` : ""}`);
+      const failed = runFailure(r, timeoutMs);
+      if (failed) return fail(failed.failure, failed.detail);
       const times = parseTimes(r.stdout);
       if (!existsSync(file) || !times) {
         return fail("bad-output", "the harness produced no readable output or timing");

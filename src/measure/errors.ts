@@ -1,5 +1,6 @@
 /** Failures of building or running a candidate, classified so a search can go on. */
-export type FailureClass = "compile-error" | "crash" | "timeout" | "wrong-result" | "bad-output";
+export type FailureClass =
+  "compile-error" | "crash" | "timeout" | "out-of-memory" | "wrong-result" | "bad-output";
 
 export class CompilerNotFoundError extends Error {
   constructor(readonly compiler: string) {
@@ -19,5 +20,18 @@ export class CandidateError extends Error {
   ) {
     super(`${subject}: ${failure}: ${detail}`);
     this.name = "CandidateError";
+  }
+}
+
+/** A system tool COLT runs candidates through (prlimit, taskset) is not installed. */
+export class ToolNotFoundError extends Error {
+  constructor(
+    readonly tool: string,
+    readonly packageName: string,
+  ) {
+    super(
+      `'${tool}' was not found: COLT runs candidates through it; install ${packageName} (Debian: apt-get install ${packageName})`,
+    );
+    this.name = "ToolNotFoundError";
   }
 }

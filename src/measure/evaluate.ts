@@ -10,9 +10,12 @@ import type { Program } from "../ir/program.ts";
 import { tensorShape } from "../ir/program.ts";
 import { Schedule } from "../schedule/schedule.ts";
 import { buildBinary } from "./build.ts";
+import { runFailure } from "./classify.ts";
 import type { Compiler } from "./compiler.ts";
 import { CandidateError } from "./errors.ts";
 import { outputPath, readFloat32 } from "./harness-output.ts";
+import { checkMemory, resolveMemoryLimit, type MemoryLimit } from "./memory-limit.ts";
+import { processLimits } from "./resource-limits.ts";
 import { runBinary } from "./run.ts";
 import { DEFAULT_TOLERANCE, relativeL2Error } from "./verify.ts";
 
@@ -23,6 +26,10 @@ export interface EvalOptions {
   readonly threads?: number;
   readonly runTimeoutMs?: number;
   readonly tolerance?: number;
+  /** Memory the tensors may take; default: COLT_MAX_MEMORY or the machine's. */
+  readonly memoryLimit?: MemoryLimit;
+  /** Wraps each run, e.g. to take turns with other measurements; builds stay outside. */
+  readonly exclusive?: <T>(run: () => Promise<T>) => Promise<T>;
 }
 
 export interface Verification {
@@ -33,25 +40,29 @@ export interface Verification {
 /** Runs a binary once and returns its outputs, concatenated in kernel order. */
 async function runForOutputs(
   binary: string,
+  program: Program,
   subject: string,
   opts: EvalOptions,
 ): Promise<Float32Array> {
   const file = outputPath();
+  const threads = opts.threads ?? 1;
+  const timeoutMs = opts.runTimeoutMs ?? 60_000;
+  const limits = processLimits(program, {
+    threads,
+    memoryLimit: opts.memoryLimit ?? resolveMemoryLimit(undefined),
+    timeoutMs,
+  });
+  const exclusive = opts.exclusive ?? ((run) => run());
   try {
-    const r = await runBinary(
-      binary,
-      ["--seed", String(opts.seed ?? 1), "--threads", String(opts.threads ?? 1), "--out", file],
-      { timeoutMs: opts.runTimeoutMs ?? 60_000 },
+    const r = await exclusive(() =>
+      runBinary(
+        binary,
+        ["--seed", String(opts.seed ?? 1), "--threads", String(threads), "--out", file],
+        { timeoutMs, limits },
+      ),
     );
-    if (r.timedOut)
-      throw new CandidateError(
-        "timeout",
-        `no result within ${opts.runTimeoutMs ?? 60_000} ms`,
-        subject,
-      );
-    if (r.signal) throw new CandidateError("crash", `killed by ${r.signal}`, subject);
-    if (r.code !== 0)
-      throw new CandidateError("crash", `exit code ${r.code}: ${r.stderr.slice(0, 500)}`, subject);
+    const failed = runFailure(r, timeoutMs);
+    if (failed) throw new CandidateError(failed.failure, failed.detail, subject);
     return readFloat32(file);
   } finally {
     rmSync(file, { force: true });
@@ -64,6 +75,7 @@ function outputFloats(p: Program): number {
 
 /** The unscheduled program's outputs for this seed, from the disk cache when present. */
 export async function referenceOutput(program: Program, opts: EvalOptions): Promise<Float32Array> {
+  checkMemory(program, opts.memoryLimit ?? resolveMemoryLimit(undefined));
   const seed = opts.seed ?? 1;
   const dir = join(opts.cacheDir, "ref");
   const file = join(dir, `${programHash(program)}-${seed}.f32`);
@@ -76,7 +88,10 @@ export async function referenceOutput(program: Program, opts: EvalOptions): Prom
     cacheDir: opts.cacheDir,
     subject: `${program.name} reference`,
   });
-  const data = await runForOutputs(binary, `${program.name} reference`, { ...opts, threads: 1 });
+  const data = await runForOutputs(binary, program, `${program.name} reference`, {
+    ...opts,
+    threads: 1,
+  });
   mkdirSync(dir, { recursive: true });
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   writeFileSync(tmp, new Uint8Array(data.buffer));
@@ -89,11 +104,12 @@ export async function verifySchedule(
   schedule: Schedule,
   opts: EvalOptions,
 ): Promise<Verification & { binary: string }> {
+  checkMemory(schedule.program, opts.memoryLimit ?? resolveMemoryLimit(undefined));
   const { source } = generateC(schedule.lower());
   const subject = `${schedule.program.name} candidate`;
   const { binary } = await buildBinary(source, opts.compiler, { cacheDir: opts.cacheDir, subject });
   const [candidate, reference] = await Promise.all([
-    runForOutputs(binary, subject, opts),
+    runForOutputs(binary, schedule.program, subject, opts),
     referenceOutput(schedule.program, opts),
   ]);
   const error = relativeL2Error(candidate, reference);

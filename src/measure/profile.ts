@@ -11,6 +11,7 @@ import { buildBinary } from "./build.ts";
 import type { Compiler } from "./compiler.ts";
 import { CandidateError } from "./errors.ts";
 import { runBinary } from "./run.ts";
+import { withMeasurementLock } from "./run-lock.ts";
 
 export interface MachineProfile {
   readonly cpuModel: string;
@@ -119,7 +120,9 @@ async function runMicroBenchmark(
     cacheDir,
     subject: `${what} micro-benchmark`,
   });
-  const r = await runBinary(binary, [], { timeoutMs: 120_000, cpus: String(cpus().length - 1) });
+  const r = await withMeasurementLock(cacheDir, () =>
+    runBinary(binary, [], { timeoutMs: 120_000, cpus: String(cpus().length - 1) }),
+  );
   const value = Number(r.stdout.trim().split(/\s+/)[0]);
   if (r.code !== 0 || !Number.isFinite(value) || value <= 0) {
     throw new CandidateError(

@@ -1,5 +1,14 @@
-/** Runs one candidate binary in its own process, with a timeout; never throws on its failure. */
+/**
+ * Runs one candidate binary in its own process group, under resource limits, with a
+ * timeout; never throws on the candidate's failure. The run ends when the candidate
+ * does: whatever it forked is killed then, so a grandchild can neither outlive the
+ * measurement nor stretch it by holding the output pipes open.
+ */
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { ToolNotFoundError } from "./errors.ts";
+import { killGroup, killTagged, RUN_TAG_ENV, trackGroup, untrackGroup } from "./process-group.ts";
+import { prlimitPrefix, type ProcessLimits } from "./resource-limits.ts";
 
 export interface RunOutcome {
   readonly code: number | null;
@@ -15,7 +24,17 @@ export interface RunOptions {
   /** CPU list for taskset, e.g. "1" or "0-1": pins the measurement to the target cores. */
   readonly cpus?: string;
   readonly env?: NodeJS.ProcessEnv;
+  /** Address space and CPU time the process (and its children) may use. */
+  readonly limits?: ProcessLimits;
 }
+
+/** How long output may keep arriving after the candidate's group was killed. */
+const PIPE_GRACE_MS = 200;
+
+const TOOLS: Readonly<Record<string, string>> = {
+  prlimit: "util-linux",
+  taskset: "util-linux",
+};
 
 export function runBinary(
   binary: string,
@@ -23,34 +42,67 @@ export function runBinary(
   opts: RunOptions,
 ): Promise<RunOutcome> {
   const start = performance.now();
-  const [command, argv] = opts.cpus
-    ? ["taskset", ["-c", opts.cpus, binary, ...args]]
-    : [binary, [...args]];
+  const argv = [
+    ...(opts.limits ? prlimitPrefix(opts.limits) : []),
+    ...(opts.cpus ? ["taskset", "-c", opts.cpus] : []),
+    binary,
+    ...args,
+  ];
+  const tag = `${process.pid}-${randomBytes(8).toString("hex")}`;
   return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, {
+    const child = spawn(argv[0], argv.slice(1), {
       stdio: ["ignore", "pipe", "pipe"],
-      env: opts.env ?? process.env,
+      env: { ...(opts.env ?? process.env), [RUN_TAG_ENV]: tag },
+      detached: true,
     });
+    const pgid = child.pid;
+    if (pgid !== undefined) trackGroup(pgid);
     let stdout = "";
     let stderr = "";
     let timedOut = false;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let settled = false;
+    let grace: NodeJS.Timeout | undefined;
     child.stdout.on("data", (d: Buffer) => {
       if (stdout.length < 10_000_000) stdout += d.toString();
     });
     child.stderr.on("data", (d: Buffer) => {
       if (stderr.length < 100_000) stderr += d.toString();
     });
+    const endAll = () => {
+      if (pgid === undefined) return;
+      killGroup(pgid);
+      killTagged(tag);
+      untrackGroup(pgid);
+    };
+    const finish = () => {
+      if (settled || !exit) return;
+      settled = true;
+      clearTimeout(timer);
+      clearTimeout(grace);
+      resolve({ ...exit, stdout, stderr, timedOut, ms: performance.now() - start });
+    };
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill("SIGKILL");
+      endAll();
     }, opts.timeoutMs);
-    child.on("error", (e) => {
+    child.on("error", (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(e);
+      if (pgid !== undefined) untrackGroup(pgid);
+      settled = true;
+      const tool = TOOLS[argv[0]];
+      reject(e.code === "ENOENT" && tool ? new ToolNotFoundError(argv[0], tool) : e);
     });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, timedOut, ms: performance.now() - start });
+    child.on("exit", (code, signal) => {
+      exit = { code, signal };
+      endAll();
+      // Killed, nothing can hold the pipes much longer; the guard is for what we could not find.
+      grace = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        finish();
+      }, PIPE_GRACE_MS);
     });
+    child.on("close", finish);
   });
 }

@@ -36,7 +36,15 @@ import {
 import { DB_OPTION, withDb } from "../db.ts";
 import { UsageError } from "../errors.ts";
 import { formatMs, percent } from "../format.ts";
-import { loadProgram, parseNonNegativeInt, parsePositiveInt, parseSize } from "../options.ts";
+import {
+  admitPrograms,
+  loadProgram,
+  MAX_MEMORY_OPTION,
+  parseNonNegativeInt,
+  parsePositiveInt,
+  parseSize,
+} from "../options.ts";
+import type { MemoryLimit } from "../../measure/memory-limit.ts";
 
 interface BenchCliOptions {
   workloads: string;
@@ -52,6 +60,7 @@ interface BenchCliOptions {
   db?: string;
   json?: boolean;
   quiet?: boolean;
+  maxMemory?: string;
 }
 
 const COLUMNS = [
@@ -148,6 +157,7 @@ export function registerBench(program: Command): void {
       "--out <dir>",
       "write bench.txt, bench.json and report.html here (default: report only, bench-<id>.html)",
     )
+    .option(...MAX_MEMORY_OPTION)
     .option(...DB_OPTION)
     .option("--json", "print the table as JSON")
     .option("--quiet", "no progress lines")
@@ -164,7 +174,11 @@ export function registerBench(program: Command): void {
         workload: w.trim(),
         program: loadProgram(w.trim(), { size: opts.size }),
       }));
-      await withDb(opts.db, (db) => bench(db, opts, strategies, programs));
+      const memoryLimit = admitPrograms(
+        programs.map((p) => p.program),
+        opts.maxMemory,
+      );
+      await withDb(opts.db, (db) => bench(db, opts, strategies, programs, memoryLimit));
     });
 }
 
@@ -173,6 +187,7 @@ async function bench(
   opts: BenchCliOptions,
   strategies: BenchStrategy[],
   programs: { workload: string; program: ReturnType<typeof loadProgram> }[],
+  memoryLimit: MemoryLimit,
 ): Promise<void> {
   const compiler = detectCompiler();
   const profile = await machineProfile(compiler, cacheDir());
@@ -218,6 +233,7 @@ async function bench(
           threads: opts.threads,
           seed: 1,
           minMs: opts.minMs,
+          memoryLimit,
         }),
         compiler,
       );
@@ -245,6 +261,7 @@ async function bench(
         threads: opts.threads,
         seed: 1,
         minMs: opts.finalMinMs,
+        memoryLimit,
       }),
       rounds: opts.finalRounds,
       done: (workload, unscheduledMs, done) => {

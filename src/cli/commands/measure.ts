@@ -10,8 +10,10 @@ import { median } from "../../measure/stats.ts";
 import { UsageError } from "../errors.ts";
 import { formatFlops, formatMs, percent } from "../format.ts";
 import {
+  admitPrograms,
   loadProgram,
   loadSchedule,
+  MAX_MEMORY_OPTION,
   parsePositiveInt,
   parseSize,
   type WorkloadOptions,
@@ -24,6 +26,7 @@ interface MeasureOptions extends WorkloadOptions {
   minMs: number;
   blas?: boolean;
   json?: boolean;
+  maxMemory?: string;
 }
 
 export function registerMeasure(program: Command): void {
@@ -48,9 +51,11 @@ export function registerMeasure(program: Command): void {
       "--blas",
       "also time OpenBLAS cblas_sgemm on the same shape (matmul, batch-matmul; needs libopenblas-dev)",
     )
+    .option(...MAX_MEMORY_OPTION)
     .option("--json", "print one JSON object")
     .action(async (workload: string, opts: MeasureOptions) => {
       const prog = loadProgram(workload, opts);
+      const memoryLimit = admitPrograms([prog], opts.maxMemory);
       const schedule = loadSchedule(prog, opts.schedule);
       const compiler = detectCompiler();
       const dir = cacheDir();
@@ -61,6 +66,7 @@ export function registerMeasure(program: Command): void {
         threads: opts.threads,
         seed: opts.seed,
         minMs: opts.minMs,
+        memoryLimit,
       });
       const m = await engine.measure(schedule);
       const flops = flopCount(prog);

@@ -39,7 +39,9 @@ import { createProgress } from "../progress.ts";
 import { formatMs, percent } from "../format.ts";
 import { openModels, type LlmReport } from "../models.ts";
 import {
+  admitPrograms,
   loadProgram,
+  MAX_MEMORY_OPTION,
   parsePositiveInt,
   parsePositiveNumber,
   parseSize,
@@ -75,6 +77,7 @@ interface TuneCliOptions extends WorkloadOptions {
   db?: string;
   resume?: string;
   reuse: boolean;
+  maxMemory?: string;
 }
 
 /** Settings stored with a run in the database: the CLI settings and the reused trace. */
@@ -143,6 +146,7 @@ export function registerTune(program: Command): void {
       "reproduce a recorded --models run offline: answers and measurements from its records",
     )
     .option("--remeasure", "with --replay: measure again instead of replaying measurements")
+    .option(...MAX_MEMORY_OPTION)
     .option(...DB_OPTION)
     .option(
       "--resume <run-id>",
@@ -211,6 +215,7 @@ async function tuneCommand(
     engine = new ReplayedMeasurements(replay);
     profile = replay.profile;
   } else {
+    const memoryLimit = admitPrograms([prog], opts.maxMemory);
     compiler = detectCompiler();
     engine = new MeasurementEngine({
       compiler,
@@ -218,6 +223,7 @@ async function tuneCommand(
       threads: opts.threads,
       seed: opts.seed,
       minMs: opts.minMs,
+      memoryLimit,
     });
     profile = replay?.profile ?? (await machineProfile(compiler, cacheDir()));
   }
