@@ -11,6 +11,7 @@ import { RecordsError } from "../models/llm/records.ts";
 import { CandidateError, CompilerNotFoundError } from "../measure/errors.ts";
 import { ScheduleError, ScheduleSyntaxError } from "../schedule/errors.ts";
 import { TuneError } from "../search/tune.ts";
+import { PathError } from "../util/paths.ts";
 import { ShapeError, UnknownWorkloadError } from "../workloads/registry.ts";
 
 /** An error the user can fix: bad argument, missing file, ... */
@@ -36,6 +37,7 @@ const USER_ERRORS = [
   RecordsError,
   DatabaseError,
   RunNotFoundError,
+  PathError,
 ];
 
 export function reportError(
