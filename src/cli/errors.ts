@@ -12,6 +12,7 @@ import { CandidateError, CompilerNotFoundError, ToolNotFoundError } from "../mea
 import { MemoryLimitError, MemorySizeError } from "../measure/memory-limit.ts";
 import { ScheduleError, ScheduleSyntaxError } from "../schedule/errors.ts";
 import { TuneError } from "../search/tune.ts";
+import { PathError } from "../util/paths.ts";
 import { ShapeError, UnknownWorkloadError } from "../workloads/registry.ts";
 
 /** An error the user can fix: bad argument, missing file, ... */
@@ -40,6 +41,7 @@ const USER_ERRORS = [
   RecordsError,
   DatabaseError,
   RunNotFoundError,
+  PathError,
 ];
 
 export function reportError(

@@ -1,5 +1,6 @@
 /** Shared command-line options: workload size and shape, schedule file, integers. */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import type { Program } from "../ir/program.ts";
 import {
   checkMemory,
@@ -10,12 +11,8 @@ import {
 import { ScheduleError, ScheduleSyntaxError } from "../schedule/errors.ts";
 import { Schedule } from "../schedule/schedule.ts";
 import { parseTrace } from "../schedule/text.ts";
-import {
-  instantiate,
-  parseShapeOverrides,
-  SIZE_NAMES,
-  type SizeName,
-} from "../workloads/registry.ts";
+import { instantiateShape, SIZE_NAMES, type SizeName } from "../workloads/registry.ts";
+import { requireFile } from "../util/paths.ts";
 import { UsageError } from "./errors.ts";
 
 export interface WorkloadOptions {
@@ -50,13 +47,13 @@ export function parseSize(text: string | undefined): SizeName {
 }
 
 export function loadProgram(workload: string, opts: WorkloadOptions): Program {
-  return instantiate(workload, parseSize(opts.size), parseShapeOverrides(opts.shape ?? ""));
+  return instantiateShape(workload, parseSize(opts.size), opts.shape);
 }
 
 /** Reads and replays a schedule file; errors name the file. */
 export function loadSchedule(program: Program, file: string | undefined): Schedule {
   if (!file) return Schedule.initial(program);
-  if (!existsSync(file)) throw new UsageError(`schedule file '${file}' does not exist`);
+  requireFile(file, "--schedule");
   const text = readFileSync(file, "utf8");
   try {
     return Schedule.fromTrace(program, parseTrace(text));
@@ -91,4 +88,15 @@ export function parseNonNegativeInt(name: string): (text: string) => number {
       throw new UsageError(`${name} must be a whole number (0 or more), got '${text}'`);
     return Number(text);
   };
+}
+
+/** `--threads` of a command that runs kernels: at most the cores this process may use. */
+export function parseThreads(text: string): number {
+  const threads = parsePositiveInt("--threads")(text);
+  const cores = availableParallelism();
+  if (threads > cores)
+    throw new UsageError(
+      `--threads ${threads} is more than the ${cores} core${cores > 1 ? "s" : ""} available here; give at most ${cores}`,
+    );
+  return threads;
 }

@@ -4,10 +4,10 @@
  * measured candidate. Location: `--db FILE`, else `$COLT_DB`, else `colt.db` in the
  * cache directory.
  */
-import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { cacheDir } from "../measure/cache-dir.ts";
+import { ensureDir } from "../util/paths.ts";
 
 export type Db = Database.Database;
 
@@ -104,7 +104,7 @@ CREATE TABLE IF NOT EXISTS expansions (
 export function openDb(file: string = defaultDbFile()): Db {
   let db: Db;
   try {
-    mkdirSync(dirname(file), { recursive: true });
+    ensureDir(dirname(file), "its directory");
     db = new Database(file, { timeout: 30_000 });
   } catch (e) {
     throw new DatabaseError(file, e instanceof Error ? e.message : String(e));

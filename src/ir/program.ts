@@ -168,10 +168,17 @@ function exprFlops(e: Expr): number {
   }
 }
 
+/** The compulsory memory traffic: bytes of the inputs (read) and of the outputs (written). */
+export function compulsoryTraffic(p: Program): { readBytes: number; writtenBytes: number } {
+  const size = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1) * 4;
+  return {
+    readBytes: p.inputs.reduce((n, t) => n + size(t.shape), 0),
+    writtenBytes: p.outputs.reduce((n, out) => n + size(tensorShape(p, out)), 0),
+  };
+}
+
 /** Bytes of the program's inputs and outputs: the compulsory memory traffic. */
 export function compulsoryBytes(p: Program): number {
-  const size = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1) * 4;
-  let total = p.inputs.reduce((n, t) => n + size(t.shape), 0);
-  for (const out of p.outputs) total += size(tensorShape(p, out));
-  return total;
+  const traffic = compulsoryTraffic(p);
+  return traffic.readBytes + traffic.writtenBytes;
 }

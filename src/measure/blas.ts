@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildBinary } from "./build.ts";
-import type { Compiler } from "./compiler.ts";
+import { spawnCompilerSync, type Compiler } from "./compiler.ts";
 import { CandidateError } from "./errors.ts";
 import { parseTimes } from "./harness-output.ts";
 import { runBinary } from "./run.ts";
@@ -23,11 +23,12 @@ export function openBlasAvailable(compiler: Compiler): boolean {
   const dir = mkdtempSync(join(tmpdir(), "colt-blas-"));
   try {
     writeFileSync(join(dir, "probe.c"), PROBE);
-    const built = spawnSync(
-      compiler.command,
-      [join(dir, "probe.c"), "-o", join(dir, "probe"), ...LINK],
-      { stdio: "ignore" },
-    );
+    const built = spawnCompilerSync(compiler.argv, [
+      join(dir, "probe.c"),
+      "-o",
+      join(dir, "probe"),
+      ...LINK,
+    ]);
     available =
       built.status === 0 && spawnSync(join(dir, "probe"), [], { stdio: "ignore" }).status === 0;
   } finally {

@@ -4,10 +4,11 @@
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Compiler } from "./compiler.ts";
 import { CandidateError } from "./errors.ts";
+import { ensureDir } from "../util/paths.ts";
 
 export interface BuildResult {
   readonly binary: string;
@@ -25,6 +26,8 @@ export interface BuildOptions {
 
 export function buildKey(source: string, compiler: Compiler): string {
   return createHash("sha256")
+    .update(compiler.command)
+    .update("\0")
     .update(compiler.version)
     .update("\0")
     .update(compiler.flags.join(" "))
@@ -46,7 +49,7 @@ export async function buildBinary(
   const dir = join(opts.cacheDir, "bin");
   const binary = join(dir, key);
   if (existsSync(binary)) return { binary, key, cached: true, ms: performance.now() - start };
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir, "cache directory");
   const unique = `${key}.${process.pid}.${Math.random().toString(36).slice(2)}`;
   const src = join(dir, `${unique}.c`);
   const tmpBinary = join(dir, `${unique}.tmp`);
@@ -54,7 +57,7 @@ export async function buildBinary(
   try {
     const args = [...compiler.flags, src, "-o", tmpBinary, ...compiler.linkFlags];
     const { code, stderr, timedOut } = await runCompiler(
-      compiler.command,
+      compiler.argv,
       args,
       opts.timeoutMs ?? 120_000,
     );
@@ -81,12 +84,14 @@ function excerpt(stderr: string): string {
 }
 
 function runCompiler(
-  command: string,
+  argv: readonly string[],
   args: string[],
   timeoutMs: number,
 ): Promise<{ code: number | null; stderr: string; timedOut: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(argv[0], [...argv.slice(1), ...args], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     let stderr = "";
     let timedOut = false;
     child.stderr.on("data", (d: Buffer) => {

@@ -6,7 +6,10 @@ import { join } from "node:path";
 import { CompilerNotFoundError } from "./errors.ts";
 
 export interface Compiler {
+  /** As the user gave it, e.g. "ccache gcc": recorded with results and part of cache keys. */
   readonly command: string;
+  /** The command split into words: the program to spawn and its leading arguments. */
+  readonly argv: readonly string[];
   /** First line of `cc --version`: recorded with every result. */
   readonly version: string;
   readonly flags: readonly string[];
@@ -19,12 +22,22 @@ const WIDE_VECTORS = "-mprefer-vector-width=512";
 
 const detected = new Map<string, Compiler>();
 
+/**
+ * Splits a compiler command the way make splits `$(CC)` words: on whitespace, without a
+ * shell, so `CC="ccache gcc"` runs ccache with gcc as its first argument.
+ */
+export function compilerArgv(command: string): readonly string[] {
+  return command.split(/\s+/).filter((word) => word !== "");
+}
+
 export function detectCompiler(command: string = process.env.CC || "cc"): Compiler {
   const known = detected.get(command);
   if (known) return known;
+  const argv = compilerArgv(command);
+  if (argv.length === 0) throw new CompilerNotFoundError(command);
   let version: string;
   try {
-    version = execFileSync(command, ["--version"], {
+    version = execFileSync(argv[0], [...argv.slice(1), "--version"], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
     })
@@ -34,21 +47,28 @@ export function detectCompiler(command: string = process.env.CC || "cc"): Compil
     throw new CompilerNotFoundError(command);
   }
   const flags = [...BASE_FLAGS];
-  if (accepts(command, [...flags, WIDE_VECTORS])) flags.push(WIDE_VECTORS);
-  const compiler: Compiler = { command, version, flags, linkFlags: ["-lm"] };
+  if (accepts(argv, [...flags, WIDE_VECTORS])) flags.push(WIDE_VECTORS);
+  const compiler: Compiler = { command, argv, version, flags, linkFlags: ["-lm"] };
   detected.set(command, compiler);
   return compiler;
 }
 
-function accepts(command: string, flags: readonly string[]): boolean {
+/** Runs the compiler synchronously with extra arguments (probes: flags, libraries). */
+export function spawnCompilerSync(
+  argv: readonly string[],
+  args: readonly string[],
+): ReturnType<typeof spawnSync> {
+  return spawnSync(argv[0], [...argv.slice(1), ...args], { stdio: "ignore" });
+}
+
+function accepts(argv: readonly string[], flags: readonly string[]): boolean {
   const dir = mkdtempSync(join(tmpdir(), "colt-cc-"));
   try {
     const src = join(dir, "probe.c");
     writeFileSync(src, "int main(void) { return 0; }\n");
-    const r = spawnSync(command, [...flags, "-Werror", src, "-o", join(dir, "probe")], {
-      stdio: "ignore",
-    });
-    return r.status === 0;
+    return (
+      spawnCompilerSync(argv, [...flags, "-Werror", src, "-o", join(dir, "probe")]).status === 0
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@
  * Build -> run -> verify for one schedule, against the reference output of the
  * unscheduled program (computed once per program and seed, cached on disk).
  */
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateC } from "../codegen/generate.ts";
 import { programHash } from "../ir/hash.ts";
@@ -18,6 +18,7 @@ import { checkMemory, resolveMemoryLimit, type MemoryLimit } from "./memory-limi
 import { processLimits } from "./resource-limits.ts";
 import { runBinary } from "./run.ts";
 import { DEFAULT_TOLERANCE, relativeL2Error } from "./verify.ts";
+import { ensureDir } from "../util/paths.ts";
 
 export interface EvalOptions {
   readonly compiler: Compiler;
@@ -92,7 +93,7 @@ export async function referenceOutput(program: Program, opts: EvalOptions): Prom
     ...opts,
     threads: 1,
   });
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir, "cache directory");
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   writeFileSync(tmp, new Uint8Array(data.buffer));
   renameSync(tmp, file);

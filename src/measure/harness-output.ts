@@ -1,12 +1,13 @@
 /** Reading what a harness process leaves behind: its output file and its timing line. */
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ensureDir } from "../util/paths.ts";
 
 /** A fresh path for one run's `--out` file (the caller removes it). */
 export function outputPath(): string {
   const dir = join(tmpdir(), "colt-out");
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir, "temporary directory");
   return join(dir, `${process.pid}-${Math.random().toString(36).slice(2)}.bin`);
 }
 

@@ -1,10 +1,11 @@
 /**
  * Machine profile: peak FP32 FLOP/s per core (an FMA micro-benchmark written to reach
- * the hardware peak: many independent accumulator chains, 512-bit vectors) and memory
- * bandwidth (a triad over arrays far larger than the caches). Calibrated once per
- * machine and compiler, cached on disk.
+ * the hardware peak: many independent accumulator chains, 512-bit vectors) and the two
+ * memory bandwidths kernels meet, over arrays far larger than the caches: a read-only
+ * stream and a triad (reads and writes). Calibrated once per machine and compiler,
+ * cached on disk.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { buildBinary } from "./build.ts";
@@ -12,15 +13,26 @@ import type { Compiler } from "./compiler.ts";
 import { CandidateError } from "./errors.ts";
 import { runBinary } from "./run.ts";
 import { withMeasurementLock } from "./run-lock.ts";
+import { ensureDir } from "../util/paths.ts";
+
+/** Raised when what a profile holds changes, so profiles cached before are recalibrated. */
+export const PROFILE_VERSION = 2;
 
 export interface MachineProfile {
+  /** PROFILE_VERSION at calibration; absent before version 2. */
+  readonly version?: number;
   readonly cpuModel: string;
   readonly cores: number;
   readonly compiler: string;
   /** Peak FP32 FLOP/s of one core. */
   readonly peakFlopsPerCore: number;
-  /** Sustained memory bandwidth of one core, bytes/s. */
+  /** Sustained memory bandwidth of one core reading and writing (a triad), bytes/s. */
   readonly bandwidthPerCore: number;
+  /**
+   * Sustained bandwidth of one core streaming reads only, bytes/s: read-mostly kernels
+   * (a matrix-vector product) reach it, above the triad. Absent before version 2.
+   */
+  readonly readBandwidthPerCore?: number;
   /** Private cache per core (largest level reported by sysfs, usually L2), bytes. */
   readonly cacheBytesPerCore: number;
   readonly calibratedAt: string;
@@ -55,6 +67,35 @@ int main(void) {
 }
 `;
 
+const READ_BANDWIDTH_SOURCE = `
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+typedef float v16 __attribute__((vector_size(64)));
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+int main(void) {
+  size_t n = (size_t)32 << 20; /* 128 MiB: far beyond any cache */
+  float* f = aligned_alloc(64, n * 4);
+  for (size_t i = 0; i < n; i++) f[i] = (float)(i & 1023);
+  const v16* a = (const v16*)f;
+  size_t m = n / 16;
+  double best = 0; float sink = 0;
+  for (int trial = 0; trial < 3; trial++) {
+    /* Independent sums keep the loads, not the add latency, the limit. */
+    v16 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+    double t0 = now();
+    for (size_t i = 0; i < m; i += 4) { s0 += a[i]; s1 += a[i + 1]; s2 += a[i + 2]; s3 += a[i + 3]; }
+    double t = now() - t0;
+    v16 s = s0 + s1 + s2 + s3;
+    for (int l = 0; l < 16; l++) sink += s[l];
+    double bw = (double)n * 4 / t;
+    if (bw > best) best = bw;
+  }
+  printf("%.6e %f\\n", best, sink);
+  return 0;
+}
+`;
+
 const BANDWIDTH_SOURCE = `
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,7 +106,7 @@ int main(void) {
   float* a = aligned_alloc(64, n * 4); float* b = aligned_alloc(64, n * 4); float* c = aligned_alloc(64, n * 4);
   for (size_t i = 0; i < n; i++) { a[i] = 0; b[i] = (float)i; c[i] = 1.0f; }
   double best = 0;
-  for (int trial = 0; trial < 5; trial++) {
+  for (int trial = 0; trial < 3; trial++) {
     double t0 = now();
     for (size_t i = 0; i < n; i++) a[i] = b[i] + 0.5f * c[i];
     double t = now() - t0;
@@ -86,8 +127,11 @@ export async function machineProfile(
   const cpuModel = cpus()[0]?.model ?? "unknown CPU";
   if (!recalibrate && existsSync(file)) {
     const cached = JSON.parse(readFileSync(file, "utf8")) as MachineProfile;
-    const current = cached.cpuModel === cpuModel && cached.compiler === compiler.version;
-    if (current && cached.cacheBytesPerCore > 0) return cached;
+    const current =
+      cached.version === PROFILE_VERSION &&
+      cached.cpuModel === cpuModel &&
+      cached.compiler === compiler.version;
+    if (current) return cached;
   }
   const peak = await runMicroBenchmark(PEAK_SOURCE, "peak FLOP/s", compiler, cacheDir);
   const bandwidth = await runMicroBenchmark(
@@ -96,16 +140,24 @@ export async function machineProfile(
     compiler,
     cacheDir,
   );
+  const readBandwidth = await runMicroBenchmark(
+    READ_BANDWIDTH_SOURCE,
+    "read bandwidth",
+    compiler,
+    cacheDir,
+  );
   const profile: MachineProfile = {
+    version: PROFILE_VERSION,
     cpuModel,
     cores: cpus().length,
     compiler: compiler.version,
     peakFlopsPerCore: peak,
     bandwidthPerCore: bandwidth,
+    readBandwidthPerCore: readBandwidth,
     cacheBytesPerCore: privateCacheBytes(),
     calibratedAt: new Date().toISOString(),
   };
-  mkdirSync(cacheDir, { recursive: true });
+  ensureDir(cacheDir, "cache directory");
   writeFileSync(file, JSON.stringify(profile, null, 2) + "\n");
   return profile;
 }
@@ -132,22 +184,6 @@ async function runMicroBenchmark(
     );
   }
   return value;
-}
-
-/**
- * Roofline bound of a program: the larger of compute time and compulsory-traffic time.
- * Measurements repeat the kernel on warm caches, so the memory term only applies when
- * the compulsory data does not fit the private caches of the cores used.
- */
-export function rooflineSeconds(
-  flops: number,
-  bytes: number,
-  profile: MachineProfile,
-  threads: number,
-): number {
-  const compute = flops / (profile.peakFlopsPerCore * threads);
-  if (bytes <= profile.cacheBytesPerCore * threads) return compute;
-  return Math.max(compute, bytes / (profile.bandwidthPerCore * threads));
 }
 
 /** Largest per-core (unshared) data cache from sysfs; 1 MiB where sysfs does not say. */

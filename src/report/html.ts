@@ -1,6 +1,7 @@
 /** One self-contained HTML report of a run: inline CSS and SVG, no script, no external request. */
 import { convergenceSpec, expansionsSpec, modelsSpec, renderSvg } from "./charts.ts";
 import type { ReportData } from "./data.ts";
+import { ABOVE_BOUND, rooflineFraction } from "../measure/roofline.ts";
 
 const escape = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -52,8 +53,13 @@ export async function renderReport(d: ReportData): Promise<string> {
   ];
   if (bestMs !== undefined && d.baselineMs)
     facts.push(["speedup", `${(d.baselineMs / bestMs).toFixed(2)}x`]);
-  if (bestMs !== undefined && d.rooflineMs)
-    facts.push(["of roofline", `${((100 * d.rooflineMs) / bestMs).toFixed(1)}%`]);
+  if (bestMs !== undefined && d.rooflineMs) {
+    const fraction = rooflineFraction(d.rooflineMs, bestMs);
+    facts.push([
+      "of roofline",
+      fraction !== null ? `${(100 * fraction).toFixed(1)}%` : ABOVE_BOUND,
+    ]);
+  }
   const sections: string[] = [
     `<h1>${escape(r.workload)} (${escape(shape)})</h1>`,
     `<dl>${facts.map(([k, v]) => `<dt>${escape(k)}</dt><dd>${escape(v)}</dd>`).join("")}</dl>`,

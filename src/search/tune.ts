@@ -4,9 +4,10 @@
  * budget through a shared TuningSession.
  */
 import type { CostModel } from "../costmodel/cost-model.ts";
-import { compulsoryBytes, flopCount, type Program } from "../ir/program.ts";
+import { compulsoryTraffic, flopCount, type Program } from "../ir/program.ts";
 import type { MeasurementEngine } from "../measure/engine.ts";
-import { rooflineSeconds, type MachineProfile } from "../measure/profile.ts";
+import type { MachineProfile } from "../measure/profile.ts";
+import { rooflineSeconds } from "../measure/roofline.ts";
 import type { Proposer } from "../models/protocol.ts";
 import { Schedule } from "../schedule/schedule.ts";
 import { beamSearch } from "./baselines/beam.ts";
@@ -83,7 +84,8 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
   // The first measured time calibrates the cost model before any candidate is ranked.
   o.costModel.observe([{ schedule: unscheduled, ms: baselineMs }]);
   const rooflineMs =
-    rooflineSeconds(flopCount(o.program), compulsoryBytes(o.program), o.profile, o.threads) * 1000;
+    rooflineSeconds(flopCount(o.program), compulsoryTraffic(o.program), o.profile, o.threads) *
+    1000;
   o.onBaseline?.(baselineMs, rooflineMs);
   const session: TuningSession = new TuningSession({
     program: o.program,

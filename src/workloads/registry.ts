@@ -49,42 +49,51 @@ export function getWorkload(name: string): WorkloadDef {
 /** Largest accepted extent: generated C indexes with 32-bit ints. */
 const MAX_EXTENT = 2 ** 31 - 1;
 
-/** Parses "M=1000,N=4095,K=333" (spaces allowed around names, values and commas). */
-export function parseShapeOverrides(text: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  if (text.trim() === "") return out;
+/**
+ * Parses "M=1000,N=4095,K=333" (spaces allowed around names, values and commas). Values
+ * are decimal digits only: "0x10" or "1e3" are refused rather than read as 16 or 1000.
+ * `hint` (the valid parameters) ends every error message.
+ */
+export function parseShapeOverrides(text: string, hint = ""): Record<string, number> {
+  const fail = (message: string) => new ShapeError(hint ? `${message}; ${hint}` : message);
+  const entries: [string, number][] = [];
+  if (text.trim() === "") return {};
   for (const rawPart of text.split(",")) {
     const part = rawPart.trim();
     const where = `in shape '${text}'`;
-    if (part === "")
-      throw new ShapeError(`empty entry ${where}; expected NAME=VALUE[,NAME=VALUE...]`);
+    if (part === "") throw fail(`empty entry ${where}; expected NAME=VALUE[,NAME=VALUE...]`);
     const eq = part.indexOf("=");
-    if (eq < 0) throw new ShapeError(`'${part}' ${where} is not NAME=VALUE`);
+    if (eq < 0) throw fail(`'${part}' ${where} is not NAME=VALUE`);
     const name = part.slice(0, eq).trim();
     const valueText = part.slice(eq + 1).trim();
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw new ShapeError(`'${name}' ${where} is not a parameter name`);
+      throw fail(`'${name}' ${where} is not a parameter name`);
     }
-    if (Object.hasOwn(out, name))
-      throw new ShapeError(`parameter '${name}' is given twice ${where}`);
-    out[name] = parseExtent(name, valueText, where);
+    if (entries.some(([known]) => known === name))
+      throw fail(`parameter '${name}' is given twice ${where}`);
+    const problem = extentProblem(valueText);
+    if (problem) throw fail(`value '${valueText}' of ${name} ${where} ${problem}`);
+    entries.push([name, Number(valueText)]);
   }
-  return out;
+  // fromEntries makes "__proto__" an own key, which instantiate then refuses by name.
+  return Object.fromEntries(entries);
 }
 
-function parseExtent(name: string, valueText: string, where: string): number {
+function extentProblem(valueText: string): string | undefined {
+  if (!/^[0-9]+$/.test(valueText)) return "is not a positive decimal integer";
   const value = Number(valueText);
-  if (valueText === "" || !Number.isFinite(value)) {
-    throw new ShapeError(`value '${valueText}' of ${name} ${where} is not a number`);
-  }
-  if (!Number.isInteger(value)) {
-    throw new ShapeError(`value ${valueText} of ${name} ${where} is not an integer`);
-  }
-  if (value <= 0) throw new ShapeError(`value ${valueText} of ${name} ${where} must be positive`);
-  if (value > MAX_EXTENT) {
-    throw new ShapeError(`value ${valueText} of ${name} ${where} exceeds ${MAX_EXTENT}`);
-  }
-  return value;
+  if (value <= 0) return "must be positive";
+  if (value > MAX_EXTENT) return `exceeds ${MAX_EXTENT}`;
+  return undefined;
+}
+
+/** Builds a workload at a named size with a `--shape` text; errors list its parameters. */
+export function instantiateShape(name: string, size: SizeName, shape?: string): Program {
+  const params = Object.keys(getWorkload(name).sizes[size]);
+  const hint = `parameters of ${name}: ${params.join(", ")}`;
+  if (shape !== undefined && shape.trim() === "")
+    throw new ShapeError(`empty shape; expected NAME=VALUE[,NAME=VALUE...]; ${hint}`);
+  return instantiate(name, size, parseShapeOverrides(shape ?? "", hint));
 }
 
 /** Builds a workload at a named size, with some parameters overridden. */

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { machineProfile, rooflineSeconds } from "../../src/measure/profile.ts";
+import { writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { machineProfile, PROFILE_VERSION } from "../../src/measure/profile.ts";
 import { openBlasAvailable, timeSgemm } from "../../src/measure/blas.ts";
 import { freshEvalOptions } from "../support/toolchain.ts";
 
@@ -7,27 +10,32 @@ describe("machine profile", () => {
   it("is calibrated once and then read from the cache", async () => {
     const { compiler, cacheDir } = freshEvalOptions();
     const first = await machineProfile(compiler, cacheDir);
+    expect(first.version).toBe(PROFILE_VERSION);
     expect(first.peakFlopsPerCore).toBeGreaterThan(1e9);
     expect(first.bandwidthPerCore).toBeGreaterThan(1e8);
+    expect(first.readBandwidthPerCore).toBeGreaterThan(1e8);
     expect(first.cacheBytesPerCore).toBeGreaterThanOrEqual(32 * 1024);
     expect(first.compiler).toBe(compiler.version);
     const second = await machineProfile(compiler, cacheDir);
     expect(second).toEqual(first);
   });
 
-  it("bounds by memory only when the data does not fit the private caches", () => {
-    const profile = {
-      cpuModel: "x",
-      cores: 2,
-      compiler: "cc",
-      peakFlopsPerCore: 100e9,
-      bandwidthPerCore: 10e9,
+  it("recalibrates a profile cached by an older colt (no read bandwidth)", async () => {
+    const { compiler, cacheDir } = freshEvalOptions();
+    const old = {
+      cpuModel: cpus()[0]?.model ?? "unknown CPU",
+      cores: cpus().length,
+      compiler: compiler.version,
+      peakFlopsPerCore: 1e9,
+      bandwidthPerCore: 1e9,
       cacheBytesPerCore: 1 << 20,
-      calibratedAt: "",
+      calibratedAt: "2026-01-01T00:00:00.000Z",
     };
-    expect(rooflineSeconds(1e9, 1 << 19, profile, 1)).toBeCloseTo(0.01, 12);
-    expect(rooflineSeconds(1e6, 1 << 24, profile, 1)).toBeCloseTo((1 << 24) / 10e9, 12);
-    expect(rooflineSeconds(1e9, 1 << 19, profile, 2)).toBeCloseTo(0.005, 12);
+    writeFileSync(join(cacheDir, "machine-profile.json"), JSON.stringify(old));
+    const profile = await machineProfile(compiler, cacheDir);
+    expect(profile.version).toBe(PROFILE_VERSION);
+    expect(profile.readBandwidthPerCore).toBeGreaterThan(1e8);
+    expect(profile.calibratedAt).not.toBe(old.calibratedAt);
   });
 });
 

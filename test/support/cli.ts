@@ -10,11 +10,16 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-export function colt(args: readonly string[], env: NodeJS.ProcessEnv = {}): CliResult {
+/** `timeoutMs` ends a hung command with SIGTERM; its code is then null. */
+export function colt(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 120_000,
+): CliResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     encoding: "utf8",
     env: { ...process.env, ...env },
-    timeout: 120_000,
+    timeout: timeoutMs,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -4,6 +4,7 @@ import { flopCount } from "../../src/ir/program.ts";
 import {
   getWorkload,
   instantiate,
+  instantiateShape,
   listWorkloads,
   parseShapeOverrides,
   ShapeError,
@@ -114,19 +115,48 @@ describe("parseShapeOverrides", () => {
 
   it.each([
     ["M", /not NAME=VALUE/],
-    ["M=", /not a number/],
-    ["M=abc", /not a number/],
-    ["M=12x", /not a number/],
-    ["M=2.5", /not an integer/],
+    ["M=", /not a positive decimal integer/],
+    ["M=abc", /not a positive decimal integer/],
+    ["M=12x", /not a positive decimal integer/],
+    ["M=2.5", /not a positive decimal integer/],
+    ["M=0x10", /not a positive decimal integer/],
+    ["M=0b11", /not a positive decimal integer/],
+    ["M=1e3", /not a positive decimal integer/],
+    ["M=+5", /not a positive decimal integer/],
+    ["M=Infinity", /not a positive decimal integer/],
     ["M=0", /must be positive/],
-    ["M=-4", /must be positive/],
-    ["M=1e12", /exceeds/],
+    ["M=-4", /not a positive decimal integer/],
+    ["M=1000000000000", /exceeds/],
     ["M=4,,N=3", /empty entry/],
     ["M=4,M=5", /given twice/],
     ["1M=4", /not a parameter name/],
   ])("rejects %j", (text, message) => {
     expect(() => parseShapeOverrides(text)).toThrow(ShapeError);
     expect(() => parseShapeOverrides(text)).toThrow(message);
+  });
+});
+
+describe("instantiateShape", () => {
+  it("ends every --shape error with the workload's parameters", () => {
+    for (const shape of ["M=0x10", "M=1e3", "M=", " ", "M=4,,N=3", "__proto__=4", "Q=3"]) {
+      expect(() => instantiateShape("matmul", "small", shape)).toThrow(ShapeError);
+      expect(() => instantiateShape("matmul", "small", shape)).toThrow(/M, N, K/);
+    }
+  });
+
+  it("refuses __proto__ by name instead of ignoring it", () => {
+    expect(() => instantiateShape("matmul", "small", "__proto__=4")).toThrow(
+      "workload 'matmul' has no parameter '__proto__'",
+    );
+  });
+
+  it("builds the shape without --shape and with decimal values", () => {
+    expect(instantiateShape("matmul", "small").params).toEqual({ M: 64, N: 64, K: 64 });
+    expect(instantiateShape("matmul", "small", "M=010, N=7").params).toEqual({
+      M: 10,
+      N: 7,
+      K: 64,
+    });
   });
 });
 

@@ -1,5 +1,4 @@
 /** `colt bench`: strategies side by side on the same machine profile, a table and a combined report. */
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import type { Db } from "../../db/database.ts";
@@ -15,7 +14,7 @@ import {
 } from "../../db/records.ts";
 import { RecordingEngine } from "../../db/recording-engine.ts";
 import { programHash } from "../../ir/hash.ts";
-import { cacheDir } from "../../measure/cache-dir.ts";
+import { cacheDir, ensureCacheDir } from "../../measure/cache-dir.ts";
 import { detectCompiler } from "../../measure/compiler.ts";
 import { MeasurementEngine } from "../../measure/engine.ts";
 import { machineProfile } from "../../measure/profile.ts";
@@ -33,6 +32,7 @@ import {
   type BenchRow,
   type BenchStrategy,
 } from "../../search/bench.ts";
+import { ensureDir, writeFileAt } from "../../util/paths.ts";
 import { DB_OPTION, withDb } from "../db.ts";
 import { UsageError } from "../errors.ts";
 import { formatMs, percent } from "../format.ts";
@@ -43,6 +43,7 @@ import {
   parseNonNegativeInt,
   parsePositiveInt,
   parseSize,
+  parseThreads,
 } from "../options.ts";
 import type { MemoryLimit } from "../../measure/memory-limit.ts";
 
@@ -134,7 +135,7 @@ export function registerBench(program: Command): void {
     .option("--seeds <n>", "seeds 1..n per strategy", parsePositiveInt("--seeds"), 3)
     .option("--trials <n>", "measurement budget of every run", parsePositiveInt("--trials"), 32)
     .option("--size <size>", "small or paper", "small")
-    .option("--threads <n>", "cores each candidate runs on", parsePositiveInt("--threads"), 1)
+    .option("--threads <n>", "cores each candidate runs on", parseThreads, 1)
     .option(
       "--min-ms <ms>",
       "minimum measuring time per candidate",
@@ -178,6 +179,9 @@ export function registerBench(program: Command): void {
         programs.map((p) => p.program),
         opts.maxMemory,
       );
+      // Checked before the database records a run, so a bad path leaves no run behind.
+      ensureCacheDir();
+      if (opts.out) ensureDir(opts.out, "--out");
       await withDb(opts.db, (db) => bench(db, opts, strategies, programs, memoryLimit));
     });
 }
@@ -286,15 +290,15 @@ async function bench(
   );
   let reportFile = `${benchId}.html`;
   if (opts.out) {
-    mkdirSync(opts.out, { recursive: true });
-    writeFileSync(join(opts.out, "bench.txt"), `${title}\n\n${text}`);
-    writeFileSync(
+    writeFileAt(join(opts.out, "bench.txt"), `${title}\n\n${text}`, "--out");
+    writeFileAt(
       join(opts.out, "bench.json"),
       JSON.stringify({ bench: benchId, rows }, null, 2) + "\n",
+      "--out",
     );
     reportFile = join(opts.out, "report.html");
   }
-  writeFileSync(reportFile, html);
+  writeFileAt(reportFile, html, "--out");
   if (opts.json)
     process.stdout.write(JSON.stringify({ bench: benchId, report: reportFile, rows }) + "\n");
   else process.stdout.write(`${title}\n\n${text}\nreport: ${reportFile}\n`);

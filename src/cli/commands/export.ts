@@ -1,5 +1,4 @@
 /** `colt export`: the best kernel of a run or workload as a standalone .c/.h pair plus its trace. */
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { emitKernel, KERNEL_NAME, WORKSPACE_FN } from "../../codegen/c-kernel.ts";
@@ -8,6 +7,7 @@ import type { Program } from "../../ir/program.ts";
 import { Schedule } from "../../schedule/schedule.ts";
 import { parseTrace } from "../../schedule/text.ts";
 import { listWorkloads } from "../../workloads/registry.ts";
+import { ensureDir, writeFileAt } from "../../util/paths.ts";
 import { DB_OPTION, withDb } from "../db.ts";
 import { UsageError } from "../errors.ts";
 import { formatMs } from "../format.ts";
@@ -128,10 +128,10 @@ export function registerExport(program: Command): void {
         }
         const base = `colt_${workload.replace(/[^A-Za-z0-9_]/g, "_")}`;
         const files = exportKernel(prog, workload, best, threads, base);
-        mkdirSync(opts.out, { recursive: true });
-        writeFileSync(join(opts.out, `${base}.c`), files.c);
-        writeFileSync(join(opts.out, `${base}.h`), files.h);
-        writeFileSync(join(opts.out, `${base}.sched`), files.sched);
+        ensureDir(opts.out, "--out");
+        writeFileAt(join(opts.out, `${base}.c`), files.c, "--out");
+        writeFileAt(join(opts.out, `${base}.h`), files.h, "--out");
+        writeFileAt(join(opts.out, `${base}.sched`), files.sched, "--out");
         process.stdout.write(
           `${join(opts.out, base)}.{c,h,sched}: ${workload} from run ${best.runId}${best.ms !== null ? `, ${formatMs(best.ms)}` : ""}\n`,
         );

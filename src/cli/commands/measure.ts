@@ -1,10 +1,11 @@
 /** `colt measure`: build, verify and time one schedule of a workload. */
 import type { Command } from "commander";
-import { compulsoryBytes, flopCount } from "../../ir/program.ts";
-import { cacheDir } from "../../measure/cache-dir.ts";
+import { compulsoryTraffic, flopCount } from "../../ir/program.ts";
+import { ensureCacheDir } from "../../measure/cache-dir.ts";
 import { detectCompiler } from "../../measure/compiler.ts";
 import { MeasurementEngine } from "../../measure/engine.ts";
-import { machineProfile, rooflineSeconds } from "../../measure/profile.ts";
+import { machineProfile } from "../../measure/profile.ts";
+import { ABOVE_BOUND, rooflineFraction, rooflineSeconds } from "../../measure/roofline.ts";
 import { openBlasAvailable, timeSgemm } from "../../measure/blas.ts";
 import { median } from "../../measure/stats.ts";
 import { UsageError } from "../errors.ts";
@@ -16,6 +17,7 @@ import {
   MAX_MEMORY_OPTION,
   parsePositiveInt,
   parseSize,
+  parseThreads,
   type WorkloadOptions,
 } from "../options.ts";
 
@@ -27,6 +29,7 @@ interface MeasureOptions extends WorkloadOptions {
   blas?: boolean;
   json?: boolean;
   maxMemory?: string;
+  recalibrate?: boolean;
 }
 
 export function registerMeasure(program: Command): void {
@@ -39,7 +42,7 @@ export function registerMeasure(program: Command): void {
     .option("--size <size>", "small or paper", "small")
     .option("--shape <params>", "override shape parameters, e.g. M=1000,N=4095,K=333")
     .option("--schedule <file>", "schedule file: one transformation per line")
-    .option("--threads <n>", "cores to run on", parsePositiveInt("--threads"), 1)
+    .option("--threads <n>", "cores to run on", parseThreads, 1)
     .option("--seed <n>", "seed of the random inputs", parsePositiveInt("--seed"), 1)
     .option(
       "--min-ms <ms>",
@@ -53,13 +56,14 @@ export function registerMeasure(program: Command): void {
     )
     .option(...MAX_MEMORY_OPTION)
     .option("--json", "print one JSON object")
+    .option("--recalibrate", "measure the machine profile (peak, bandwidths) again first")
     .action(async (workload: string, opts: MeasureOptions) => {
       const prog = loadProgram(workload, opts);
       const memoryLimit = admitPrograms([prog], opts.maxMemory);
       const schedule = loadSchedule(prog, opts.schedule);
       const compiler = detectCompiler();
-      const dir = cacheDir();
-      const profile = await machineProfile(compiler, dir);
+      const dir = ensureCacheDir();
+      const profile = await machineProfile(compiler, dir, opts.recalibrate === true);
       const engine = new MeasurementEngine({
         compiler,
         cacheDir: dir,
@@ -74,7 +78,7 @@ export function registerMeasure(program: Command): void {
       const peakFraction = ms
         ? flops / (ms * 1e-3) / (profile.peakFlopsPerCore * opts.threads)
         : undefined;
-      const roofline = rooflineSeconds(flops, compulsoryBytes(prog), profile, opts.threads);
+      const roofline = rooflineSeconds(flops, compulsoryTraffic(prog), profile, opts.threads);
       const blasMs = opts.blas
         ? await timeOpenBlas(workload, prog.params, engine, opts)
         : undefined;
@@ -91,7 +95,8 @@ export function registerMeasure(program: Command): void {
         reps: m.timing?.reps ?? 0,
         gflops: m.gflops ?? null,
         peakFraction: peakFraction ?? null,
-        rooflineFraction: ms ? roofline / (ms * 1e-3) : null,
+        rooflineFraction: ms ? rooflineFraction(roofline * 1e3, ms) : null,
+        aboveRoofline: ms ? ms < roofline * 1e3 : false,
         error: m.error ?? null,
         detail: m.detail ?? null,
         compiler: m.compiler.version,
@@ -114,7 +119,7 @@ export function registerMeasure(program: Command): void {
         if (m.timing && m.gflops !== undefined && peakFraction !== undefined) {
           out.push(
             `  time      ${formatMs(m.timing.medianMs)} median of ${m.timing.reps} (min ${formatMs(m.timing.minMs)}, spread ${percent(m.timing.spread)})`,
-            `  speed     ${m.gflops.toFixed(1)} GFLOP/s = ${percent(peakFraction)} of peak (${((profile.peakFlopsPerCore * opts.threads) / 1e9).toFixed(0)} GFLOP/s), ${percent(result.rooflineFraction ?? 0)} of the roofline bound (${formatMs(roofline * 1e3)})`,
+            `  speed     ${m.gflops.toFixed(1)} GFLOP/s = ${percent(peakFraction)} of peak (${((profile.peakFlopsPerCore * opts.threads) / 1e9).toFixed(0)} GFLOP/s), ${result.rooflineFraction !== null ? `${percent(result.rooflineFraction)} of the roofline bound` : ABOVE_BOUND} (${formatMs(roofline * 1e3)})`,
           );
         }
         out.push(

@@ -1,17 +1,17 @@
 /** `colt report`: a run as one self-contained HTML file. */
-import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import type { Db } from "../../db/database.ts";
 import { getRun } from "../../db/records.ts";
 import { reportData } from "../../report/data.ts";
 import { renderReport } from "../../report/html.ts";
+import { writeFileAt } from "../../util/paths.ts";
 import { DB_OPTION, withDb } from "../db.ts";
 import { programOfRun } from "./export.ts";
 
 /** Renders the report of a recorded run to a file. */
 export async function writeReport(db: Db, runId: string, file: string): Promise<void> {
   const run = getRun(db, runId);
-  writeFileSync(file, await renderReport(reportData(db, runId, programOfRun(run))));
+  writeFileAt(file, await renderReport(reportData(db, runId, programOfRun(run))), "--out");
 }
 
 export function registerReport(program: Command): void {

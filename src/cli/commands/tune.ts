@@ -1,5 +1,5 @@
 /** `colt tune`: search for the fastest schedule of a workload. */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import type { Db } from "../../db/database.ts";
@@ -23,14 +23,16 @@ import { generateC } from "../../codegen/generate.ts";
 import { emitKernel } from "../../codegen/c-kernel.ts";
 import { LearnedCostModel } from "../../costmodel/learned.ts";
 import { flopCount } from "../../ir/program.ts";
-import { cacheDir } from "../../measure/cache-dir.ts";
+import { cacheDir, ensureCacheDir } from "../../measure/cache-dir.ts";
 import { detectCompiler, type Compiler } from "../../measure/compiler.ts";
 import { MeasurementEngine } from "../../measure/engine.ts";
 import { machineProfile } from "../../measure/profile.ts";
+import { ABOVE_BOUND, rooflineFraction } from "../../measure/roofline.ts";
 import type { Bucket } from "../../models/bucket.ts";
 import { RECORDS_FILE } from "../../models/llm/records.ts";
 import { offlineBucket } from "../../models/offline/proposers.ts";
 import type { MachineProfile } from "../../measure/profile.ts";
+import { ensureDir, writeFileAt } from "../../util/paths.ts";
 import { STRATEGIES, tune, type StrategyName, type TuneResult } from "../../search/tune.ts";
 import { DB_OPTION, openCliDb } from "../db.ts";
 import { writeReport } from "./report.ts";
@@ -45,6 +47,7 @@ import {
   parsePositiveInt,
   parsePositiveNumber,
   parseSize,
+  parseThreads,
   type WorkloadOptions,
 } from "../options.ts";
 import {
@@ -107,7 +110,7 @@ export function registerTune(program: Command): void {
       parsePositiveInt("--seed"),
       1,
     )
-    .option("--threads <n>", "cores each candidate runs on", parsePositiveInt("--threads"), 1)
+    .option("--threads <n>", "cores each candidate runs on", parseThreads, 1)
     .option(
       "--min-ms <ms>",
       "minimum measuring time per candidate",
@@ -177,7 +180,11 @@ export function registerTune(program: Command): void {
           `unknown strategy '${opts.strategy}' (strategies: ${STRATEGIES.join(", ")})`,
         );
       }
-      const db = replay && !opts.remeasure ? undefined : openCliDb(opts.db);
+      // Checked before the database records a run, so a bad path leaves no run behind.
+      const measures = !replay || opts.remeasure === true;
+      if (measures) ensureCacheDir();
+      if (opts.out) ensureDir(opts.out, "--out");
+      const db = measures ? openCliDb(opts.db) : undefined;
       try {
         await tuneCommand(workload, opts, command, replay, db);
       } finally {
@@ -389,7 +396,8 @@ function summarize(
     speedup: bestMs ? r.baselineMs / bestMs : null,
     gflops: bestMs ? flops / (bestMs * 1e6) : null,
     peakFraction: bestMs ? flops / (bestMs * 1e-3) / peak : null,
-    rooflineFraction: bestMs ? r.rooflineMs / bestMs : null,
+    rooflineFraction: bestMs ? rooflineFraction(r.rooflineMs, bestMs) : null,
+    aboveRoofline: bestMs ? bestMs < r.rooflineMs : false,
     verified: r.best !== undefined,
     bestTrace: r.best?.schedule.text() ?? "",
     bestTrial: r.best?.trial ?? null,
@@ -415,7 +423,7 @@ function render(s: Summary, r: TuneResult): string {
   if (s.bestMs !== null) {
     lines.push(
       `  best      ${formatMs(s.bestMs)} at trial ${s.bestTrial}, verified`,
-      `  speedup   ${s.speedup!.toFixed(2)}x   ${s.gflops!.toFixed(1)} GFLOP/s = ${percent(s.peakFraction!)} of peak, ${percent(s.rooflineFraction!)} of roofline`,
+      `  speedup   ${s.speedup!.toFixed(2)}x   ${s.gflops!.toFixed(1)} GFLOP/s = ${percent(s.peakFraction!)} of peak, ${s.rooflineFraction !== null ? `${percent(s.rooflineFraction)} of roofline` : ABOVE_BOUND}`,
     );
   } else {
     lines.push("  best      no verified candidate");
@@ -542,12 +550,13 @@ function startRunDirectory(
   profile: MachineProfile,
   bucket: Bucket | undefined,
 ): void {
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, RUN_FILE), JSON.stringify(settings, null, 2) + "\n");
-  writeFileSync(join(dir, PROFILE_FILE), JSON.stringify(profile, null, 2) + "\n");
+  ensureDir(dir, "--out");
+  const write = (file: string, text: string) => writeFileAt(join(dir, file), text, "--out");
+  write(RUN_FILE, JSON.stringify(settings, null, 2) + "\n");
+  write(PROFILE_FILE, JSON.stringify(profile, null, 2) + "\n");
   if (bucket) {
-    writeFileSync(join(dir, BUCKET_FILE), JSON.stringify(bucket, null, 2) + "\n");
-    writeFileSync(join(dir, RECORDS_FILE), "");
+    write(BUCKET_FILE, JSON.stringify(bucket, null, 2) + "\n");
+    write(RECORDS_FILE, "");
   } else {
     // A directory reused for an offline run must not look like a replayable LLM run.
     for (const f of [BUCKET_FILE, RECORDS_FILE]) rmSync(join(dir, f), { force: true });
@@ -555,20 +564,18 @@ function startRunDirectory(
 }
 
 function writeRunDirectory(dir: string, r: TuneResult, summary: Summary): void {
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
-  writeFileSync(
-    join(dir, "trials.jsonl"),
-    r.trials.map((t) => JSON.stringify(t)).join("\n") + "\n",
-  );
-  writeFileSync(
-    join(dir, "expansions.jsonl"),
+  ensureDir(dir, "--out");
+  const write = (file: string, text: string) => writeFileAt(join(dir, file), text, "--out");
+  write("summary.json", JSON.stringify(summary, null, 2) + "\n");
+  write("trials.jsonl", r.trials.map((t) => JSON.stringify(t)).join("\n") + "\n");
+  write(
+    "expansions.jsonl",
     r.expansions.map((e) => JSON.stringify(e)).join(r.expansions.length ? "\n" : "") +
       (r.expansions.length ? "\n" : ""),
   );
   if (r.best) {
-    writeFileSync(join(dir, "best.sched"), r.best.schedule.text());
-    writeFileSync(join(dir, "best-kernel.c"), emitKernel(r.best.schedule.lower()).code);
-    writeFileSync(join(dir, "best-with-harness.c"), generateC(r.best.schedule.lower()).source);
+    write("best.sched", r.best.schedule.text());
+    write("best-kernel.c", emitKernel(r.best.schedule.lower()).code);
+    write("best-with-harness.c", generateC(r.best.schedule.lower()).source);
   }
 }
