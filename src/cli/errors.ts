@@ -2,6 +2,7 @@
  * Turns known failures into one clear line and an exit code; anything unexpected keeps
  * its stack trace, because that is a bug in COLT.
  */
+import { printErr } from "./output.ts";
 import { DatabaseError } from "../db/database.ts";
 import { RunNotFoundError } from "../db/records.ts";
 import { ProgramError } from "../ir/builder.ts";
@@ -38,10 +39,7 @@ const USER_ERRORS = [
   RunNotFoundError,
 ];
 
-export function reportError(
-  e: unknown,
-  write: (line: string) => void = (l) => process.stderr.write(l),
-): number {
+export function reportError(e: unknown, write: (line: string) => void = printErr): number {
   if (USER_ERRORS.some((cls) => e instanceof cls)) {
     write(`colt: ${(e as Error).message}\n`);
     return 1;

@@ -1,9 +1,15 @@
 /** One self-contained HTML report of a run: inline CSS and SVG, no script, no external request. */
 import { convergenceSpec, expansionsSpec, modelsSpec, renderSvg } from "./charts.ts";
 import type { ReportData } from "./data.ts";
+import { printable } from "../util/printable.ts";
 
+/** Text as HTML, control characters shown as `\xHH` like on the terminal. */
 const escape = (s: string) =>
-  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  printable(s)
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;");
 
 const fmtMs = (ms: number | null | undefined) =>
   ms === null || ms === undefined

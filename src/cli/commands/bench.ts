@@ -1,4 +1,5 @@
 /** `colt bench`: strategies side by side on the same machine profile, a table and a combined report. */
+import { printOut, printErr } from "../output.ts";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
@@ -232,7 +233,7 @@ async function bench(
             bestMs: r.best?.ms ?? null,
           });
           if (progress)
-            process.stderr.write(
+            printErr(
               `${workload} ${strategy} seed ${seed}: ${r.best ? `${formatMs(r.best.ms)} (${(r.baselineMs / r.best.ms).toFixed(2)}x)` : "no verified result"}  run ${runId}\n`,
             );
         },
@@ -249,7 +250,7 @@ async function bench(
       rounds: opts.finalRounds,
       done: (workload, unscheduledMs, done) => {
         if (progress)
-          process.stderr.write(
+          printErr(
             `${workload} re-measured side by side: unscheduled ${formatMs(unscheduledMs)}, ${done.map((r) => `${r.strategy} seed ${r.seed} ${r.remeasured ? formatMs(r.remeasured.bestMs) : "-"}`).join(", ")}\n`,
           );
       },
@@ -278,7 +279,6 @@ async function bench(
     reportFile = join(opts.out, "report.html");
   }
   writeFileSync(reportFile, html);
-  if (opts.json)
-    process.stdout.write(JSON.stringify({ bench: benchId, report: reportFile, rows }) + "\n");
-  else process.stdout.write(`${title}\n\n${text}\nreport: ${reportFile}\n`);
+  if (opts.json) printOut(JSON.stringify({ bench: benchId, report: reportFile, rows }) + "\n");
+  else printOut(`${title}\n\n${text}\nreport: ${reportFile}\n`);
 }

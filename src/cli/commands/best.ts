@@ -1,4 +1,5 @@
 /** `colt best`: the fastest verified schedule the tuning database knows for a workload. */
+import { printOut } from "../output.ts";
 import type { Command } from "commander";
 import type { Db } from "../../db/database.ts";
 import { bestCandidate, findWorkload, type CandidateRow, type RunRow } from "../../db/records.ts";
@@ -60,13 +61,13 @@ export function registerBest(program: Command): void {
           trace: b.trace,
         };
         if (opts.json) {
-          process.stdout.write(JSON.stringify(info) + "\n");
+          printOut(JSON.stringify(info) + "\n");
           return;
         }
         const shape = Object.entries(prog.params)
           .map(([k, v]) => `${k}=${v}`)
           .join(", ");
-        process.stdout.write(
+        printOut(
           [
             `# ${workload} (${shape}): ${formatMs(b.ms ?? NaN)}, ${(b.gflops ?? 0).toFixed(1)} GFLOP/s on ${b.run.threads} core(s)`,
             `# run ${b.runId} (${b.run.strategy}), trial ${b.trial ?? "-"}${b.model ? ` by ${b.model}` : ""}, measured ${b.measuredAt}`,

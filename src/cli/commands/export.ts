@@ -1,4 +1,5 @@
 /** `colt export`: the best kernel of a run or workload as a standalone .c/.h pair plus its trace. */
+import { printOut } from "../output.ts";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
@@ -132,7 +133,7 @@ export function registerExport(program: Command): void {
         writeFileSync(join(opts.out, `${base}.c`), files.c);
         writeFileSync(join(opts.out, `${base}.h`), files.h);
         writeFileSync(join(opts.out, `${base}.sched`), files.sched);
-        process.stdout.write(
+        printOut(
           `${join(opts.out, base)}.{c,h,sched}: ${workload} from run ${best.runId}${best.ms !== null ? `, ${formatMs(best.ms)}` : ""}\n`,
         );
       });

@@ -1,4 +1,5 @@
 /** `colt measure`: build, verify and time one schedule of a workload. */
+import { printOut } from "../output.ts";
 import type { Command } from "commander";
 import { compulsoryBytes, flopCount } from "../../ir/program.ts";
 import { cacheDir } from "../../measure/cache-dir.ts";
@@ -96,7 +97,7 @@ export function registerMeasure(program: Command): void {
           : {}),
       };
       if (opts.json) {
-        process.stdout.write(JSON.stringify(result) + "\n");
+        printOut(JSON.stringify(result) + "\n");
       } else {
         const shape = Object.entries(prog.params)
           .map(([k, v]) => `${k}=${v}`)
@@ -120,7 +121,7 @@ export function registerMeasure(program: Command): void {
             `  OpenBLAS  ${formatMs(blasMs)} = ${(flops / (blasMs * 1e6)).toFixed(1)} GFLOP/s (cblas_sgemm, same shape and cores)`,
           );
         }
-        process.stdout.write(out.join("\n") + "\n");
+        printOut(out.join("\n") + "\n");
       }
       if (m.status !== "ok") process.exitCode = 1;
     });

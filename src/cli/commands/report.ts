@@ -1,4 +1,5 @@
 /** `colt report`: a run as one self-contained HTML file. */
+import { printOut } from "../output.ts";
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import type { Db } from "../../db/database.ts";
@@ -24,6 +25,6 @@ export function registerReport(program: Command): void {
     .action(async (runId: string, opts: { out?: string; db?: string }) => {
       const file = opts.out ?? `report-${runId}.html`;
       await withDb(opts.db, (db) => writeReport(db, runId, file));
-      process.stdout.write(`${file}\n`);
+      printOut(`${file}\n`);
     });
 }
