@@ -3,11 +3,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { CONTROL_CHARACTERS } from "../support/control.ts";
 import { colt } from "../support/cli.ts";
 
 const cache = mkdtempSync(join(tmpdir(), "colt-terminal-"));
 const env = { COLT_CACHE_DIR: cache };
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 const TITLE = "\u001b]0;pwned\u0007";
 
 describe("terminal output", () => {
@@ -16,7 +16,7 @@ describe("terminal output", () => {
     writeFileSync(file, `# tile it\u001b[2J\nsplit C.i 8 -> io ii${TITLE}\n`);
     const r = colt(["show", "matmul", "--schedule", file], env);
     expect(r.code).toBe(1);
-    expect(r.stdout + r.stderr).not.toMatch(CONTROL);
+    expect(r.stdout + r.stderr).not.toMatch(CONTROL_CHARACTERS);
     expect(r.stderr).toContain("'ii\\x1b]0;pwned\\x07' is not a valid loop name");
   });
 
@@ -28,6 +28,6 @@ describe("terminal output", () => {
     expect(option.code).not.toBe(0);
     expect(option.stdout + option.stderr).toContain("--size\\x1b]0;pwned\\x07");
     for (const out of [r.stdout, r.stderr, option.stdout, option.stderr])
-      expect(out).not.toMatch(CONTROL);
+      expect(out).not.toMatch(CONTROL_CHARACTERS);
   });
 });

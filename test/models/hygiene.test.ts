@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CONTROL_CHARACTERS } from "../support/control.ts";
 import { coltAsync } from "../support/cli.ts";
 import { MockLlmServer } from "./support/mock-llm.ts";
 
@@ -14,8 +15,6 @@ const dir = mkdtempSync(join(tmpdir(), "colt-llm-hygiene-"));
 const env = { COLT_CACHE_DIR: join(dir, "cache") };
 const colt = (args: readonly string[]) => coltAsync(args, env);
 
-/** Control characters but newline and tab: what must never reach a terminal. */
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 const TITLE = "\u001b]0;pwned\u0007";
 const HUGE = 5_000_000;
 
@@ -70,7 +69,7 @@ describe("LLM answers at the terminal and in the records", () => {
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(server.remaining("m-small") + server.remaining("m-large")).toBe(0);
-    expect(r.stdout + r.stderr).not.toMatch(CONTROL);
+    expect(r.stdout + r.stderr).not.toMatch(CONTROL_CHARACTERS);
     // Shown, not obeyed.
     expect(r.stderr).toContain("\\x1b]0;pwned\\x07");
     expect(r.stderr).toMatch(/an answer of 5\.0 MB is over the 64 KiB cap/);
@@ -93,7 +92,7 @@ describe("LLM answers at the terminal and in the records", () => {
       expect(rec.reply!.truncatedBytes).toBeGreaterThanOrEqual(HUGE);
       expect(rec.reply!.text.length).toBeLessThanOrEqual(200);
     }
-    expect(readFileSync(join(run, "report.html"), "utf8")).not.toMatch(CONTROL);
+    expect(readFileSync(join(run, "report.html"), "utf8")).not.toMatch(CONTROL_CHARACTERS);
   });
 
   it("replays the cut answers as the same errors", async () => {
