@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONTROL_CHARACTERS } from "../support/control.ts";
-import { coltAsync } from "../support/cli.ts";
+import { coltAsync, type CliResult } from "../support/cli.ts";
 import { MockLlmServer } from "./support/mock-llm.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "colt-llm-hygiene-"));
@@ -51,28 +51,29 @@ afterAll(async () => {
 
 describe("LLM answers at the terminal and in the records", () => {
   const run = join(dir, "run");
+  let result: CliResult;
 
-  it("prints no control character and counts an answer over 64 KiB as the model's error", async () => {
+  beforeAll(async () => {
     const bucket = join(dir, "bucket.yaml");
     writeFileSync(bucket, bucketYaml(server.baseURL));
-    const r = await colt([
-      "tune",
-      "matmul",
-      "--trials",
-      "4",
-      "--min-ms",
-      "5",
-      "--models",
-      bucket,
-      "--out",
-      run,
+    result = await colt([
+      ...["tune", "matmul", "--trials", "4", "--min-ms", "5"],
+      ...["--models", bucket, "--out", run],
     ]);
-    expect(r.code, r.stderr).toBe(0);
+    expect(result.code, result.stderr).toBe(0);
     expect(server.remaining("m-small") + server.remaining("m-large")).toBe(0);
-    expect(r.stdout + r.stderr).not.toMatch(CONTROL_CHARACTERS);
-    // Shown, not obeyed.
-    expect(r.stderr).toContain("\\x1b]0;pwned\\x07");
-    expect(r.stderr).toMatch(/an answer of 5\.0 MB is over the 64 KiB cap/);
+  });
+
+  it("shows an answer's escape sequences instead of sending them to the terminal", () => {
+    expect(result.stdout + result.stderr).not.toMatch(CONTROL_CHARACTERS);
+    expect(result.stderr).toContain("\\x1b]0;pwned\\x07\\x1b[31mI cannot answer that\\x9b2J");
+    expect(readFileSync(join(run, "report.html"), "utf8")).not.toMatch(CONTROL_CHARACTERS);
+  });
+
+  it("counts an answer over 64 KiB as the model's error and records only its start", () => {
+    expect(result.stderr).toContain(
+      "openai-compatible oversized: an answer of 5.0 MB is over the 64 KiB cap",
+    );
     const summary = JSON.parse(readFileSync(join(run, "summary.json"), "utf8")) as {
       models: { name: string; errors: number; tokensIn: number }[];
     };
@@ -92,7 +93,6 @@ describe("LLM answers at the terminal and in the records", () => {
       expect(rec.reply!.truncatedBytes).toBeGreaterThanOrEqual(HUGE);
       expect(rec.reply!.text.length).toBeLessThanOrEqual(200);
     }
-    expect(readFileSync(join(run, "report.html"), "utf8")).not.toMatch(CONTROL_CHARACTERS);
   });
 
   it("replays the cut answers as the same errors", async () => {

@@ -47,7 +47,7 @@ export class LlmProposer implements Proposer {
       latencyMs: reply.latencyMs,
     };
     if (reply.truncatedBytes !== undefined) {
-      throw new LlmCallError(this.info.name, "answer", describeOversize(reply.truncatedBytes), {
+      throw new LlmCallError(this.info.name, "oversized", describeOversize(reply.truncatedBytes), {
         provider: this.spec.provider,
         usage,
       });

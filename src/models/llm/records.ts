@@ -20,6 +20,7 @@ const FAILURE_KINDS = [
   "timeout",
   "invalid-response",
   "answer",
+  "oversized",
   "benched",
   "replay-miss",
 ] as const satisfies readonly FailureKind[];
