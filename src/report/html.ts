@@ -3,7 +3,7 @@ import { convergenceSpec, expansionsSpec, modelsSpec, renderSvg } from "./charts
 import type { ReportData } from "./data.ts";
 import { printable } from "../util/printable.ts";
 
-/** Text as HTML, control characters shown as `\xHH` like on the terminal. */
+/** Text as HTML, control characters shown as `\u00HH` like on the terminal. */
 const escape = (s: string) =>
   printable(s)
     .replace(/&/g, "&amp;")

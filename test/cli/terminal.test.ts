@@ -17,16 +17,16 @@ describe("terminal output", () => {
     const r = colt(["show", "matmul", "--schedule", file], env);
     expect(r.code).toBe(1);
     expect(r.stdout + r.stderr).not.toMatch(CONTROL_CHARACTERS);
-    expect(r.stderr).toContain("'ii\\x1b]0;pwned\\x07' is not a valid loop name");
+    expect(r.stderr).toContain("'ii\\u001b]0;pwned\\u0007' is not a valid loop name");
   });
 
   it("shows the escape sequences of arguments instead of sending them", () => {
     const r = colt(["show", `mat${TITLE}mul`], env);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("unknown workload 'mat\\x1b]0;pwned\\x07mul'");
+    expect(r.stderr).toContain("unknown workload 'mat\\u001b]0;pwned\\u0007mul'");
     const option = colt(["show", "matmul", `--size${TITLE}`], env);
     expect(option.code).not.toBe(0);
-    expect(option.stdout + option.stderr).toContain("--size\\x1b]0;pwned\\x07");
+    expect(option.stdout + option.stderr).toContain("--size\\u001b]0;pwned\\u0007");
     for (const out of [r.stdout, r.stderr, option.stdout, option.stderr])
       expect(out).not.toMatch(CONTROL_CHARACTERS);
   });

@@ -66,7 +66,9 @@ describe("LLM answers at the terminal and in the records", () => {
 
   it("shows an answer's escape sequences instead of sending them to the terminal", () => {
     expect(result.stdout + result.stderr).not.toMatch(CONTROL_CHARACTERS);
-    expect(result.stderr).toContain("\\x1b]0;pwned\\x07\\x1b[31mI cannot answer that\\x9b2J");
+    expect(result.stderr).toContain(
+      "\\u001b]0;pwned\\u0007\\u001b[31mI cannot answer that\\u009b2J",
+    );
     expect(readFileSync(join(run, "report.html"), "utf8")).not.toMatch(CONTROL_CHARACTERS);
   });
 
