@@ -2,7 +2,6 @@
  * Turns known failures into one clear line and an exit code; anything unexpected keeps
  * its stack trace, because that is a bug in COLT.
  */
-import { printErr } from "./output.ts";
 import { DatabaseError } from "../db/database.ts";
 import { RunNotFoundError } from "../db/records.ts";
 import { ProgramError } from "../ir/builder.ts";
@@ -13,6 +12,7 @@ import { CandidateError, CompilerNotFoundError } from "../measure/errors.ts";
 import { ScheduleError, ScheduleSyntaxError } from "../schedule/errors.ts";
 import { TuneError } from "../search/tune.ts";
 import { ShapeError, UnknownWorkloadError } from "../workloads/registry.ts";
+import { printErr } from "./output.ts";
 
 /** An error the user can fix: bad argument, missing file, ... */
 export class UsageError extends Error {

@@ -1,5 +1,4 @@
 /** `colt bench`: strategies side by side on the same machine profile, a table and a combined report. */
-import { printOut, printErr } from "../output.ts";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
@@ -38,6 +37,7 @@ import { DB_OPTION, withDb } from "../db.ts";
 import { UsageError } from "../errors.ts";
 import { formatMs, percent } from "../format.ts";
 import { loadProgram, parseNonNegativeInt, parsePositiveInt, parseSize } from "../options.ts";
+import { printErr, printOut } from "../output.ts";
 
 interface BenchCliOptions {
   workloads: string;

@@ -1,5 +1,4 @@
 /** `colt best`: the fastest verified schedule the tuning database knows for a workload. */
-import { printOut } from "../output.ts";
 import type { Command } from "commander";
 import type { Db } from "../../db/database.ts";
 import { bestCandidate, findWorkload, type CandidateRow, type RunRow } from "../../db/records.ts";
@@ -9,6 +8,7 @@ import { DB_OPTION, withDb } from "../db.ts";
 import { UsageError } from "../errors.ts";
 import { formatMs } from "../format.ts";
 import { loadProgram, parsePositiveInt, type WorkloadOptions } from "../options.ts";
+import { printOut } from "../output.ts";
 
 interface BestCliOptions extends WorkloadOptions {
   db?: string;

@@ -1,5 +1,4 @@
 /** `colt export`: the best kernel of a run or workload as a standalone .c/.h pair plus its trace. */
-import { printOut } from "../output.ts";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
@@ -14,6 +13,7 @@ import { UsageError } from "../errors.ts";
 import { formatMs } from "../format.ts";
 import { loadProgram, parsePositiveInt, type WorkloadOptions } from "../options.ts";
 import { bestKnown } from "./best.ts";
+import { printOut } from "../output.ts";
 
 interface ExportCliOptions extends WorkloadOptions {
   out: string;

@@ -1,5 +1,4 @@
 /** `colt measure`: build, verify and time one schedule of a workload. */
-import { printOut } from "../output.ts";
 import type { Command } from "commander";
 import { compulsoryBytes, flopCount } from "../../ir/program.ts";
 import { cacheDir } from "../../measure/cache-dir.ts";
@@ -17,6 +16,7 @@ import {
   parseSize,
   type WorkloadOptions,
 } from "../options.ts";
+import { printOut } from "../output.ts";
 
 interface MeasureOptions extends WorkloadOptions {
   schedule?: string;

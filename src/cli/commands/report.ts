@@ -1,5 +1,4 @@
 /** `colt report`: a run as one self-contained HTML file. */
-import { printOut } from "../output.ts";
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import type { Db } from "../../db/database.ts";
@@ -8,6 +7,7 @@ import { reportData } from "../../report/data.ts";
 import { renderReport } from "../../report/html.ts";
 import { DB_OPTION, withDb } from "../db.ts";
 import { programOfRun } from "./export.ts";
+import { printOut } from "../output.ts";
 
 /** Renders the report of a recorded run to a file. */
 export async function writeReport(db: Db, runId: string, file: string): Promise<void> {

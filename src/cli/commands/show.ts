@@ -1,11 +1,11 @@
 /** `colt show`: a workload as loop-nest pseudo-code (or C), optionally scheduled. */
-import { printOut } from "../output.ts";
 import type { Command } from "commander";
 import { generateC } from "../../codegen/generate.ts";
 import { printLoopNest } from "../../ir/print.ts";
 import { legalMoves } from "../../schedule/enumerate.ts";
 import { printTransform } from "../../schedule/text.ts";
 import { loadProgram, loadSchedule, type WorkloadOptions } from "../options.ts";
+import { printOut } from "../output.ts";
 
 export function registerShow(program: Command): void {
   program

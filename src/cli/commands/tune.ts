@@ -1,5 +1,4 @@
 /** `colt tune`: search for the fastest schedule of a workload. */
-import { printOut, printErr } from "../output.ts";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
@@ -55,6 +54,7 @@ import {
   type RecordedRun,
   type RunSettings,
 } from "../recorded-run.ts";
+import { printErr, printOut } from "../output.ts";
 
 interface TuneCliOptions extends WorkloadOptions {
   strategy: string;

@@ -1,9 +1,9 @@
 /** `colt workloads`: the workload library with sizes and FLOP counts. */
-import { printOut } from "../output.ts";
 import type { Command } from "commander";
 import { flopCount } from "../../ir/program.ts";
 import { listWorkloads, SIZE_NAMES } from "../../workloads/registry.ts";
 import { formatFlops } from "../format.ts";
+import { printOut } from "../output.ts";
 
 export function registerWorkloads(program: Command): void {
   program

@@ -1,8 +1,8 @@
 /**
  * An LLM as a proposer: the context becomes a prompt, the exchange brings the reply, the
  * reply is read tolerantly into a joint action (an answer over the size cap counts as
- * this model's error), and usage is priced. The transformations
- * go back unvalidated: the search validates them and counts failures as this model's.
+ * this model's error), and usage is priced. The transformations go back unvalidated: the
+ * search validates them and counts failures as this model's.
  */
 import type { ModelSpec } from "../bucket.ts";
 import type { ModelInfo, Proposal, ProposalContext, Proposer, ProposalUsage } from "../protocol.ts";
