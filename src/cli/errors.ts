@@ -14,6 +14,7 @@ import { ScheduleError, ScheduleSyntaxError } from "../schedule/errors.ts";
 import { TuneError } from "../search/tune.ts";
 import { PathError } from "../util/paths.ts";
 import { ShapeError, UnknownWorkloadError } from "../workloads/registry.ts";
+import { printErr } from "./output.ts";
 
 /** An error the user can fix: bad argument, missing file, ... */
 export class UsageError extends Error {
@@ -44,10 +45,7 @@ const USER_ERRORS = [
   PathError,
 ];
 
-export function reportError(
-  e: unknown,
-  write: (line: string) => void = (l) => process.stderr.write(l),
-): number {
+export function reportError(e: unknown, write: (line: string) => void = printErr): number {
   if (USER_ERRORS.some((cls) => e instanceof cls)) {
     write(`colt: ${(e as Error).message}\n`);
     return 1;

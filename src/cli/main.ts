@@ -9,12 +9,14 @@ import { registerShow } from "./commands/show.ts";
 import { registerTune } from "./commands/tune.ts";
 import { registerWorkloads } from "./commands/workloads.ts";
 import { reportError } from "./errors.ts";
+import { printErr, printOut } from "./output.ts";
 
 export function buildCli(): Command {
   const program = new Command("colt")
     .description("COLT: tune ML operators into fast CPU code with compiler transformations")
     .version("0.1.0")
     .showHelpAfterError()
+    .configureOutput({ writeOut: printOut, writeErr: printErr })
     .exitOverride();
   registerWorkloads(program);
   registerShow(program);

@@ -1,11 +1,12 @@
 /**
  * Progress of a tuning run on stderr: a live bar (cli-progress) on a terminal, one plain
  * line per trial otherwise, nothing with --quiet or --json. Colour only on a terminal
- * and when NO_COLOR is not set.
+ * and when NO_COLOR is not set; text that is not COLT's own passes through `printable`.
  */
 import cliProgress from "cli-progress";
 import type { ExpansionEvent } from "../search/colt.ts";
 import type { TrialRecord } from "../search/trials.ts";
+import { printable } from "../util/printable.ts";
 import { formatMs } from "./format.ts";
 
 export interface ProgressOptions {
@@ -43,7 +44,9 @@ export function createProgress(o: ProgressOptions): Progress {
             : "no verified result yet";
         const what = t.verified ? formatMs(t.ms!) : t.status;
         stream.write(
-          `trial ${t.trial}/${o.trials}  ${what.padEnd(12)} ${best}${t.model ? `  by ${t.model}` : ""}\n`,
+          printable(
+            `trial ${t.trial}/${o.trials}  ${what.padEnd(12)} ${best}${t.model ? `  by ${t.model}` : ""}\n`,
+          ),
         );
       },
       iteration() {},
@@ -79,11 +82,11 @@ export function createProgress(o: ProgressOptions): Progress {
         payload.gflops = bold(gflops(t.bestMs).toFixed(1));
         payload.speedup = `(${(baselineMs / t.bestMs).toFixed(2)}x)`;
       }
-      payload.model = t.model ? `last by ${t.model}` : "";
+      payload.model = t.model ? `last by ${printable(t.model)}` : "";
       bar.update(t.trial, payload);
     },
     iteration(e) {
-      payload.model = `expanding: ${e.model}`;
+      payload.model = `expanding: ${printable(e.model)}`;
       if (e.courseAlteration) alterations++;
       if (alterations > 0) payload.alterations = ` | ${alterations} course alteration(s)`;
       if (started) bar.update(payload);

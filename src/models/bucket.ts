@@ -5,22 +5,31 @@
  * key (`apiKeyEnv`), read only when the bucket is turned into proposers.
  */
 import { readFileSync } from "node:fs";
-import { extname } from "node:path";
-import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
+import { BucketError } from "./bucket-error.ts";
+import { parseBucketText } from "./bucket-text.ts";
+
+export { BucketError };
 
 export const PROVIDERS = ["openai", "anthropic", "openai-compatible"] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
-/** A bucket file that cannot be used; the message names the file and the field. */
-export class BucketError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "BucketError";
-  }
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const KEY_PREFIX = /^(sk|pk|rk|gsk|xai|hf|ghp|gho|ghs|github_pat|glpat)[-_]|^AIza/;
+
+/**
+ * Whether an apiKeyEnv value looks like a key pasted in place of a variable's name:
+ * a known key prefix, or long and mixing cases and digits, or long hex. Variable names
+ * are UPPER_SNAKE in practice, so this does not refuse real ones.
+ */
+export function looksLikeKey(value: string): boolean {
+  if (value.length < 20) return false;
+  const mixed = /[a-z]/.test(value) && /[A-Z]/.test(value) && /\d/.test(value);
+  return KEY_PREFIX.test(value) || mixed || /^[0-9a-f]{32,}$/i.test(value);
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ENV_NAME_ONLY =
+  "must be the NAME of an environment variable (letters, digits, _), e.g. OPENAI_API_KEY, not the key itself (the value given is not repeated)";
 const SIZE_TEXT = /^(\d+(?:\.\d+)?)\s*([KMBT])$/i;
 const SIZE_UNITS: Readonly<Record<string, number>> = { K: 1e3, M: 1e6, B: 1e9, T: 1e12 };
 
@@ -64,10 +73,18 @@ const modelSchema = z
       error: () => `expected one of ${PROVIDERS.join(", ")}`,
     }),
     model: z.string().min(1, "the provider's model id, e.g. gpt-4o-mini or llama3.1:8b"),
-    baseURL: z.url({ protocol: /^https?$/, error: () => "expected an http(s) URL" }).optional(),
+    baseURL: z
+      .url({ protocol: /^https?$/, error: () => "expected an http(s) URL" })
+      .refine(
+        (url) =>
+          !URL.canParse(url) || (new URL(url).username === "" && new URL(url).password === ""),
+        // Never repeat the URL: the part refused is a password.
+        "must not hold a user name or password (user:pass@): a key goes in an environment variable named by apiKeyEnv",
+      )
+      .optional(),
     apiKeyEnv: z
       .string()
-      .regex(ENV_NAME, "must be the NAME of an environment variable (letters, digits, _)")
+      .refine((v) => ENV_NAME.test(v) && !looksLikeKey(v), ENV_NAME_ONLY)
       .optional(),
     params: params.optional(),
     relativeCost: z.number().positive().optional(),
@@ -204,22 +221,12 @@ export function loadBucketFile(file: string): Bucket {
   } catch (e) {
     throw new BucketError(`model bucket '${file}' cannot be read: ${(e as Error).message}`);
   }
-  let value: unknown;
-  try {
-    value = extname(file).toLowerCase() === ".json" ? JSON.parse(text) : parseYaml(text);
-  } catch (e) {
-    if (e instanceof YAMLParseError || e instanceof SyntaxError)
-      throw new BucketError(
-        `${file}: not valid ${extname(file) === ".json" ? "JSON" : "YAML"}: ${e.message}`,
-      );
-    throw e;
-  }
-  return validateBucket(value, file);
+  return validateBucket(parseBucketText(text, file), file);
 }
 
 /**
- * The key of every model, from the environment variables the bucket names. A missing or
- * empty variable is an error naming the variable and the model (never a value).
+ * The key of every model, from the environment variables the bucket names. A missing,
+ * empty or malformed variable is an error naming the variable and the model (never a value).
  */
 export function resolveApiKeys(
   bucket: Bucket,
@@ -237,7 +244,14 @@ export function resolveApiKeys(
         `model '${m.name}': environment variable ${m.apiKeyEnv} (its apiKeyEnv) is not set`,
       );
     }
-    keys.set(m.name, value.trim());
+    const key = value.trim();
+    // fetch refuses such a header and its error would quote the whole value.
+    if (!/^[\x21-\x7e]+$/.test(key)) {
+      throw new BucketError(
+        `model '${m.name}': environment variable ${m.apiKeyEnv} (its apiKeyEnv) holds characters no key has (spaces, control characters or non-ASCII); its value is not shown`,
+      );
+    }
+    keys.set(m.name, key);
   }
   return keys;
 }

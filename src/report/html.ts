@@ -2,9 +2,15 @@
 import { convergenceSpec, expansionsSpec, modelsSpec, renderSvg } from "./charts.ts";
 import type { ReportData } from "./data.ts";
 import { ABOVE_BOUND, rooflineFraction } from "../measure/roofline.ts";
+import { printable } from "../util/printable.ts";
 
+/** Text as HTML, control characters shown as `\u00HH` like on the terminal. */
 const escape = (s: string) =>
-  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  printable(s)
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;");
 
 const fmtMs = (ms: number | null | undefined) =>
   ms === null || ms === undefined

@@ -6,12 +6,14 @@ import { describe, expect, it } from "vitest";
 import {
   BucketError,
   loadBucketFile,
+  looksLikeKey,
   parseParams,
   resolveApiKeys,
   sizeOf,
   usesStructuredOutput,
   validateBucket,
 } from "../../src/models/bucket.ts";
+import { MAX_YAML_ALIASES } from "../../src/models/bucket-text.ts";
 import { buildBucket, modelInfo } from "../../src/models/llm/build.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "colt-bucket-"));
@@ -180,6 +182,76 @@ describe("model bucket", () => {
     const msg = errorOf(() => loadBucketFile(write("broken.yaml", "models: [\n  - name: a\n")));
     expect(msg).toMatch(/broken\.yaml: not valid YAML/);
     expect(errorOf(() => loadBucketFile(join(dir, "missing.yaml")))).toMatch(/cannot be read/);
+  });
+
+  it("refuses a password in a base URL without repeating it", () => {
+    const file = write(
+      "userinfo.yaml",
+      `models:\n  - { name: a, provider: openai-compatible, model: m, params: 1B, baseURL: "http://user:SECRET@127.0.0.1:9/v1" }\n`,
+    );
+    const msg = errorOf(() => loadBucketFile(file));
+    expect(msg).toContain("models[0].baseURL: must not hold a user name or password");
+    expect(msg).not.toContain("SECRET");
+    expect(msg).not.toContain("user:SECRET");
+  });
+
+  it("refuses a key pasted into apiKeyEnv without repeating it", () => {
+    for (const pasted of [
+      "sk-proj-AbC123def456GHI789",
+      "AbC123def456GHI789jklMNO",
+      "a".repeat(40),
+    ]) {
+      const msg = errorOf(() =>
+        validateBucket(
+          { models: [{ name: "a", provider: "openai", model: "m", params: 1, apiKeyEnv: pasted }] },
+          "f",
+        ),
+      );
+      expect(msg).toBe(
+        "f: invalid model bucket:\n  models[0].apiKeyEnv: must be the NAME of an environment variable (letters, digits, _), e.g. OPENAI_API_KEY, not the key itself (the value given is not repeated)",
+      );
+    }
+    for (const name of ["OPENAI_API_KEY", "MY_GATEWAY_TOKEN_2", "vllm_key"])
+      expect(looksLikeKey(name)).toBe(false);
+  });
+
+  it("gives a YAML syntax error's line and column without quoting the line", () => {
+    const file = write(
+      "syntax.yaml",
+      "models:\n  - name: a\n    provider: openai\n    apiKey: sk-SECRETVALUE: x\n",
+    );
+    expect(errorOf(() => loadBucketFile(file))).toBe(
+      `${file}: not valid YAML at line 4, column 13: Nested mappings are not allowed in compact mappings`,
+    );
+    const json = write("syntax.json", '{"models": [{"name": "a", "apiKey": sk-SECRETVALUE}]}');
+    const jsonMsg = errorOf(() => loadBucketFile(json));
+    expect(jsonMsg).toMatch(/syntax\.json: not valid JSON/);
+    expect(jsonMsg).not.toContain("SECRET");
+    expect(errorOf(() => loadBucketFile(write("cut.json", '{\n  "models": [\n  }')))).toMatch(
+      /cut\.json: not valid JSON at line 3, column 3: /,
+    );
+  });
+
+  it("refuses a YAML alias bomb in one line", () => {
+    const levels = ["a: &a [x, x, x, x, x, x, x, x, x]"];
+    for (const [prev, name] of ["ab", "bc", "cd", "de", "ef", "fg", "gh"].map((p) => [...p]))
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(", ")}]`);
+    const file = write("bomb.yaml", `${levels.join("\n")}\nmodels: *h\n`);
+    expect(errorOf(() => loadBucketFile(file))).toBe(
+      `${file}: YAML aliases expand to more than ${MAX_YAML_ALIASES} copies; write the values out instead of nesting aliases`,
+    );
+    const shared = write(
+      "anchors.yaml",
+      `p: &p { inputPerMillion: 1, outputPerMillion: 2 }\nmodels:\n  - { name: a, provider: openai-compatible, model: m, baseURL: "http://h/v1", params: 1B, pricing: *p }\n  - { name: b, provider: openai-compatible, model: m, baseURL: "http://h/v1", params: 8B, pricing: *p }\n`,
+    );
+    expect(() => loadBucketFile(shared)).toThrow(/unknown field 'p'/);
+  });
+
+  it("refuses a key variable holding a line break without showing it", () => {
+    const b = loadBucketFile(write("k2.yaml", YAML));
+    const msg = errorOf(() => resolveApiKeys(b, { OPENAI_API_KEY: "sk-SEC\nRET" }));
+    expect(msg).toContain("environment variable OPENAI_API_KEY (its apiKeyEnv) holds characters");
+    expect(msg).not.toContain("SEC");
   });
 
   it("names a missing key variable without any value", () => {

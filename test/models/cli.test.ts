@@ -2,34 +2,20 @@
  * `colt tune --models` and `--replay` end to end: the real CLI, compiler and measurement
  * engine on matmul small, with LLMs served by a scripted local server.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CliResult } from "../support/cli.ts";
+import { coltAsync, type CliResult } from "../support/cli.ts";
 import { MockLlmServer } from "./support/mock-llm.ts";
 import { KEY, KEY_ENV } from "./support/setup.ts";
 
-const BIN = fileURLToPath(new URL("../../bin/colt.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "colt-llm-cli-"));
 const baseEnv = { COLT_CACHE_DIR: join(dir, "cache") };
 
-/** Runs colt without blocking the event loop (the mock server lives in this process). */
+/** The real CLI; the key reaches it only when a test passes it. */
 function colt(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    // The key reaches the child only when a test passes it.
-    const inherited = { ...process.env };
-    delete inherited[KEY_ENV];
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...inherited, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return coltAsync(args, env, [KEY_ENV]);
 }
 
 function bucketYaml(url: string): string {

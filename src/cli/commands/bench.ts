@@ -46,6 +46,7 @@ import {
   parseThreads,
 } from "../options.ts";
 import type { MemoryLimit } from "../../measure/memory-limit.ts";
+import { printErr, printOut } from "../output.ts";
 
 interface BenchCliOptions {
   workloads: string;
@@ -252,7 +253,7 @@ async function bench(
             bestMs: r.best?.ms ?? null,
           });
           if (progress)
-            process.stderr.write(
+            printErr(
               `${workload} ${strategy} seed ${seed}: ${r.best ? `${formatMs(r.best.ms)} (${(r.baselineMs / r.best.ms).toFixed(2)}x)` : "no verified result"}  run ${runId}\n`,
             );
         },
@@ -270,7 +271,7 @@ async function bench(
       rounds: opts.finalRounds,
       done: (workload, unscheduledMs, done) => {
         if (progress)
-          process.stderr.write(
+          printErr(
             `${workload} re-measured side by side: unscheduled ${formatMs(unscheduledMs)}, ${done.map((r) => `${r.strategy} seed ${r.seed} ${r.remeasured ? formatMs(r.remeasured.bestMs) : "-"}`).join(", ")}\n`,
           );
       },
@@ -299,7 +300,6 @@ async function bench(
     reportFile = join(opts.out, "report.html");
   }
   writeFileAt(reportFile, html, "--out");
-  if (opts.json)
-    process.stdout.write(JSON.stringify({ bench: benchId, report: reportFile, rows }) + "\n");
-  else process.stdout.write(`${title}\n\n${text}\nreport: ${reportFile}\n`);
+  if (opts.json) printOut(JSON.stringify({ bench: benchId, report: reportFile, rows }) + "\n");
+  else printOut(`${title}\n\n${text}\nreport: ${reportFile}\n`);
 }

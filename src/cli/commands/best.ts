@@ -8,6 +8,7 @@ import { DB_OPTION, withDb } from "../db.ts";
 import { UsageError } from "../errors.ts";
 import { formatMs } from "../format.ts";
 import { loadProgram, parsePositiveInt, type WorkloadOptions } from "../options.ts";
+import { printOut } from "../output.ts";
 
 interface BestCliOptions extends WorkloadOptions {
   db?: string;
@@ -60,13 +61,13 @@ export function registerBest(program: Command): void {
           trace: b.trace,
         };
         if (opts.json) {
-          process.stdout.write(JSON.stringify(info) + "\n");
+          printOut(JSON.stringify(info) + "\n");
           return;
         }
         const shape = Object.entries(prog.params)
           .map(([k, v]) => `${k}=${v}`)
           .join(", ");
-        process.stdout.write(
+        printOut(
           [
             `# ${workload} (${shape}): ${formatMs(b.ms ?? NaN)}, ${(b.gflops ?? 0).toFixed(1)} GFLOP/s on ${b.run.threads} core(s)`,
             `# run ${b.runId} (${b.run.strategy}), trial ${b.trial ?? "-"}${b.model ? ` by ${b.model}` : ""}, measured ${b.measuredAt}`,

@@ -13,6 +13,7 @@ import { UsageError } from "../errors.ts";
 import { formatMs } from "../format.ts";
 import { loadProgram, parsePositiveInt, type WorkloadOptions } from "../options.ts";
 import { bestKnown } from "./best.ts";
+import { printOut } from "../output.ts";
 
 interface ExportCliOptions extends WorkloadOptions {
   out: string;
@@ -132,7 +133,7 @@ export function registerExport(program: Command): void {
         writeFileAt(join(opts.out, `${base}.c`), files.c, "--out");
         writeFileAt(join(opts.out, `${base}.h`), files.h, "--out");
         writeFileAt(join(opts.out, `${base}.sched`), files.sched, "--out");
-        process.stdout.write(
+        printOut(
           `${join(opts.out, base)}.{c,h,sched}: ${workload} from run ${best.runId}${best.ms !== null ? `, ${formatMs(best.ms)}` : ""}\n`,
         );
       });

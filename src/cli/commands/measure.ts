@@ -20,6 +20,7 @@ import {
   parseThreads,
   type WorkloadOptions,
 } from "../options.ts";
+import { printOut } from "../output.ts";
 
 interface MeasureOptions extends WorkloadOptions {
   schedule?: string;
@@ -107,7 +108,7 @@ export function registerMeasure(program: Command): void {
           : {}),
       };
       if (opts.json) {
-        process.stdout.write(JSON.stringify(result) + "\n");
+        printOut(JSON.stringify(result) + "\n");
       } else {
         const shape = Object.entries(prog.params)
           .map(([k, v]) => `${k}=${v}`)
@@ -131,7 +132,7 @@ export function registerMeasure(program: Command): void {
             `  OpenBLAS  ${formatMs(blasMs)} = ${(flops / (blasMs * 1e6)).toFixed(1)} GFLOP/s (cblas_sgemm, same shape and cores)`,
           );
         }
-        process.stdout.write(out.join("\n") + "\n");
+        printOut(out.join("\n") + "\n");
       }
       if (m.status !== "ok") process.exitCode = 1;
     });

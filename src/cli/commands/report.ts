@@ -7,6 +7,7 @@ import { renderReport } from "../../report/html.ts";
 import { writeFileAt } from "../../util/paths.ts";
 import { DB_OPTION, withDb } from "../db.ts";
 import { programOfRun } from "./export.ts";
+import { printOut } from "../output.ts";
 
 /** Renders the report of a recorded run to a file. */
 export async function writeReport(db: Db, runId: string, file: string): Promise<void> {
@@ -24,6 +25,6 @@ export function registerReport(program: Command): void {
     .action(async (runId: string, opts: { out?: string; db?: string }) => {
       const file = opts.out ?? `report-${runId}.html`;
       await withDb(opts.db, (db) => writeReport(db, runId, file));
-      process.stdout.write(`${file}\n`);
+      printOut(`${file}\n`);
     });
 }

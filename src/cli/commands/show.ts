@@ -5,6 +5,7 @@ import { printLoopNest } from "../../ir/print.ts";
 import { legalMoves } from "../../schedule/enumerate.ts";
 import { printTransform } from "../../schedule/text.ts";
 import { loadProgram, loadSchedule, type WorkloadOptions } from "../options.ts";
+import { printOut } from "../output.ts";
 
 export function registerShow(program: Command): void {
   program
@@ -23,14 +24,13 @@ export function registerShow(program: Command): void {
       ) => {
         const schedule = loadSchedule(loadProgram(workload, opts), opts.schedule);
         if (opts.c) {
-          process.stdout.write(generateC(schedule.lower()).source);
+          printOut(generateC(schedule.lower()).source);
           return;
         }
-        process.stdout.write(printLoopNest(schedule.lower()));
+        printOut(printLoopNest(schedule.lower()));
         if (opts.moves) {
-          process.stdout.write("\n# legal next transformations\n");
-          for (const m of legalMoves(schedule))
-            process.stdout.write(`${printTransform(m.transform)}\n`);
+          printOut("\n# legal next transformations\n");
+          for (const m of legalMoves(schedule)) printOut(`${printTransform(m.transform)}\n`);
         }
       },
     );

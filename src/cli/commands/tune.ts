@@ -59,6 +59,7 @@ import {
   type RecordedRun,
   type RunSettings,
 } from "../recorded-run.ts";
+import { printErr, printOut } from "../output.ts";
 
 interface TuneCliOptions extends WorkloadOptions {
   strategy: string;
@@ -242,7 +243,7 @@ async function tuneCommand(
     recordTo: opts.out ? join(opts.out, RECORDS_FILE) : undefined,
     env: process.env,
     warn: (line) => {
-      if (!opts.quiet) process.stderr.write(`colt: warning: ${line}\n`);
+      if (!opts.quiet) printErr(`colt: warning: ${line}\n`);
     },
   });
   if (db && compiler) {
@@ -263,7 +264,7 @@ async function tuneCommand(
         known = [Schedule.fromTrace(prog, parseTrace(reused))];
       } catch (e) {
         if (!opts.quiet)
-          process.stderr.write(
+          printErr(
             `colt: warning: the database's best schedule no longer applies (${(e as Error).message}); not reused\n`,
           );
         reused = undefined;
@@ -288,7 +289,7 @@ async function tuneCommand(
     recording = new RecordingEngine(db, runId, engine, compiler);
     engine = recording;
     if (!opts.quiet && !opts.json)
-      process.stderr.write(
+      printErr(
         `${resumed ? "resuming" : "run"} ${runId}${reused !== undefined ? " (starting from the best known schedule)" : ""}\n`,
       );
   }
@@ -369,8 +370,8 @@ async function tuneCommand(
     writeRunDirectory(opts.out, result, summary);
     if (db && recording) await writeReport(db, recording.runId, join(opts.out, "report.html"));
   }
-  if (opts.json) process.stdout.write(JSON.stringify(summary) + "\n");
-  else process.stdout.write(render(summary, result));
+  if (opts.json) printOut(JSON.stringify(summary) + "\n");
+  else printOut(render(summary, result));
   if (!result.best) process.exitCode = 1;
 }
 

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { flopCount } from "../../ir/program.ts";
 import { listWorkloads, SIZE_NAMES } from "../../workloads/registry.ts";
 import { formatFlops } from "../format.ts";
+import { printOut } from "../output.ts";
 
 export function registerWorkloads(program: Command): void {
   program
@@ -20,17 +21,17 @@ export function registerWorkloads(program: Command): void {
         ),
       }));
       if (opts.json) {
-        process.stdout.write(JSON.stringify(rows, null, 2) + "\n");
+        printOut(JSON.stringify(rows, null, 2) + "\n");
         return;
       }
       for (const r of rows) {
-        process.stdout.write(`${r.name}  (${r.kind}) ${r.description}\n`);
+        printOut(`${r.name}  (${r.kind}) ${r.description}\n`);
         for (const s of SIZE_NAMES) {
           const { params, flops } = r.sizes[s];
           const shape = Object.entries(params)
             .map(([k, v]) => `${k}=${v}`)
             .join(",");
-          process.stdout.write(`    ${s.padEnd(6)} ${shape}  ${formatFlops(flops)}\n`);
+          printOut(`    ${s.padEnd(6)} ${shape}  ${formatFlops(flops)}\n`);
         }
       }
     });

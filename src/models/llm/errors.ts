@@ -16,6 +16,8 @@ export type FailureKind =
   | "invalid-response"
   /** The model's text holds no readable joint action. */
   | "answer"
+  /** The model's text is over the size cap (answer-cap.ts). */
+  | "oversized"
   /** The model failed repeatedly and is skipped for a while. */
   | "benched"
   /** Replay: this request is not in the records (counted, when replaying with --remeasure). */

@@ -1,10 +1,12 @@
 /**
  * An exchange turns a request into the model's reply text: live through the provider
  * (with retries) or from records (replay.ts). Recording wraps either. Failures come out
- * as LlmCallErrors that carry what the call cost.
+ * as LlmCallErrors that carry what the call cost. An answer over the size cap is cut
+ * here, before anything records or reads it.
  */
 import type { ModelSpec } from "../bucket.ts";
 import { Random } from "../../util/random.ts";
+import { capAnswer } from "./answer-cap.ts";
 import { LlmCallError } from "./errors.ts";
 import type { LlmRequest } from "./prompt.ts";
 import {
@@ -24,6 +26,8 @@ export interface ExchangeReply {
   /** Wall time of the call, retries and waits included. */
   readonly latencyMs: number;
   readonly attempts: number;
+  /** Set when the answer was over the size cap: its size; `text` then holds its start. */
+  readonly truncatedBytes?: number;
 }
 
 export interface Exchange {
@@ -64,7 +68,14 @@ export class LiveExchange implements Exchange {
         this.random,
         this.sleep,
       );
-      return { ...value, latencyMs: this.now() - start, attempts };
+      const { text, truncatedBytes } = capAnswer(value.text);
+      return {
+        ...value,
+        text,
+        latencyMs: this.now() - start,
+        attempts,
+        ...(truncatedBytes !== undefined ? { truncatedBytes } : {}),
+      };
     } catch (e) {
       if (!(e instanceof RetryFailure)) throw e;
       const history = e.history.length > 1 ? ` [attempts: ${e.history.join(", ")}]` : "";

@@ -1,10 +1,12 @@
 /**
  * An LLM as a proposer: the context becomes a prompt, the exchange brings the reply, the
- * reply is read tolerantly into a joint action, and usage is priced. The transformations
- * go back unvalidated: the search validates them and counts failures as this model's.
+ * reply is read tolerantly into a joint action (an answer over the size cap counts as
+ * this model's error), and usage is priced. The transformations go back unvalidated: the
+ * search validates them and counts failures as this model's.
  */
 import type { ModelSpec } from "../bucket.ts";
 import type { ModelInfo, Proposal, ProposalContext, Proposer, ProposalUsage } from "../protocol.ts";
+import { describeOversize } from "./answer-cap.ts";
 import { AnswerError, parseAnswer } from "./answer.ts";
 import type { BenchBoard } from "./bench.ts";
 import { LlmCallError } from "./errors.ts";
@@ -44,6 +46,12 @@ export class LlmProposer implements Proposer {
       costUsd: costUsd(this.spec, reply.tokensIn, reply.tokensOut),
       latencyMs: reply.latencyMs,
     };
+    if (reply.truncatedBytes !== undefined) {
+      throw new LlmCallError(this.info.name, "oversized", describeOversize(reply.truncatedBytes), {
+        provider: this.spec.provider,
+        usage,
+      });
+    }
     try {
       return { action: parseAnswer(reply.text), usage };
     } catch (e) {

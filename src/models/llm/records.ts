@@ -1,8 +1,8 @@
 /**
  * The record of every LLM exchange of a run, one JSON object per line in
  * `<run-dir>/llm-records.jsonl`: the request as sent (system and user text, no key), and
- * the reply text with its usage, or the failure. Replay (replay.ts) finds a record by
- * model name and a hash of the request text.
+ * the reply text with its usage (only the start of an answer over the size cap), or the
+ * failure. Replay (replay.ts) finds a record by model name and a hash of the request text.
  */
 import { createHash } from "node:crypto";
 import { appendFileSync, readFileSync } from "node:fs";
@@ -20,6 +20,7 @@ const FAILURE_KINDS = [
   "timeout",
   "invalid-response",
   "answer",
+  "oversized",
   "benched",
   "replay-miss",
 ] as const satisfies readonly FailureKind[];
@@ -40,6 +41,7 @@ const recordSchema = z
         tokensOut: z.number(),
         latencyMs: z.number(),
         attempts: z.number().int().positive(),
+        truncatedBytes: z.number().int().positive().optional(),
       })
       .optional(),
     error: z
