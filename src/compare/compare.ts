@@ -26,7 +26,11 @@ export interface CompareOptions {
   readonly seed: number;
   /** Minimum measuring time of each side, after warm-up. */
   readonly minMs: number;
+  /** Per run of either side: an unscheduled program at paper size takes many seconds a run. */
+  readonly runTimeoutMs?: number;
 }
+
+const DEFAULT_RUN_TIMEOUT_MS = 1_800_000;
 
 export type SideTiming = TimingSummary & { readonly gflops: number };
 
@@ -62,6 +66,7 @@ export async function compareWithOrt(o: CompareOptions): Promise<Comparison> {
     threads: o.threads,
     seed: o.seed,
     minMs: o.minMs,
+    runTimeoutMs: o.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
   });
   const m = await engine.measure(o.schedule);
   if (m.status !== "ok" || !m.timing) {
@@ -75,6 +80,7 @@ export async function compareWithOrt(o: CompareOptions): Promise<Comparison> {
     compiler: o.compiler,
     cacheDir: o.cacheDir,
     seed: o.seed,
+    runTimeoutMs: o.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
   });
   const ortRun = await runOrt(buildOnnxModel(program, graph, o.seed), {
     workload: o.workload,
@@ -82,6 +88,7 @@ export async function compareWithOrt(o: CompareOptions): Promise<Comparison> {
     cpus: engine.pinnedCpus(),
     seed: o.seed,
     minMs: o.minMs,
+    timeoutMs: o.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
   });
   const ortError = checkOrtOutput(o.workload, ortRun.output, reference);
   const ortTiming = withSpeed(summarize(ortRun.times));
