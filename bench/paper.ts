@@ -8,6 +8,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { format, resolveConfig } from "prettier";
 import { compareWithOrt, type Comparison } from "../src/compare/compare.ts";
 import { loadOrt } from "../src/compare/ort-load.ts";
 import { LearnedCostModel } from "../src/costmodel/learned.ts";
@@ -104,8 +105,13 @@ const table = paperTable(
   rows,
 );
 process.stdout.write(`\n${table}\n`);
-writeFileSync(
+const doc = replaceBetweenMarkers(
+  readFileSync(values.doc, "utf8"),
+  "bench:paper",
+  table,
   values.doc,
-  replaceBetweenMarkers(readFileSync(values.doc, "utf8"), "bench:paper", table, values.doc),
 );
+// Aligned as the repository's Prettier check (npm run lint) wants the table.
+const prettierConfig = (await resolveConfig(values.doc)) ?? {};
+writeFileSync(values.doc, await format(doc, { ...prettierConfig, filepath: values.doc }));
 process.stdout.write(`wrote the table into ${values.doc}\n`);

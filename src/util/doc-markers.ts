@@ -25,5 +25,6 @@ export function replaceBetweenMarkers(
   const from = doc.indexOf(start);
   const to = doc.indexOf(end, from);
   if (from < 0 || to < 0) throw new MissingMarkersError(file, marker);
-  return `${doc.slice(0, from + start.length)}\n${content.trim()}\n${doc.slice(to)}`;
+  // Blank lines around the content: the form Prettier gives markers around a table.
+  return `${doc.slice(0, from + start.length)}\n\n${content.trim()}\n\n${doc.slice(to)}`;
 }

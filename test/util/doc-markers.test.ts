@@ -13,9 +13,9 @@ const doc = [
 describe("replaceBetweenMarkers", () => {
   it("regenerates the section in place and keeps the rest, twice in a row", () => {
     const once = replaceBetweenMarkers(doc, "bench:paper", "| new | table |\n");
-    expect(once).toBe(doc.replace("old table", "| new | table |"));
+    expect(once).toBe(doc.replace("old table", "\n| new | table |\n"));
     expect(replaceBetweenMarkers(once, "bench:paper", "| newer |")).toBe(
-      doc.replace("old table", "| newer |"),
+      doc.replace("old table", "\n| newer |\n"),
     );
   });
 
