@@ -7,12 +7,12 @@ import onnxProto from "onnx-proto";
 const { onnx } = onnxProto;
 
 /** Opset 17: the first with LayerNormalization, as PyTorch's exporter writes it. */
-export const OPSET = 17;
+const OPSET = 17;
 const IR_VERSION = 8;
 
 export type AttributeValue = number | readonly number[] | { readonly float: number };
 
-export interface GraphInput {
+interface ValueInfo {
   readonly name: string;
   readonly shape: readonly number[];
 }
@@ -20,8 +20,8 @@ export interface GraphInput {
 export class GraphBuilder {
   private readonly nodes: onnxProto.onnx.INodeProto[] = [];
   private readonly initializers: onnxProto.onnx.ITensorProto[] = [];
-  private readonly inputs: GraphInput[] = [];
-  private readonly outputs: GraphInput[] = [];
+  private readonly inputs: ValueInfo[] = [];
+  private readonly outputs: ValueInfo[] = [];
   private nextId = 0;
 
   constructor(readonly name: string) {}
@@ -117,7 +117,7 @@ function attribute(name: string, v: AttributeValue): onnxProto.onnx.IAttributePr
   return { name, type: AttributeType.INTS, ints: [...v] };
 }
 
-function valueInfo(t: GraphInput): onnxProto.onnx.IValueInfoProto {
+function valueInfo(t: ValueInfo): onnxProto.onnx.IValueInfoProto {
   return {
     name: t.name,
     type: {
