@@ -12,7 +12,7 @@ import {
 import { DB_OPTION, withDb } from "../db.ts";
 import { UsageError } from "../errors.ts";
 import { formatFlops, formatMs, percent } from "../format.ts";
-import { loadProgram, parsePositiveInt, parseSize, type WorkloadOptions } from "../options.ts";
+import { loadProgram, parsePositiveInt, type WorkloadOptions } from "../options.ts";
 
 interface CompareCliOptions extends WorkloadOptions {
   schedule?: string;
@@ -67,7 +67,6 @@ export function registerCompare(program: Command): void {
       if (opts.json) {
         const json = {
           ...result,
-          size: parseSize(opts.size),
           schedule: { source: chosen.source, run: chosen.runId, trace: chosen.schedule.text() },
         };
         process.stdout.write(JSON.stringify(json) + "\n");
