@@ -2,10 +2,14 @@
  * Turns known failures into one clear line and an exit code; anything unexpected keeps
  * its stack trace, because that is a bug in COLT.
  */
+import { OrtMismatchError } from "../compare/check.ts";
+import { OrtMissingError } from "../compare/ort-load.ts";
+import { OrtRunError } from "../compare/ort-run.ts";
 import { DatabaseError } from "../db/database.ts";
 import { RunNotFoundError } from "../db/records.ts";
 import { ProgramError } from "../ir/builder.ts";
 import { BucketError } from "../models/bucket.ts";
+import { NoOnnxGraphError } from "../onnx/graphs.ts";
 import { ReplayError } from "../models/llm/errors.ts";
 import { RecordsError } from "../models/llm/records.ts";
 import { CandidateError, CompilerNotFoundError, ToolNotFoundError } from "../measure/errors.ts";
@@ -43,6 +47,10 @@ const USER_ERRORS = [
   DatabaseError,
   RunNotFoundError,
   PathError,
+  OrtMissingError,
+  OrtMismatchError,
+  OrtRunError,
+  NoOnnxGraphError,
 ];
 
 export function reportError(e: unknown, write: (line: string) => void = printErr): number {

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { registerBench } from "./commands/bench.ts";
 import { registerBest } from "./commands/best.ts";
+import { registerCompare } from "./commands/compare.ts";
 import { registerExport } from "./commands/export.ts";
 import { registerMeasure } from "./commands/measure.ts";
 import { registerReport } from "./commands/report.ts";
@@ -26,6 +27,7 @@ export function buildCli(): Command {
   registerExport(program);
   registerReport(program);
   registerBench(program);
+  registerCompare(program);
   return program;
 }
 

@@ -1,0 +1,42 @@
+/** The headline table of docs/benchmarks.md: COLT against ONNX Runtime (and OpenBLAS) at paper size. */
+import type { Comparison } from "../src/compare/compare.ts";
+import type { MachineProfile } from "../src/measure/profile.ts";
+
+export interface PaperHeader {
+  readonly profile: MachineProfile;
+  readonly compiler: string;
+  readonly ortVersion: string;
+  /** Trials of each COLT tune before its comparison. */
+  readonly trials: number;
+  readonly date: string;
+  readonly command: string;
+}
+
+const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+
+export function paperTable(header: PaperHeader, rows: readonly Comparison[]): string {
+  const p = header.profile;
+  const lines = [
+    "```sh",
+    header.command,
+    "```",
+    "",
+    `${p.cpuModel}, ${p.cores} cores, calibrated peak ${(p.peakFlopsPerCore / 1e9).toFixed(0)} GFLOP/s per core; ` +
+      `${header.compiler}; COLT tuned ${header.trials} trials per row (default strategy, offline proposers); ` +
+      `ONNX Runtime ${header.ortVersion} (CPU provider, graph optimizations all); ${header.date}. ` +
+      "Medians of repeated runs, each side pinned to the same cores, measured one after the other; " +
+      "ONNX Runtime's output checked against COLT's reference.",
+    "",
+    "| workload | threads | COLT (ms) | ONNX Runtime (ms) | OpenBLAS (ms) | COLT / ORT | COLT GFLOP/s | % of peak |",
+    "| -------- | ------: | --------: | ----------------: | ------------: | ---------: | -----------: | --------: |",
+  ];
+  for (const c of rows) {
+    const peak = (p.peakFlopsPerCore * c.threads) / 1e9;
+    lines.push(
+      `| ${c.workload} | ${c.threads} | ${ms(c.colt.medianMs)} | ${ms(c.ort.medianMs)} | ` +
+        `${c.openblas ? ms(c.openblas.medianMs) : "–"} | **${c.ratio.toFixed(2)}×** | ` +
+        `${c.colt.gflops.toFixed(1)} | ${((c.colt.gflops / peak) * 100).toFixed(0)}% |`,
+    );
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,117 @@
+/**
+ * The headline comparison: per workload at paper size and per thread count, `colt tune`
+ * (the library call: default strategy, offline proposers), then its best schedule against
+ * the equivalent ONNX graph in ONNX Runtime (and OpenBLAS for matmul), side by side.
+ * Rewrites the headline table of docs/benchmarks.md in place (between its markers).
+ *
+ *   npm run bench:paper -- [--workloads a,b] [--threads 1,2] [--trials 64] [--min-ms 1000] [--doc docs/benchmarks.md]
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { format, resolveConfig } from "prettier";
+import { compareWithOrt, type Comparison } from "../src/compare/compare.ts";
+import { loadOrt } from "../src/compare/ort-load.ts";
+import { LearnedCostModel } from "../src/costmodel/learned.ts";
+import { cacheDir } from "../src/measure/cache-dir.ts";
+import { detectCompiler } from "../src/measure/compiler.ts";
+import { MeasurementEngine } from "../src/measure/engine.ts";
+import { machineProfile } from "../src/measure/profile.ts";
+import { offlineBucket } from "../src/models/offline/proposers.ts";
+import { Schedule } from "../src/schedule/schedule.ts";
+import { tune } from "../src/search/tune.ts";
+import { replaceBetweenMarkers } from "../src/util/doc-markers.ts";
+import { instantiate } from "../src/workloads/registry.ts";
+import { paperTable } from "./paper-table.ts";
+
+const WORKLOADS = [
+  "llama3-8b-attention",
+  "deepseek-r1-moe",
+  "flux-attention",
+  "flux-conv",
+  "llama4-scout-mlp",
+  "matmul",
+  "rmsnorm",
+  "layernorm",
+  "softmax",
+];
+const { values } = parseArgs({
+  options: {
+    workloads: { type: "string", default: WORKLOADS.join(",") },
+    threads: { type: "string", default: "1,2" },
+    trials: { type: "string", default: "64" },
+    seed: { type: "string", default: "1" },
+    "tune-min-ms": { type: "string", default: "50" },
+    "min-ms": { type: "string", default: "1000" },
+    doc: { type: "string", default: "docs/benchmarks.md" },
+  },
+});
+const trials = Number(values.trials);
+const seed = Number(values.seed);
+const compiler = detectCompiler();
+const dir = cacheDir();
+const profile = await machineProfile(compiler, dir);
+const ort = await loadOrt();
+
+const rows: Comparison[] = [];
+for (const workload of values.workloads.split(",")) {
+  const program = instantiate(workload, "paper");
+  for (const threads of values.threads.split(",").map(Number)) {
+    const engine = new MeasurementEngine({
+      compiler,
+      cacheDir: dir,
+      threads,
+      seed,
+      minMs: Number(values["tune-min-ms"]),
+      runTimeoutMs: 1_800_000,
+    });
+    const tuned = await tune({
+      program,
+      strategy: "colt",
+      seed,
+      budget: { trials },
+      engine,
+      profile,
+      threads,
+      proposers: offlineBucket(seed),
+      costModel: new LearnedCostModel({ profile, seed, threads }),
+    });
+    const c = await compareWithOrt({
+      workload,
+      schedule: tuned.best?.schedule ?? Schedule.initial(program),
+      compiler,
+      cacheDir: dir,
+      threads,
+      seed,
+      minMs: Number(values["min-ms"]),
+    });
+    rows.push(c);
+    process.stdout.write(
+      `${workload} ${threads}T: COLT ${c.colt.medianMs.toFixed(3)} ms, ORT ${c.ort.medianMs.toFixed(3)} ms` +
+        `${c.openblas ? `, OpenBLAS ${c.openblas.medianMs.toFixed(3)} ms` : ""}, COLT / ORT ${c.ratio.toFixed(2)}\n`,
+    );
+  }
+}
+
+const argv = process.argv.slice(2).join(" ");
+const table = paperTable(
+  {
+    profile,
+    compiler: compiler.version,
+    ortVersion: ort.env.versions.node ?? "unknown",
+    trials,
+    date: new Date().toISOString().slice(0, 10),
+    command: `npm run bench:paper${argv ? ` -- ${argv}` : ""}`,
+  },
+  rows,
+);
+process.stdout.write(`\n${table}\n`);
+const doc = replaceBetweenMarkers(
+  readFileSync(values.doc, "utf8"),
+  "bench:paper",
+  table,
+  values.doc,
+);
+// Aligned as the repository's Prettier check (npm run lint) wants the table.
+const prettierConfig = (await resolveConfig(values.doc)) ?? {};
+writeFileSync(values.doc, await format(doc, { ...prettierConfig, filepath: values.doc }));
+process.stdout.write(`wrote the table into ${values.doc}\n`);

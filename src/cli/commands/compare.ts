@@ -1,0 +1,119 @@
+/** `colt compare`: a schedule of a workload against ONNX Runtime (and OpenBLAS for matmuls). */
+import type { Command } from "commander";
+import { compareWithOrt, type Comparison, type SideTiming } from "../../compare/compare.ts";
+import { ensureCacheDir } from "../../measure/cache-dir.ts";
+import { detectCompiler } from "../../measure/compiler.ts";
+import {
+  bestKnownOrInitial,
+  scheduleFromFile,
+  scheduleOfRun,
+  type ChosenSchedule,
+} from "../compare-schedule.ts";
+import { DB_OPTION, withDb } from "../db.ts";
+import { UsageError } from "../errors.ts";
+import { formatFlops, formatMs, percent } from "../format.ts";
+import {
+  admitPrograms,
+  loadProgram,
+  MAX_MEMORY_OPTION,
+  parsePositiveInt,
+  parseThreads,
+  type WorkloadOptions,
+} from "../options.ts";
+import { printOut } from "../output.ts";
+
+interface CompareCliOptions extends WorkloadOptions {
+  schedule?: string;
+  run?: string;
+  threads?: number;
+  seed: number;
+  minMs: number;
+  db?: string;
+  json?: boolean;
+  maxMemory?: string;
+}
+
+export function registerCompare(program: Command): void {
+  program
+    .command("compare")
+    .description(
+      "time a schedule against the workload's equivalent ONNX graph in ONNX Runtime (same inputs, cores and threads)",
+    )
+    .argument("<workload>", "workload name (see 'colt workloads')")
+    .option("--size <size>", "small or paper", "small")
+    .option("--shape <params>", "override shape parameters, e.g. M=1000,N=4095,K=333")
+    .option("--schedule <file>", "schedule file (default: the best known schedule)")
+    .option("--run <id>", "the best schedule of this run (its shape)")
+    .option("--threads <n>", "cores to run on (default 1, or the run's)", parseThreads)
+    .option("--seed <n>", "seed of the random inputs", parsePositiveInt("--seed"), 1)
+    .option(
+      "--min-ms <ms>",
+      "minimum measuring time of each side",
+      parsePositiveInt("--min-ms"),
+      300,
+    )
+    .option(...MAX_MEMORY_OPTION)
+    .option(...DB_OPTION)
+    .option("--json", "print one JSON object")
+    .action(async (workload: string, opts: CompareCliOptions) => {
+      if (opts.schedule && opts.run) {
+        throw new UsageError("give --schedule or --run, not both");
+      }
+      const chosen = await chooseSchedule(workload, opts);
+      const memoryLimit = admitPrograms([chosen.schedule.program], opts.maxMemory);
+      const threads = opts.threads ?? chosen.runThreads ?? 1;
+      const result = await compareWithOrt({
+        workload,
+        schedule: chosen.schedule,
+        compiler: detectCompiler(),
+        cacheDir: ensureCacheDir(),
+        memoryLimit,
+        threads,
+        seed: opts.seed,
+        minMs: opts.minMs,
+      });
+      if (opts.json) {
+        const json = {
+          ...result,
+          schedule: { source: chosen.source, run: chosen.runId, trace: chosen.schedule.text() },
+        };
+        printOut(JSON.stringify(json) + "\n");
+      } else {
+        printOut(formatComparison(result, chosen));
+      }
+    });
+}
+
+function chooseSchedule(workload: string, opts: CompareCliOptions): Promise<ChosenSchedule> {
+  if (opts.schedule)
+    return Promise.resolve(scheduleFromFile(loadProgram(workload, opts), opts.schedule));
+  return withDb(opts.db, (db) =>
+    opts.run
+      ? scheduleOfRun(db, workload, opts.run)
+      : bestKnownOrInitial(db, loadProgram(workload, opts), opts.threads ?? 1),
+  );
+}
+
+function side(label: string, t: SideTiming, note: string): string {
+  return `  ${label.padEnd(13)} ${formatMs(t.medianMs).padStart(10)} median of ${t.reps} (spread ${percent(t.spread)}), ${t.gflops.toFixed(1)} GFLOP/s  ${note}`;
+}
+
+function formatComparison(r: Comparison, chosen: ChosenSchedule): string {
+  const shape = Object.entries(r.shape)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ");
+  const lines = [
+    `${r.workload} (${shape}), ${formatFlops(r.flops)}, ${r.threads} thread${r.threads > 1 ? "s" : ""} on CPU ${r.cpus}`,
+    side("COLT", r.colt, chosen.source),
+    side(
+      "ONNX Runtime",
+      r.ort,
+      `${r.ort.version}, CPU provider; output verified (relative L2 error ${r.ort.error.toExponential(1)})`,
+    ),
+  ];
+  if (r.openblas) lines.push(side("OpenBLAS", r.openblas, "cblas_sgemm, same shape and cores"));
+  lines.push(
+    `  COLT / ORT    ${r.ratio.toFixed(2)}x (${r.ratio >= 1 ? "COLT faster" : "ONNX Runtime faster"}: ORT time / COLT time)`,
+  );
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,125 @@
+/**
+ * COLT against ONNX Runtime on one workload instance: the schedule measured by COLT's
+ * engine, then the equivalent ONNX graph in ONNX Runtime on the same cores, inputs and
+ * thread count, its output checked against COLT's reference; OpenBLAS too for matmuls.
+ */
+import { flopCount } from "../ir/program.ts";
+import { openBlasAvailable, timeSgemm } from "../measure/blas.ts";
+import type { Compiler } from "../measure/compiler.ts";
+import { MeasurementEngine } from "../measure/engine.ts";
+import type { MemoryLimit } from "../measure/memory-limit.ts";
+import { CandidateError } from "../measure/errors.ts";
+import { referenceOutput } from "../measure/evaluate.ts";
+import { summarize, type TimingSummary } from "../measure/stats.ts";
+import { onnxGraphOf } from "../onnx/graphs.ts";
+import { buildOnnxModel } from "../onnx/model.ts";
+import type { Schedule } from "../schedule/schedule.ts";
+import { checkOrtOutput } from "./check.ts";
+import { loadOrt } from "./ort-load.ts";
+import { runOrt } from "./ort-run.ts";
+
+export interface CompareOptions {
+  readonly workload: string;
+  readonly schedule: Schedule;
+  readonly compiler: Compiler;
+  readonly cacheDir: string;
+  readonly threads: number;
+  readonly seed: number;
+  /** Minimum measuring time of each side, after warm-up. */
+  readonly minMs: number;
+  /** Per run of either side: an unscheduled program at paper size takes many seconds a run. */
+  readonly runTimeoutMs?: number;
+  /** Memory the workload's tensors may take (default: the environment, else the machine's). */
+  readonly memoryLimit?: MemoryLimit;
+}
+
+const DEFAULT_RUN_TIMEOUT_MS = 1_800_000;
+
+export type SideTiming = TimingSummary & { readonly gflops: number };
+
+export interface Comparison {
+  readonly workload: string;
+  readonly shape: Readonly<Record<string, number>>;
+  readonly threads: number;
+  /** The cores both sides ran on (taskset list). */
+  readonly cpus: string;
+  readonly flops: number;
+  readonly colt: SideTiming & { readonly error: number };
+  readonly ort: SideTiming & { readonly error: number; readonly version: string };
+  /** cblas_sgemm on the same shape, for matmul and batch-matmul when OpenBLAS is installed. */
+  readonly openblas: SideTiming | null;
+  /** COLT's speed over ONNX Runtime's: ORT's median time / COLT's. */
+  readonly ratio: number;
+}
+
+const SGEMM_WORKLOADS = ["matmul", "batch-matmul"];
+
+export async function compareWithOrt(o: CompareOptions): Promise<Comparison> {
+  const ort = await loadOrt();
+  const program = o.schedule.program;
+  const graph = onnxGraphOf(o.workload);
+  const flops = flopCount(program);
+  const withSpeed = (t: TimingSummary): SideTiming => ({
+    ...t,
+    gflops: flops / (t.medianMs * 1e6),
+  });
+  const engine = new MeasurementEngine({
+    compiler: o.compiler,
+    cacheDir: o.cacheDir,
+    threads: o.threads,
+    seed: o.seed,
+    minMs: o.minMs,
+    runTimeoutMs: o.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
+    memoryLimit: o.memoryLimit,
+  });
+  const m = await engine.measure(o.schedule);
+  if (m.status !== "ok" || !m.timing) {
+    throw new CandidateError(
+      m.status === "ok" ? "bad-output" : m.status,
+      m.detail ?? "no timing",
+      `${o.workload} schedule`,
+    );
+  }
+  const reference = await referenceOutput(program, {
+    compiler: o.compiler,
+    cacheDir: o.cacheDir,
+    seed: o.seed,
+    runTimeoutMs: o.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
+  });
+  const ortRun = await runOrt(buildOnnxModel(program, graph, o.seed), {
+    workload: o.workload,
+    threads: o.threads,
+    cpus: engine.pinnedCpus(),
+    seed: o.seed,
+    minMs: o.minMs,
+    timeoutMs: o.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
+  });
+  const ortError = checkOrtOutput(o.workload, ortRun.output, reference);
+  const ortTiming = withSpeed(summarize(ortRun.times));
+  let openblas: SideTiming | null = null;
+  if (SGEMM_WORKLOADS.includes(o.workload) && openBlasAvailable(o.compiler)) {
+    const p = program.params;
+    const times = await timeSgemm(
+      { M: p.M, N: p.N, K: p.K, batch: o.workload === "batch-matmul" ? p.B : 1 },
+      {
+        compiler: o.compiler,
+        cacheDir: o.cacheDir,
+        threads: o.threads,
+        minMs: o.minMs,
+        cpus: engine.pinnedCpus(),
+      },
+    );
+    openblas = withSpeed(summarize(times));
+  }
+  return {
+    workload: o.workload,
+    shape: program.params,
+    threads: o.threads,
+    cpus: engine.pinnedCpus(),
+    flops,
+    colt: { ...withSpeed(m.timing), error: m.error ?? 0 },
+    ort: { ...ortTiming, error: ortError, version: ort.env.versions.node ?? "unknown" },
+    openblas,
+    ratio: ortTiming.medianMs / m.timing.medianMs,
+  };
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { paperTable } from "../../bench/paper-table.ts";
+import type { Comparison, SideTiming } from "../../src/compare/compare.ts";
+import type { MachineProfile } from "../../src/measure/profile.ts";
+
+const profile: MachineProfile = {
+  cpuModel: "Test CPU 9000",
+  cores: 2,
+  compiler: "cc 12",
+  peakFlopsPerCore: 100e9,
+  bandwidthPerCore: 10e9,
+  cacheBytesPerCore: 2 ** 20,
+  calibratedAt: "2026-11-30",
+};
+const timing = (medianMs: number, gflops: number): SideTiming => ({
+  medianMs,
+  minMs: medianMs,
+  spread: 0.01,
+  reps: 5,
+  gflops,
+});
+
+function comparison(workload: string, threads: number, openblas: SideTiming | null): Comparison {
+  return {
+    workload,
+    shape: {},
+    threads,
+    cpus: threads === 1 ? "1" : "0-1",
+    flops: 2e9,
+    colt: { ...timing(20, 100), error: 0 },
+    ort: { ...timing(30, 66.7), error: 1e-7, version: "1.30.0" },
+    openblas,
+    ratio: 1.5,
+  };
+}
+
+describe("bench:paper table", () => {
+  it("has the machine in the header and one row per workload and thread count", () => {
+    const table = paperTable(
+      {
+        profile,
+        compiler: "cc 12",
+        ortVersion: "1.30.0",
+        trials: 64,
+        date: "2026-11-30",
+        command: "npm run bench:paper",
+      },
+      [comparison("matmul", 1, timing(25, 80)), comparison("softmax", 2, null)],
+    );
+    expect(table).toContain("Test CPU 9000, 2 cores, calibrated peak 100 GFLOP/s per core");
+    expect(table).toContain("COLT tuned 64 trials per row");
+    expect(table).toContain("| matmul | 1 | 20.0 | 30.0 | 25.0 | **1.50×** | 100.0 | 100% |");
+    // Two cores: the peak doubles, and softmax has no OpenBLAS column.
+    expect(table).toContain("| softmax | 2 | 20.0 | 30.0 | – | **1.50×** | 100.0 | 50% |");
+  });
+});

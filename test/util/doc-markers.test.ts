@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { MissingMarkersError, replaceBetweenMarkers } from "../../src/util/doc-markers.ts";
+
+const doc = [
+  "# Benchmarks",
+  "<!-- bench:paper:start -->",
+  "old table",
+  "<!-- bench:paper:end -->",
+  "## Below",
+  "",
+].join("\n");
+
+describe("replaceBetweenMarkers", () => {
+  it("regenerates the section in place and keeps the rest, twice in a row", () => {
+    const once = replaceBetweenMarkers(doc, "bench:paper", "| new | table |\n");
+    expect(once).toBe(doc.replace("old table", "\n| new | table |\n"));
+    expect(replaceBetweenMarkers(once, "bench:paper", "| newer |")).toBe(
+      doc.replace("old table", "\n| newer |\n"),
+    );
+  });
+
+  it("names the file and the markers when the section is missing", () => {
+    expect(() => replaceBetweenMarkers("# nothing", "bench:paper", "x", "docs/b.md")).toThrow(
+      MissingMarkersError,
+    );
+    expect(() => replaceBetweenMarkers("# nothing", "bench:paper", "x", "docs/b.md")).toThrow(
+      "docs/b.md has no '<!-- bench:paper:start -->'",
+    );
+  });
+});
