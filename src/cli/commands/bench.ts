@@ -124,7 +124,7 @@ export function registerBench(program: Command): void {
     )
     .option("--seeds <n>", "seeds 1..n per strategy", parsePositiveInt("--seeds"), 3)
     .option("--trials <n>", "measurement budget of every run", parsePositiveInt("--trials"), 32)
-    .option("--size <size>", "small or paper", "small")
+    .option("--size <size>", "small, medium or paper", "small")
     .option("--threads <n>", "cores each candidate runs on", parsePositiveInt("--threads"), 1)
     .option(
       "--min-ms <ms>",

@@ -89,7 +89,7 @@ export function registerTune(program: Command): void {
       "search for the fastest verified schedule (COLT with the offline bucket by default)",
     )
     .argument("<workload>", "workload name (see 'colt workloads')")
-    .option("--size <size>", "small or paper", "small")
+    .option("--size <size>", "small, medium or paper", "small")
     .option("--shape <params>", "override shape parameters, e.g. M=1000,N=4095,K=333")
     .option("--strategy <name>", `one of ${STRATEGIES.join(", ")}`, "colt")
     .option(
