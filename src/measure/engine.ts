@@ -10,6 +10,7 @@ import pLimit from "p-limit";
 import { generateC } from "../codegen/generate.ts";
 import { flopCount, type Program } from "../ir/program.ts";
 import type { Schedule } from "../schedule/schedule.ts";
+import { PhaseClock } from "../util/phase-clock.ts";
 import { buildBinary } from "./build.ts";
 import type { Compiler } from "./compiler.ts";
 import { CandidateError, type FailureClass } from "./errors.ts";
@@ -33,6 +34,8 @@ export interface EngineOptions {
   readonly tolerance?: number;
   /** Concurrent builds; default: the number of cores. */
   readonly buildJobs?: number;
+  /** Where the engine's building and measuring time is counted (shared with the search). */
+  readonly clock?: PhaseClock;
 }
 
 export type MeasurementStatus = "ok" | FailureClass;
@@ -60,9 +63,11 @@ export interface Measurement {
 export class MeasurementEngine {
   private readonly buildLimit: ReturnType<typeof pLimit>;
   private readonly runLimit = pLimit(1);
+  readonly clock: PhaseClock;
 
   constructor(readonly options: EngineOptions) {
     this.buildLimit = pLimit(options.buildJobs ?? cpus().length);
+    this.clock = options.clock ?? new PhaseClock();
   }
 
   /** The CPU list a measurement is pinned to: the last `threads` cores. */
@@ -94,11 +99,13 @@ export class MeasurementEngine {
     let binary: string;
     try {
       const built = await this.buildLimit(() =>
-        buildBinary(source, o.compiler, {
-          cacheDir: o.cacheDir,
-          subject,
-          timeoutMs: o.buildTimeoutMs,
-        }),
+        this.clock.time("building", () =>
+          buildBinary(source, o.compiler, {
+            cacheDir: o.cacheDir,
+            subject,
+            timeoutMs: o.buildTimeoutMs,
+          }),
+        ),
       );
       binary = built.binary;
       buildMs = built.ms;
@@ -117,15 +124,18 @@ export class MeasurementEngine {
       }
       throw e;
     }
+    // The reference output (built and run once per program) is part of verifying.
     const reference = await this.runLimit(() =>
-      referenceOutput(program, { ...o, runTimeoutMs: 600_000 }),
+      this.clock.time("measuring", () => referenceOutput(program, { ...o, runTimeoutMs: 600_000 })),
     );
     return this.runLimit(() =>
-      this.runAndVerify(program, binary, reference, {
-        buildMs,
-        buildCached,
-        compiler: compilerInfo,
-      }),
+      this.clock.time("measuring", () =>
+        this.runAndVerify(program, binary, reference, {
+          buildMs,
+          buildCached,
+          compiler: compilerInfo,
+        }),
+      ),
     );
   }
 

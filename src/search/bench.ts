@@ -246,10 +246,7 @@ export function largestShareOf(r: Pick<BenchRun, "result">): number | null {
  * rounds. Searches with different buckets compare on this, not on raw call counts.
  */
 export function proposerCostOf(r: Pick<BenchRun, "result">): number | null {
-  const models = r.result.models;
-  if (models.length === 0) return null;
-  const largestSize = largestModelOf(r.result).info.size;
-  return models.reduce((n, m) => n + (m.calls * m.info.size) / largestSize, 0);
+  return r.result.proposerCost;
 }
 
 export function benchTable(runs: readonly BenchRun[], peakFlops: number): BenchRow[] {

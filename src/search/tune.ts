@@ -19,6 +19,7 @@ import {
   type ExpansionEvent,
 } from "./colt.ts";
 import type { ModelStats } from "./model-stats.ts";
+import { PhaseClock, type WallSplit } from "../util/phase-clock.ts";
 import { Random } from "../util/random.ts";
 import { TuningSession } from "./session.ts";
 import type { BestResult, Budget, TrialRecord } from "./trials.ts";
@@ -54,6 +55,8 @@ export interface TuneOptions {
    * first, as ordinary trials, so the run's best starts from them.
    */
   readonly known?: readonly Schedule[];
+  /** Splits the run's wall time; give the engine the same clock to see building and measuring. */
+  readonly clock?: PhaseClock;
 }
 
 export interface TuneResult {
@@ -68,10 +71,19 @@ export interface TuneResult {
   readonly allModelsFailing: boolean;
   /** The tree search stopped before its budget: its proposals kept repeating measured programs. */
   readonly stalled: boolean;
+  /**
+   * Proposer calls weighted by their model's size over the largest size, as the tree
+   * search counts them (colt, mcts); null for searches without proposers.
+   */
+  readonly proposerCost: number | null;
   readonly elapsedMs: number;
+  /** The whole run's wall time (baseline included), split by phase. */
+  readonly wall: WallSplit;
 }
 
 export async function tune(o: TuneOptions): Promise<TuneResult> {
+  const clock = o.clock ?? new PhaseClock();
+  const started = clock.split();
   const unscheduled = Schedule.initial(o.program);
   const baseline = await o.engine.measure(unscheduled);
   if (!baseline.verified || !baseline.timing) {
@@ -95,6 +107,7 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     rooflineMs,
     threads: o.threads,
     onTrial: (t) => o.onTrial?.(t, session),
+    clock,
   });
   if (o.known && o.known.length > 0)
     await session.measure(o.known.map((schedule) => ({ schedule, model: KNOWN_SCHEDULE_SOURCE })));
@@ -103,6 +116,7 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
   let expansions: ExpansionEvent[] = [];
   let allModelsFailing = false;
   let stalled = false;
+  let proposerCost: number | null = null;
   switch (o.strategy) {
     case "colt":
     case "mcts": {
@@ -120,6 +134,7 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
       expansions = r.expansions;
       allModelsFailing = r.allModelsFailing;
       stalled = r.stalled;
+      proposerCost = r.proposerCost;
       break;
     }
     case "random":
@@ -143,6 +158,8 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     expansions,
     allModelsFailing,
     stalled,
+    proposerCost,
     elapsedMs: session.elapsedMs(),
+    wall: clock.since(started),
   };
 }
