@@ -29,10 +29,11 @@ import {
   EQUAL_CALLS_MCTS,
   checkBenchStrategies,
   runBench,
-  tunedStrategy,
+  runPoints,
   type BenchRow,
   type BenchStrategy,
 } from "../../search/bench.ts";
+import { PhaseClock } from "../../util/phase-clock.ts";
 import { DB_OPTION, withDb } from "../db.ts";
 import { UsageError } from "../errors.ts";
 import { formatMs, percent } from "../format.ts";
@@ -58,6 +59,7 @@ const COLUMNS = [
   "workload",
   "strategy",
   "best",
+  "IQR",
   "speedup",
   "GFLOP/s",
   "of peak",
@@ -65,6 +67,7 @@ const COLUMNS = [
   "largest-model share",
   "proposer cost",
   "proposer calls per model",
+  "wall",
 ] as const;
 
 function cells(r: BenchRow): string[] {
@@ -72,6 +75,7 @@ function cells(r: BenchRow): string[] {
     r.workload,
     r.strategy,
     r.bestMs !== null ? formatMs(r.bestMs) : "-",
+    r.bestMsIqr !== null ? formatMs(r.bestMsIqr) : "-",
     r.speedup !== null ? `${r.speedup.toFixed(2)}x` : "-",
     r.gflops !== null ? r.gflops.toFixed(1) : "-",
     r.peakFraction !== null ? percent(r.peakFraction) : "-",
@@ -81,6 +85,7 @@ function cells(r: BenchRow): string[] {
     Object.entries(r.calls)
       .map(([m, n]) => `${m} ${n}`)
       .join(", ") || "-",
+    `${(r.wallMs / 1000).toFixed(1)} s`,
   ];
 }
 
@@ -189,12 +194,13 @@ async function bench(
     profile,
     threads: opts.threads,
     proposers: (seed) => offlineBucket(seed),
-    run: (workload, program, strategy, seed) => {
+    run: (workload, program, variant, seed) => {
+      const strategy = variant.name;
       const runId = createRun(db, {
         workloadId: ensureWorkload(db, programHash(program), workload, program.params),
         profileId,
         compilerId,
-        strategy: tunedStrategy(strategy),
+        strategy: variant.strategy,
         seed,
         threads: opts.threads,
         settings: {
@@ -209,6 +215,7 @@ async function bench(
         bench: benchId,
       });
       if (!firstRun.has(workload)) firstRun.set(workload, runId);
+      const clock = new PhaseClock();
       const engine = new RecordingEngine(
         db,
         runId,
@@ -218,11 +225,13 @@ async function bench(
           threads: opts.threads,
           seed: 1,
           minMs: opts.minMs,
+          clock,
         }),
         compiler,
       );
       return {
         engine,
+        clock,
         onTrial: (t) => engine.recordTrial(t),
         onBaseline: (ms, roofline) => setBaseline(db, runId, ms, roofline),
         done: (r) => {
@@ -266,6 +275,7 @@ async function bench(
     title,
     tableHtml(rows),
     programs.map(({ workload, program }) => reportData(db, firstRun.get(workload)!, program)),
+    runPoints(runs),
   );
   let reportFile = `${benchId}.html`;
   if (opts.out) {
