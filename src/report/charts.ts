@@ -103,7 +103,13 @@ export function qualityCostSpec(points: readonly RunPoint[]): vegaLite.TopLevelS
         title: "proposer cost (calls of the largest model)",
       },
       y: { field: "speedup", type: "quantitative", title: "speedup over unscheduled" },
-      color: { field: "strategy", type: "nominal", title: "strategy" },
+      // Twenty colours: the fidelity bench compares eleven strategies.
+      color: {
+        field: "strategy",
+        type: "nominal",
+        title: "strategy",
+        scale: { scheme: "tableau20" },
+      },
       shape: { field: "workload", type: "nominal", title: "workload" },
     },
   };

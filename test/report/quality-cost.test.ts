@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { renderBenchReport } from "../../src/report/html.ts";
 import type { RunPoint } from "../../src/search/bench.ts";
+import { ABLATIONS, FIDELITY_STRATEGIES } from "../../src/search/fidelity.ts";
 
 const point = (
   strategy: string,
@@ -43,5 +44,23 @@ describe("bench report: quality against proposer cost", () => {
     expect(fills.size).toBe(4);
     for (const s of ["colt", "mcts", "mcts-mid", "random"]) expect(svg).toContain(`>${s}</text>`);
     expect(svg).toContain("proposer cost (calls of the largest model)");
+  });
+
+  it("tells the fidelity bench's eleven strategies apart by colour", async () => {
+    const strategies = [...FIDELITY_STRATEGIES, ...Object.values(ABLATIONS).flat()].map(
+      (v) => v.name,
+    );
+    expect(strategies).toHaveLength(11);
+    const html = await renderBenchReport(
+      "bench",
+      "",
+      [],
+      strategies.map((s, i) => point(s, 1, 1 + i, 10 * i)),
+    );
+    const marks = /<g class="mark-symbol role-mark[^"]*"[^>]*>(.*?)<\/g>/s.exec(
+      figureSvg(html, "quality-cost"),
+    )!;
+    const fills = new Set([...marks[1].matchAll(/fill="(#[0-9a-f]{6})"/g)].map((m) => m[1]));
+    expect(fills.size).toBe(11);
   });
 });
