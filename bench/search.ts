@@ -69,7 +69,7 @@ const runs = await runBench({
   profile,
   threads: 1,
   proposers: (seed) => offlineBucket(seed),
-  run: (workload, _program, strategy, seed) => ({
+  run: (workload, _program, variant, seed) => ({
     engine: engine(values["min-ms"]),
     done: (r) => {
       const bestMs = r.best?.ms ?? r.baselineMs;
@@ -82,7 +82,7 @@ const runs = await runBench({
           : `, largest model ${(largest * 100).toFixed(0)}% of ${calls} calls`) +
         (cost === null ? "" : `, proposer cost ${cost.toFixed(0)}`);
       process.stderr.write(
-        `${workload} seed ${seed} ${strategy}: best ${bestMs.toFixed(4)} ms (${(r.baselineMs / bestMs).toFixed(2)}x)${proposers}, ${(r.elapsedMs / 1000).toFixed(0)} s\n`,
+        `${workload} seed ${seed} ${variant.name}: best ${bestMs.toFixed(4)} ms (${(r.baselineMs / bestMs).toFixed(2)}x)${proposers}, ${(r.elapsedMs / 1000).toFixed(0)} s\n`,
       );
     },
   }),

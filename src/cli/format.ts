@@ -11,6 +11,17 @@ export function formatFlops(flops: number): string {
   return `${flops} FLOP`;
 }
 
+export function formatBytes(bytes: number): string {
+  const units: [number, string][] = [
+    [2 ** 30, "GiB"],
+    [2 ** 20, "MiB"],
+    [2 ** 10, "KiB"],
+  ];
+  for (const [scale, unit] of units)
+    if (bytes >= scale) return `${(bytes / scale).toFixed(2)} ${unit}`;
+  return `${bytes} B`;
+}
+
 export function formatMs(ms: number): string {
   if (ms >= 1000) return `${(ms / 1000).toFixed(3)} s`;
   if (ms >= 1) return `${ms.toFixed(3)} ms`;

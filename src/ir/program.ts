@@ -182,3 +182,16 @@ export function compulsoryBytes(p: Program): number {
   const traffic = compulsoryTraffic(p);
   return traffic.readBytes + traffic.writtenBytes;
 }
+
+/**
+ * Bytes of every tensor of the program: inputs, intermediates and outputs, each stored
+ * once (fp32), as the unscheduled program allocates them. What must stream through the
+ * caches when it does not fit.
+ */
+export function footprintBytes(p: Program): number {
+  const size = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1) * 4;
+  return (
+    p.inputs.reduce((n, t) => n + size(t.shape), 0) +
+    p.stages.reduce((n, s) => n + size(stageShape(s)), 0)
+  );
+}

@@ -13,6 +13,7 @@ import { generateC } from "../codegen/generate.ts";
 import { programHash } from "../ir/hash.ts";
 import { flopCount, type Program } from "../ir/program.ts";
 import type { Schedule } from "../schedule/schedule.ts";
+import { PhaseClock } from "../util/phase-clock.ts";
 import { buildBinary } from "./build.ts";
 import { runFailure } from "./classify.ts";
 import type { Compiler } from "./compiler.ts";
@@ -42,6 +43,8 @@ export interface EngineOptions {
   readonly buildJobs?: number;
   /** Memory the tensors may take; default: COLT_MAX_MEMORY or the machine's. */
   readonly memoryLimit?: MemoryLimit;
+  /** Where the engine's building and measuring time is counted (shared with the search). */
+  readonly clock?: PhaseClock;
 }
 
 const REFERENCE_TIMEOUT_MS = 600_000;
@@ -74,15 +77,19 @@ export class MeasurementEngine {
   /** Reference outputs by program and seed: computed once, while candidates build. */
   private readonly references = new Map<string, Promise<Float32Array>>();
   readonly memoryLimit: MemoryLimit;
+  readonly clock: PhaseClock;
 
   constructor(readonly options: EngineOptions) {
     this.buildLimit = pLimit(options.buildJobs ?? cpus().length);
     this.memoryLimit = options.memoryLimit ?? resolveMemoryLimit(undefined);
+    this.clock = options.clock ?? new PhaseClock();
   }
 
   /** Runs `run` alone: after this engine's other runs, and in turn with other processes'. */
   exclusive<T>(run: () => Promise<T>): Promise<T> {
-    return this.runLimit(() => withMeasurementLock(this.options.cacheDir, run));
+    return this.runLimit(() =>
+      withMeasurementLock(this.options.cacheDir, () => this.clock.time("measuring", run)),
+    );
   }
 
   /** The CPU list a measurement is pinned to: the last `threads` cores. */
@@ -115,11 +122,13 @@ export class MeasurementEngine {
     let binary: string;
     try {
       const built = await this.buildLimit(() =>
-        buildBinary(source, o.compiler, {
-          cacheDir: o.cacheDir,
-          subject,
-          timeoutMs: o.buildTimeoutMs,
-        }),
+        this.clock.time("building", () =>
+          buildBinary(source, o.compiler, {
+            cacheDir: o.cacheDir,
+            subject,
+            timeoutMs: o.buildTimeoutMs,
+          }),
+        ),
       );
       binary = built.binary;
       buildMs = built.ms;

@@ -1,6 +1,7 @@
 /** The report's charts: Vega-Lite specifications rendered to SVG in Node (no browser, no script). */
 import * as vega from "vega";
 import * as vegaLite from "vega-lite";
+import type { RunPoint } from "../search/bench.ts";
 import type { ReportData } from "./data.ts";
 
 export async function renderSvg(spec: vegaLite.TopLevelSpec): Promise<string> {
@@ -78,6 +79,38 @@ export function modelsSpec(d: ReportData): vegaLite.TopLevelSpec {
       x: { field: "what", type: "nominal", title: null, sort: ["calls", "hits", "errors"] },
       y: { field: "n", type: "quantitative", title: "count" },
       color: { field: "what", type: "nominal", legend: null },
+    },
+  };
+}
+
+/**
+ * A bench's runs, one point each: speedup over the unscheduled program against what the
+ * run spent on proposers (calls of the largest model; 0 for searches without proposers),
+ * coloured by strategy. The question a bucket of models answers is this trade-off.
+ */
+export function qualityCostSpec(points: readonly RunPoint[]): vegaLite.TopLevelSpec {
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: "Speedup against proposer cost, one point per run",
+    width: 640,
+    height: 300,
+    data: { values: points.map((p) => ({ ...p })) },
+    mark: { type: "point", filled: true, size: 70, opacity: 0.8 },
+    encoding: {
+      x: {
+        field: "proposerCost",
+        type: "quantitative",
+        title: "proposer cost (calls of the largest model)",
+      },
+      y: { field: "speedup", type: "quantitative", title: "speedup over unscheduled" },
+      // Twenty colours: the fidelity bench compares eleven strategies.
+      color: {
+        field: "strategy",
+        type: "nominal",
+        title: "strategy",
+        scale: { scheme: "tableau20" },
+      },
+      shape: { field: "workload", type: "nominal", title: "workload" },
     },
   };
 }

@@ -1,5 +1,12 @@
 /** One self-contained HTML report of a run: inline CSS and SVG, no script, no external request. */
-import { convergenceSpec, expansionsSpec, modelsSpec, renderSvg } from "./charts.ts";
+import type { RunPoint } from "../search/bench.ts";
+import {
+  convergenceSpec,
+  expansionsSpec,
+  modelsSpec,
+  qualityCostSpec,
+  renderSvg,
+} from "./charts.ts";
 import type { ReportData } from "./data.ts";
 import { ABOVE_BOUND, rooflineFraction } from "../measure/roofline.ts";
 import { printable } from "../util/printable.ts";
@@ -113,13 +120,22 @@ export async function renderReport(d: ReportData): Promise<string> {
   return page(`COLT report: ${r.workload} ${r.id}`, sections);
 }
 
-/** `colt bench`: the table and, per workload, every run's convergence curve in one chart. */
+/**
+ * `colt bench`: the table, every run's speedup against its proposer cost, and per workload
+ * every run's convergence curve in one chart.
+ */
 export async function renderBenchReport(
   title: string,
   tableHtml: string,
   workloads: readonly ReportData[],
+  runs: readonly RunPoint[],
 ): Promise<string> {
-  const sections = [`<h1>${escape(title)}</h1>`, tableHtml];
+  const sections = [
+    `<h1>${escape(title)}</h1>`,
+    tableHtml,
+    `<h2>Quality against proposer cost</h2>`,
+    figure("quality-cost", runs.length, await renderSvg(qualityCostSpec(runs))),
+  ];
   for (const d of workloads) {
     const shape = Object.entries(d.shape)
       .map(([k, v]) => `${k}=${v}`)

@@ -4,15 +4,20 @@
  * median over seeds. Each run's best is a minimum over noisy measurements, so once a
  * workload's runs are done, every run's best and the unscheduled program can be measured
  * again side by side, in alternating rounds; the table then compares those times.
- * Used by `colt bench` and by `npm run bench:search`.
+ * A strategy may also be a variant: a named configuration of one (its own bucket, COLT
+ * options), which is how `npm run bench:fidelity` runs single-model MCTS with the mid-size
+ * proposer and the COLT ablations.
+ * Used by `colt bench`, `npm run bench:search` and `npm run bench:fidelity`.
  */
 import { LearnedCostModel } from "../costmodel/learned.ts";
 import { flopCount, type Program } from "../ir/program.ts";
 import type { MeasurementEngine } from "../measure/engine.ts";
 import type { MachineProfile } from "../measure/profile.ts";
-import { median } from "../measure/stats.ts";
+import { median, quantile } from "../measure/stats.ts";
 import type { Proposer } from "../models/protocol.ts";
 import { Schedule } from "../schedule/schedule.ts";
+import type { PhaseClock } from "../util/phase-clock.ts";
+import type { ColtOptions } from "./colt.ts";
 import type { TrialRecord } from "./trials.ts";
 import { STRATEGIES, tune, type StrategyName, type TuneResult } from "./tune.ts";
 
@@ -26,8 +31,29 @@ export const EQUAL_CALLS_MCTS = "mcts-equal-calls";
 export type BenchStrategy = StrategyName | typeof EQUAL_CALLS_MCTS;
 export const BENCH_STRATEGIES: readonly BenchStrategy[] = [...STRATEGIES, EQUAL_CALLS_MCTS];
 
+/** One configuration the bench runs: a strategy with its own bucket or COLT options. */
+export interface BenchVariant {
+  /** Shown in tables and reports, e.g. "mcts-mid" or "colt-lambda-0". */
+  readonly name: string;
+  readonly strategy: StrategyName;
+  /** Its proposers; default: the bench's. */
+  readonly proposers?: (seed: number) => readonly Proposer[];
+  readonly colt?: Partial<ColtOptions>;
+  /** Held to as many proposer calls as the same seed's run named "colt" gave its largest model. */
+  readonly equalCalls?: boolean;
+}
+
+/** The variant a bench strategy name stands for. */
+export function benchVariant(strategy: BenchStrategy): BenchVariant {
+  return strategy === EQUAL_CALLS_MCTS
+    ? { name: strategy, strategy: "mcts", equalCalls: true }
+    : { name: strategy, strategy };
+}
+
 export interface BenchRunHooks {
   readonly engine: Pick<MeasurementEngine, "measure" | "measureAll">;
+  /** The engine's clock, so the run's wall time splits into building, measuring, proposing. */
+  readonly clock?: PhaseClock;
   readonly onTrial?: (t: TrialRecord) => void;
   readonly onBaseline?: (ms: number, rooflineMs: number) => void;
   readonly done?: (r: TuneResult) => void;
@@ -43,18 +69,18 @@ export interface BenchRemeasure {
 
 export interface BenchOptions {
   readonly programs: readonly { readonly workload: string; readonly program: Program }[];
-  /** In order; EQUAL_CALLS_MCTS must come after colt. */
-  readonly strategies: readonly BenchStrategy[];
+  /** In order; EQUAL_CALLS_MCTS (any equalCalls variant) must come after colt. */
+  readonly strategies: readonly (BenchStrategy | BenchVariant)[];
   readonly seeds: readonly number[];
   readonly trials: number;
   readonly profile: MachineProfile;
   readonly threads: number;
   readonly proposers: (seed: number) => readonly Proposer[];
-  /** The engine (and bookkeeping) of one run; `strategy` as listed (tunedStrategy gives what runs). */
+  /** The engine (and bookkeeping) of one run. */
   readonly run: (
     workload: string,
     program: Program,
-    strategy: BenchStrategy,
+    variant: BenchVariant,
     seed: number,
   ) => BenchRunHooks;
   readonly remeasure?: BenchRemeasure;
@@ -62,7 +88,8 @@ export interface BenchOptions {
 
 export interface BenchRun {
   readonly workload: string;
-  readonly strategy: BenchStrategy;
+  /** The variant's name. */
+  readonly strategy: string;
   readonly seed: number;
   readonly flops: number;
   readonly result: TuneResult;
@@ -79,11 +106,6 @@ export class BenchError extends Error {
   }
 }
 
-/** The search a bench strategy runs: mcts-equal-calls is MCTS with a call budget. */
-export function tunedStrategy(strategy: BenchStrategy): StrategyName {
-  return strategy === EQUAL_CALLS_MCTS ? "mcts" : strategy;
-}
-
 /**
  * Refuses a strategy list the bench cannot run, before anything is measured: unknown
  * names, or mcts-equal-calls without colt before it (its budget comes from that run).
@@ -92,42 +114,50 @@ export function checkBenchStrategies(strategies: readonly string[]): BenchStrate
   for (const s of strategies)
     if (!(BENCH_STRATEGIES as readonly string[]).includes(s))
       throw new BenchError(`unknown strategy '${s}' (strategies: ${BENCH_STRATEGIES.join(", ")})`);
-  const equalCalls = strategies.indexOf(EQUAL_CALLS_MCTS);
-  if (equalCalls >= 0 && !strategies.slice(0, equalCalls).includes("colt"))
+  const known = strategies as BenchStrategy[];
+  checkVariants(known.map(benchVariant));
+  return known;
+}
+
+/** Refuses an equal-calls variant without a colt run before it (its budget comes from that run). */
+function checkVariants(variants: readonly BenchVariant[]): void {
+  const names = variants.map((v) => v.name);
+  const equalCalls = variants.findIndex((v) => v.equalCalls);
+  if (equalCalls >= 0 && !names.slice(0, equalCalls).includes("colt"))
     throw new BenchError(
-      `${EQUAL_CALLS_MCTS} takes its call budget from the colt run of the same seed: list colt before it in the strategies`,
+      `${variants[equalCalls].name} takes its call budget from the colt run of the same seed: list colt before it in the strategies`,
     );
-  return strategies as BenchStrategy[];
 }
 
 export async function runBench(o: BenchOptions): Promise<BenchRun[]> {
-  checkBenchStrategies(o.strategies);
+  const variants = o.strategies.map((s) => (typeof s === "string" ? benchVariant(s) : s));
+  checkVariants(variants);
   const runs: BenchRun[] = [];
   for (const { workload, program } of o.programs) {
     const ofWorkload: BenchRun[] = [];
     for (const seed of o.seeds) {
-      for (const strategy of o.strategies) {
-        const tuned = tunedStrategy(strategy);
-        const proposerCalls =
-          strategy === EQUAL_CALLS_MCTS ? coltLargestCalls(ofWorkload, seed) : undefined;
-        const hooks = o.run(workload, program, strategy, seed);
+      for (const variant of variants) {
+        const proposerCalls = variant.equalCalls ? coltLargestCalls(ofWorkload, seed) : undefined;
+        const hooks = o.run(workload, program, variant, seed);
         const result = await tune({
           program,
-          strategy: tuned,
+          strategy: variant.strategy,
           seed,
           budget: { trials: o.trials, ...(proposerCalls !== undefined ? { proposerCalls } : {}) },
           engine: hooks.engine,
           profile: o.profile,
           threads: o.threads,
-          proposers: o.proposers(seed),
+          proposers: (variant.proposers ?? o.proposers)(seed),
           costModel: new LearnedCostModel({ profile: o.profile, seed, threads: o.threads }),
+          ...(variant.colt ? { colt: variant.colt } : {}),
+          ...(hooks.clock ? { clock: hooks.clock } : {}),
           onTrial: hooks.onTrial,
           onBaseline: hooks.onBaseline,
         });
         hooks.done?.(result);
         ofWorkload.push({
           workload,
-          strategy,
+          strategy: variant.name,
           seed,
           flops: flopCount(program),
           result,
@@ -200,10 +230,12 @@ export function trialsTo90(result: TuneResult): number | null {
 
 export interface BenchRow {
   readonly workload: string;
-  readonly strategy: BenchStrategy;
+  readonly strategy: string;
   readonly seeds: number;
   /** Medians over seeds; re-measured times when the bench re-measured. */
   readonly bestMs: number | null;
+  /** Interquartile range of the best times over seeds (0 with one seed). */
+  readonly bestMsIqr: number | null;
   readonly speedup: number | null;
   readonly gflops: number | null;
   readonly peakFraction: number | null;
@@ -216,11 +248,18 @@ export interface BenchRow {
   readonly largestShare: number | null;
   /** Median proposer cost in calls of the largest model (tree searches only): see proposerCostOf. */
   readonly proposerCost: number | null;
+  /** Median wall time of a run, its baseline included. */
+  readonly wallMs: number;
 }
 
 const med = (xs: readonly (number | null)[]): number | null => {
   const v = xs.filter((x): x is number => x !== null);
   return v.length ? median(v) : null;
+};
+
+const iqr = (xs: readonly (number | null)[]): number | null => {
+  const v = xs.filter((x): x is number => x !== null).sort((a, b) => a - b);
+  return v.length ? quantile(v, 0.75) - quantile(v, 0.25) : null;
 };
 
 function bestMsOf(r: BenchRun): number | null {
@@ -246,10 +285,36 @@ export function largestShareOf(r: Pick<BenchRun, "result">): number | null {
  * rounds. Searches with different buckets compare on this, not on raw call counts.
  */
 export function proposerCostOf(r: Pick<BenchRun, "result">): number | null {
-  const models = r.result.models;
-  if (models.length === 0) return null;
-  const largestSize = largestModelOf(r.result).info.size;
-  return models.reduce((n, m) => n + (m.calls * m.info.size) / largestSize, 0);
+  return r.result.proposerCost;
+}
+
+/** One run as a point of the quality-against-proposer-cost chart. */
+export interface RunPoint {
+  readonly workload: string;
+  readonly strategy: string;
+  readonly seed: number;
+  /** Over the unscheduled program, re-measured side by side when the bench re-measured. */
+  readonly speedup: number;
+  /** In calls of the largest model; 0 for searches without proposers. */
+  readonly proposerCost: number;
+}
+
+/** Every run with a verified best, as a chart point. */
+export function runPoints(runs: readonly BenchRun[]): RunPoint[] {
+  return runs.flatMap((r) => {
+    const speedup = speedupOf(r);
+    return speedup === null
+      ? []
+      : [
+          {
+            workload: r.workload,
+            strategy: r.strategy,
+            seed: r.seed,
+            speedup,
+            proposerCost: proposerCostOf(r) ?? 0,
+          },
+        ];
+  });
 }
 
 export function benchTable(runs: readonly BenchRun[], peakFlops: number): BenchRow[] {
@@ -265,6 +330,7 @@ export function benchTable(runs: readonly BenchRun[], peakFlops: number): BenchR
       strategy,
       seeds: group.length,
       bestMs,
+      bestMsIqr: iqr(group.map(bestMsOf)),
       speedup: med(group.map(speedupOf)),
       gflops: bestMs !== null ? flops / (bestMs * 1e6) : null,
       peakFraction: bestMs !== null ? flops / (bestMs * 1e-3) / peakFlops : null,
@@ -278,6 +344,7 @@ export function benchTable(runs: readonly BenchRun[], peakFlops: number): BenchR
       ),
       largestShare: med(group.map(largestShareOf)),
       proposerCost: med(group.map(proposerCostOf)),
+      wallMs: median(group.map((r) => r.result.wall.totalMs)),
     });
   }
   return rows;

@@ -85,6 +85,8 @@ export interface ColtResult {
   readonly allModelsFailing: boolean;
   /** True when the search stopped early: its rounds kept finding only programs already measured. */
   readonly stalled: boolean;
+  /** Proposer calls weighted by their model's size over the largest size (calls of the largest model). */
+  readonly proposerCost: number;
 }
 
 /**
@@ -243,6 +245,7 @@ export class ColtSearch {
       courseAlterations: this.courseAlterations,
       allModelsFailing: this.allModelsFailing(),
       stalled: idleRounds >= MAX_IDLE_ROUNDS,
+      proposerCost: this.proposerCost,
     };
   }
 
@@ -400,7 +403,8 @@ export class ColtSearch {
     let errors = 0;
     let failed = false;
     try {
-      const proposal = await proposer.propose(this.context(node, purpose, rejected));
+      const ctx = this.context(node, purpose, rejected);
+      const proposal = await this.session.clock.time("proposing", () => proposer.propose(ctx));
       stats.addUsage(proposal.usage);
       action = proposal.action;
       this.lastCallFailed.set(modelName, false);

@@ -8,6 +8,7 @@ import type { Measurement } from "../measure/engine.ts";
 import type { Program } from "../ir/program.ts";
 import { printLoopNest } from "../ir/print.ts";
 import type { Schedule } from "../schedule/schedule.ts";
+import { PhaseClock } from "../util/phase-clock.ts";
 import type { BestResult, Budget, TrialRecord, TrialRunner } from "./trials.ts";
 
 export interface SessionOptions {
@@ -23,6 +24,8 @@ export interface SessionOptions {
   /** Cores each candidate runs on. */
   readonly threads?: number;
   readonly onTrial?: (t: TrialRecord) => void;
+  /** Where the run's wall time is split; proposer calls are counted here. */
+  readonly clock?: PhaseClock;
 }
 
 export interface MeasureRequest {
@@ -41,8 +44,11 @@ export class TuningSession {
   /** predictMs results by trace, valid until the next measurement (which also retrains the model). */
   private readonly predictions = new Map<string, number>();
   private roundsWithoutImprovement = 0;
+  readonly clock: PhaseClock;
 
-  constructor(readonly options: SessionOptions) {}
+  constructor(readonly options: SessionOptions) {
+    this.clock = options.clock ?? new PhaseClock();
+  }
 
   get trialsLeft(): number {
     return Math.max(0, this.options.budget.trials - this.trials.length);

@@ -20,6 +20,7 @@ import {
   type ExpansionEvent,
 } from "./colt.ts";
 import type { ModelStats } from "./model-stats.ts";
+import { PhaseClock, type WallSplit } from "../util/phase-clock.ts";
 import { Random } from "../util/random.ts";
 import { TuningSession } from "./session.ts";
 import type { BestResult, Budget, TrialRecord } from "./trials.ts";
@@ -55,6 +56,8 @@ export interface TuneOptions {
    * first, as ordinary trials, so the run's best starts from them.
    */
   readonly known?: readonly Schedule[];
+  /** Splits the run's wall time; give the engine the same clock to see building and measuring. */
+  readonly clock?: PhaseClock;
 }
 
 export interface TuneResult {
@@ -69,10 +72,19 @@ export interface TuneResult {
   readonly allModelsFailing: boolean;
   /** The tree search stopped before its budget: its proposals kept repeating measured programs. */
   readonly stalled: boolean;
+  /**
+   * Proposer calls weighted by their model's size over the largest size, as the tree
+   * search counts them (colt, mcts); null for searches without proposers.
+   */
+  readonly proposerCost: number | null;
   readonly elapsedMs: number;
+  /** The whole run's wall time (baseline included), split by phase. */
+  readonly wall: WallSplit;
 }
 
 export async function tune(o: TuneOptions): Promise<TuneResult> {
+  const clock = o.clock ?? new PhaseClock();
+  const started = clock.split();
   const unscheduled = Schedule.initial(o.program);
   const baseline = await o.engine.measure(unscheduled);
   if (!baseline.verified || !baseline.timing) {
@@ -97,6 +109,7 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     rooflineMs,
     threads: o.threads,
     onTrial: (t) => o.onTrial?.(t, session),
+    clock,
   });
   if (o.known && o.known.length > 0)
     await session.measure(o.known.map((schedule) => ({ schedule, model: KNOWN_SCHEDULE_SOURCE })));
@@ -105,6 +118,7 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
   let expansions: ExpansionEvent[] = [];
   let allModelsFailing = false;
   let stalled = false;
+  let proposerCost: number | null = null;
   switch (o.strategy) {
     case "colt":
     case "mcts": {
@@ -122,6 +136,7 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
       expansions = r.expansions;
       allModelsFailing = r.allModelsFailing;
       stalled = r.stalled;
+      proposerCost = r.proposerCost;
       break;
     }
     case "random":
@@ -145,6 +160,8 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     expansions,
     allModelsFailing,
     stalled,
+    proposerCost,
     elapsedMs: session.elapsedMs(),
+    wall: clock.since(started),
   };
 }

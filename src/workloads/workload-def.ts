@@ -2,8 +2,8 @@
 import type { Program } from "../ir/program.ts";
 import { ShapeError } from "./errors.ts";
 
-export type SizeName = "small" | "paper";
-export const SIZE_NAMES: readonly SizeName[] = ["small", "paper"];
+export type SizeName = "small" | "medium" | "paper";
+export const SIZE_NAMES: readonly SizeName[] = ["small", "medium", "paper"];
 
 export type ShapeParams = Readonly<Record<string, number>>;
 
@@ -15,7 +15,7 @@ export interface WorkloadDef {
   readonly description: string;
   /** The public model config the paper shape comes from (layers). */
   readonly source?: string;
-  /** Named shape parameters; both sizes name exactly the same parameters. */
+  /** Named shape parameters; every size names exactly the same parameters. */
   readonly sizes: Readonly<Record<SizeName, ShapeParams>>;
   build(params: ShapeParams): Program;
 }

@@ -42,7 +42,10 @@ describe("colt bench", () => {
       ["matmul", "random", 1],
     ]);
     for (const row of s.rows)
-      for (const k of ["bestMs", "speedup", "gflops", "peakFraction", "trialsTo90", "calls"])
+      for (const k of [
+        ...["bestMs", "bestMsIqr", "speedup", "gflops", "peakFraction", "trialsTo90", "calls"],
+        "wallMs",
+      ])
         expect(row).toHaveProperty(k);
     expect(Object.keys(s.rows[0].calls as object)).toContain("offline-expert");
     // Bests re-measured side by side with the unscheduled program: one time for every row.
@@ -81,6 +84,8 @@ describe("colt bench", () => {
     );
     const html = readFileSync(join(out, "report.html"), "utf8");
     expect(html).toContain('data-chart="convergence"');
+    // Quality against proposer cost: one point per run.
+    expect(html).toContain('<figure data-chart="quality-cost" data-points="2">');
     expect(html).toContain("colt (seed 1)");
     expect(html).toContain("random (seed 1)");
     expect(existsSync(join(out, "bench.json"))).toBe(true);

@@ -16,6 +16,17 @@ describe("colt command", () => {
     expect(rows.find((w) => w.name === "matmul")!.sizes.small.flops).toBe(2 * 64 * 64 * 64);
   });
 
+  it("accepts --size medium and lists the medium shapes with their footprint", () => {
+    const r = colt(["show", "matmul", "--size", "medium"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("for C.j in 0..1024");
+    const list = colt(["workloads"]);
+    expect(list.stdout).toMatch(/^ {4}medium M=64,N=1024,K=1024 {2}134\.22 MFLOP, 4\.50 MiB$/m);
+    const bad = colt(["show", "matmul", "--size", "large"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("sizes: small, medium, paper");
+  });
+
   it("shows a scheduled loop nest and the legal next moves", () => {
     const file = join(cache, "t.sched");
     writeFileSync(file, "# tile it\nsplit C.j 16 -> jo ji\nreorder C jo k ji\nvectorize C.ji\n");

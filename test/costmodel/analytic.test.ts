@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { analyticEstimateMs } from "../../src/costmodel/analytic.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
-import { instantiate, listWorkloads } from "../../src/workloads/registry.ts";
+import { instantiate, listWorkloads, SIZE_NAMES } from "../../src/workloads/registry.ts";
 import { exampleSchedule, PROFILE, randomSchedules, sched } from "./support.ts";
 
 const ms = (s: Schedule, threads = 1) => analyticEstimateMs(s, PROFILE, threads);
@@ -81,7 +81,7 @@ describe("analyticEstimateMs", () => {
 
   it("is finite and positive for every workload and for random legal traces", () => {
     for (const w of listWorkloads()) {
-      for (const size of ["small", "paper"] as const) {
+      for (const size of SIZE_NAMES) {
         const v = ms(Schedule.initial(instantiate(w.name, size)));
         expect(Number.isFinite(v) && v > 0).toBe(true);
       }

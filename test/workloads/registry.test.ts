@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { flopCount } from "../../src/ir/program.ts";
+import { flopCount, footprintBytes } from "../../src/ir/program.ts";
 import {
   getWorkload,
   instantiate,
@@ -8,6 +8,7 @@ import {
   listWorkloads,
   parseShapeOverrides,
   ShapeError,
+  SIZE_NAMES,
   UnknownWorkloadError,
 } from "../../src/workloads/registry.ts";
 
@@ -42,9 +43,10 @@ describe("workload registry", () => {
   });
 
   for (const w of workloads) {
-    it(`${w.name}: builds at both sizes with well-formed names`, () => {
-      expect(Object.keys(w.sizes.paper).sort()).toEqual(Object.keys(w.sizes.small).sort());
-      for (const size of ["small", "paper"] as const) {
+    it(`${w.name}: builds at every size with well-formed names`, () => {
+      for (const size of SIZE_NAMES)
+        expect(Object.keys(w.sizes[size]).sort()).toEqual(Object.keys(w.sizes.small).sort());
+      for (const size of SIZE_NAMES) {
         const program = instantiate(w.name, size);
         expect(program.params).toEqual(w.sizes[size]);
         for (const t of program.inputs) expect(t.name).toMatch(IDENTIFIER);
@@ -60,6 +62,38 @@ describe("workload registry", () => {
       expect(flopCount(instantiate(w.name, "paper"))).toBeGreaterThan(smallFlops);
     });
   }
+
+  /**
+   * Medium shapes must exceed the private L2 (2 MiB per core on the Zen 4 machines COLT is
+   * measured on) twice over, so tiling, packing and loop order matter as at paper size.
+   * The FLOP bound keeps a 64-trial tune under a minute on one core: the search's own work
+   * per trial does not grow with the shape, and 2^28 FLOPs take at most ~0.27 s even at
+   * 1 GFLOP/s, the speed of a scalar reduction chain (the unscheduled medium programs ran
+   * in 1-55 ms at low load here), so a trial's warm-up and timed runs stay well under a
+   * second, and tuned candidates are faster still.
+   */
+  const MEDIUM_MIN_BYTES = 4 * 2 ** 20;
+  const MEDIUM_MAX_FLOPS = 2 ** 28;
+  for (const w of workloads) {
+    it(`${w.name}: medium data exceeds twice the private L2 within ${MEDIUM_MAX_FLOPS} FLOPs`, () => {
+      const medium = instantiate(w.name, "medium");
+      expect(footprintBytes(medium)).toBeGreaterThan(MEDIUM_MIN_BYTES);
+      expect(flopCount(medium)).toBeLessThanOrEqual(MEDIUM_MAX_FLOPS);
+      expect(flopCount(medium)).toBeGreaterThan(flopCount(instantiate(w.name, "small")));
+      expect(flopCount(medium)).toBeLessThan(flopCount(instantiate(w.name, "paper")));
+    });
+  }
+
+  it("counts every tensor once in the footprint: inputs, intermediates and outputs", () => {
+    // A 64x32 + B 32x16 + C 64x16 floats.
+    expect(footprintBytes(instantiate("matmul", "small", { M: 64, N: 16, K: 32 }))).toBe(
+      4 * (64 * 32 + 32 * 16 + 64 * 16),
+    );
+    // X and Y, plus the row_max and row_sum vectors.
+    expect(footprintBytes(instantiate("softmax", "small", { rows: 3, cols: 5 }))).toBe(
+      4 * (15 + 15 + 3 + 3),
+    );
+  });
 
   it("has a small size with odd extents", () => {
     const odd = workloads.filter((w) =>
@@ -185,7 +219,9 @@ describe("instantiate errors", () => {
   });
 
   it("rejects an unknown size name", () => {
-    expect(() => instantiate("matmul", "huge" as "small")).toThrow(/sizes are small, paper/);
+    expect(() => instantiate("matmul", "huge" as "small")).toThrow(
+      /sizes are small, medium, paper/,
+    );
   });
 });
 

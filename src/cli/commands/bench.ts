@@ -28,11 +28,12 @@ import {
   EQUAL_CALLS_MCTS,
   checkBenchStrategies,
   runBench,
-  tunedStrategy,
+  runPoints,
   type BenchRow,
   type BenchStrategy,
 } from "../../search/bench.ts";
 import { ensureDir, writeFileAt } from "../../util/paths.ts";
+import { PhaseClock } from "../../util/phase-clock.ts";
 import { DB_OPTION, withDb } from "../db.ts";
 import { UsageError } from "../errors.ts";
 import { formatMs, percent } from "../format.ts";
@@ -69,6 +70,7 @@ const COLUMNS = [
   "workload",
   "strategy",
   "best",
+  "IQR",
   "speedup",
   "GFLOP/s",
   "of peak",
@@ -76,6 +78,7 @@ const COLUMNS = [
   "largest-model share",
   "proposer cost",
   "proposer calls per model",
+  "wall",
 ] as const;
 
 function cells(r: BenchRow): string[] {
@@ -83,6 +86,7 @@ function cells(r: BenchRow): string[] {
     r.workload,
     r.strategy,
     r.bestMs !== null ? formatMs(r.bestMs) : "-",
+    r.bestMsIqr !== null ? formatMs(r.bestMsIqr) : "-",
     r.speedup !== null ? `${r.speedup.toFixed(2)}x` : "-",
     r.gflops !== null ? r.gflops.toFixed(1) : "-",
     r.peakFraction !== null ? percent(r.peakFraction) : "-",
@@ -92,6 +96,7 @@ function cells(r: BenchRow): string[] {
     Object.entries(r.calls)
       .map(([m, n]) => `${m} ${n}`)
       .join(", ") || "-",
+    `${(r.wallMs / 1000).toFixed(1)} s`,
   ];
 }
 
@@ -135,7 +140,7 @@ export function registerBench(program: Command): void {
     )
     .option("--seeds <n>", "seeds 1..n per strategy", parsePositiveInt("--seeds"), 3)
     .option("--trials <n>", "measurement budget of every run", parsePositiveInt("--trials"), 32)
-    .option("--size <size>", "small or paper", "small")
+    .option("--size <size>", "small, medium or paper", "small")
     .option("--threads <n>", "cores each candidate runs on", parseThreads, 1)
     .option(
       "--min-ms <ms>",
@@ -209,12 +214,13 @@ async function bench(
     profile,
     threads: opts.threads,
     proposers: (seed) => offlineBucket(seed),
-    run: (workload, program, strategy, seed) => {
+    run: (workload, program, variant, seed) => {
+      const strategy = variant.name;
       const runId = createRun(db, {
         workloadId: ensureWorkload(db, programHash(program), workload, program.params),
         profileId,
         compilerId,
-        strategy: tunedStrategy(strategy),
+        strategy: variant.strategy,
         seed,
         threads: opts.threads,
         settings: {
@@ -229,6 +235,7 @@ async function bench(
         bench: benchId,
       });
       if (!firstRun.has(workload)) firstRun.set(workload, runId);
+      const clock = new PhaseClock();
       const engine = new RecordingEngine(
         db,
         runId,
@@ -239,11 +246,13 @@ async function bench(
           seed: 1,
           minMs: opts.minMs,
           memoryLimit,
+          clock,
         }),
         compiler,
       );
       return {
         engine,
+        clock,
         onTrial: (t) => engine.recordTrial(t),
         onBaseline: (ms, roofline) => setBaseline(db, runId, ms, roofline),
         done: (r) => {
@@ -288,6 +297,7 @@ async function bench(
     title,
     tableHtml(rows),
     programs.map(({ workload, program }) => reportData(db, firstRun.get(workload)!, program)),
+    runPoints(runs),
   );
   let reportFile = `${benchId}.html`;
   if (opts.out) {

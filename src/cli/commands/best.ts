@@ -38,7 +38,7 @@ export function registerBest(program: Command): void {
     .command("best")
     .description("print the best known schedule of a workload from the tuning database")
     .argument("<workload>", "workload name (see 'colt workloads')")
-    .option("--size <size>", "small or paper", "small")
+    .option("--size <size>", "small, medium or paper", "small")
     .option("--shape <params>", "override shape parameters, e.g. M=1000,N=4095,K=333")
     .option("--threads <n>", "only runs on this many cores", parsePositiveInt("--threads"))
     .option(...DB_OPTION)

@@ -40,7 +40,7 @@ export function registerCompare(program: Command): void {
       "time a schedule against the workload's equivalent ONNX graph in ONNX Runtime (same inputs, cores and threads)",
     )
     .argument("<workload>", "workload name (see 'colt workloads')")
-    .option("--size <size>", "small or paper", "small")
+    .option("--size <size>", "small, medium or paper", "small")
     .option("--shape <params>", "override shape parameters, e.g. M=1000,N=4095,K=333")
     .option("--schedule <file>", "schedule file (default: the best known schedule)")
     .option("--run <id>", "the best schedule of this run (its shape)")

@@ -94,7 +94,7 @@ export function registerExport(program: Command): void {
     .description("write the best kernel of a run or workload as a standalone .c and .h")
     .argument("<run-or-workload>", "a run id, or a workload name (its best known schedule)")
     .option("--out <dir>", "directory to write into", "colt-export")
-    .option("--size <size>", "with a workload: small or paper", "small")
+    .option("--size <size>", "with a workload: small, medium or paper", "small")
     .option("--shape <params>", "with a workload: override shape parameters")
     .option(
       "--threads <n>",

@@ -40,7 +40,7 @@ export function registerMeasure(program: Command): void {
       "build, verify against the reference and time one schedule (the unscheduled program by default)",
     )
     .argument("<workload>", "workload name (see 'colt workloads')")
-    .option("--size <size>", "small or paper", "small")
+    .option("--size <size>", "small, medium or paper", "small")
     .option("--shape <params>", "override shape parameters, e.g. M=1000,N=4095,K=333")
     .option("--schedule <file>", "schedule file: one transformation per line")
     .option("--threads <n>", "cores to run on", parseThreads, 1)

@@ -12,7 +12,7 @@ export function registerShow(program: Command): void {
     .command("show")
     .description("print a workload as loop-nest pseudo-code, after an optional schedule")
     .argument("<workload>", "workload name (see 'colt workloads')")
-    .option("--size <size>", "small or paper", "small")
+    .option("--size <size>", "small, medium or paper", "small")
     .option("--shape <params>", "override shape parameters, e.g. M=1000,N=4095,K=333")
     .option("--schedule <file>", "schedule file: one transformation per line")
     .option("--c", "print the generated C (kernel and harness) instead")

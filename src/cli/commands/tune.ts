@@ -34,6 +34,7 @@ import { offlineBucket } from "../../models/offline/proposers.ts";
 import type { MachineProfile } from "../../measure/profile.ts";
 import { ensureDir, writeFileAt } from "../../util/paths.ts";
 import { STRATEGIES, tune, type StrategyName, type TuneResult } from "../../search/tune.ts";
+import { PhaseClock } from "../../util/phase-clock.ts";
 import { DB_OPTION, openCliDb } from "../db.ts";
 import { writeReport } from "./report.ts";
 import { UsageError } from "../errors.ts";
@@ -96,7 +97,7 @@ export function registerTune(program: Command): void {
       "search for the fastest verified schedule (COLT with the offline bucket by default)",
     )
     .argument("<workload>", "workload name (see 'colt workloads')")
-    .option("--size <size>", "small or paper", "small")
+    .option("--size <size>", "small, medium or paper", "small")
     .option("--shape <params>", "override shape parameters, e.g. M=1000,N=4095,K=333")
     .option("--strategy <name>", `one of ${STRATEGIES.join(", ")}`, "colt")
     .option(
@@ -219,6 +220,8 @@ async function tuneCommand(
   let recording: RecordingEngine | undefined;
   let known: Schedule[] | undefined;
   let compiler: Compiler | undefined;
+  // Shared by the engine (building, measuring) and the search (proposing).
+  const clock = new PhaseClock();
   if (replay && !opts.remeasure) {
     engine = new ReplayedMeasurements(replay);
     profile = replay.profile;
@@ -232,6 +235,7 @@ async function tuneCommand(
       seed: opts.seed,
       minMs: opts.minMs,
       memoryLimit,
+      clock,
     });
     profile = replay?.profile ?? (await machineProfile(compiler, cacheDir()));
   }
@@ -323,6 +327,7 @@ async function tuneCommand(
       proposers,
       costModel: new LearnedCostModel({ profile, seed: opts.seed, threads: opts.threads }),
       known,
+      clock,
       onIteration: (e) => {
         if (db && recording) insertExpansion(db, recording.runId, e.iteration, e);
         progress.iteration(e);
@@ -405,8 +410,16 @@ function summarize(
     models: r.models.map((m) => m.toJSON()),
     allModelsFailing: r.allModelsFailing,
     stalled: r.stalled,
+    proposerCost: r.proposerCost,
     ...(llm ? { llm } : {}),
     elapsedMs: r.elapsedMs,
+    wallMs: {
+      total: r.wall.totalMs,
+      measuring: r.wall.measuringMs,
+      building: r.wall.buildingMs,
+      proposing: r.wall.proposingMs,
+      other: r.wall.otherMs,
+    },
   };
 }
 
@@ -440,6 +453,14 @@ function render(s: Summary, r: TuneResult): string {
       );
     }
   }
+  if (s.proposerCost !== null)
+    lines.push(
+      `  proposer cost ${s.proposerCost.toFixed(1)} (calls weighted by model size over the largest)`,
+    );
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  lines.push(
+    `  wall      ${seconds(s.wallMs.total)}: measuring ${seconds(s.wallMs.measuring)}, building ${seconds(s.wallMs.building)}, proposing ${seconds(s.wallMs.proposing)}, other ${seconds(s.wallMs.other)}`,
+  );
   if (r.allModelsFailing)
     lines.push(
       "  note      every model was failing at the end; the run continued on random legal moves",

@@ -1,14 +1,16 @@
-/** `colt workloads`: the workload library with sizes and FLOP counts. */
+/** `colt workloads`: the workload library with sizes, FLOP counts and memory footprints. */
 import type { Command } from "commander";
-import { flopCount } from "../../ir/program.ts";
+import { flopCount, footprintBytes } from "../../ir/program.ts";
 import { listWorkloads, SIZE_NAMES } from "../../workloads/registry.ts";
-import { formatFlops } from "../format.ts";
+import { formatBytes, formatFlops } from "../format.ts";
 import { printOut } from "../output.ts";
 
 export function registerWorkloads(program: Command): void {
   program
     .command("workloads")
-    .description("list the workloads with their shape parameters and FLOP counts at each size")
+    .description(
+      "list the workloads with their shape parameters, FLOP counts and footprints at each size",
+    )
     .option("--json", "print one JSON array")
     .action((opts: { json?: boolean }) => {
       const rows = listWorkloads().map((w) => ({
@@ -17,7 +19,17 @@ export function registerWorkloads(program: Command): void {
         description: w.description,
         ...(w.source ? { source: w.source } : {}),
         sizes: Object.fromEntries(
-          SIZE_NAMES.map((s) => [s, { params: w.sizes[s], flops: flopCount(w.build(w.sizes[s])) }]),
+          SIZE_NAMES.map((s) => {
+            const program = w.build(w.sizes[s]);
+            return [
+              s,
+              {
+                params: w.sizes[s],
+                flops: flopCount(program),
+                footprintBytes: footprintBytes(program),
+              },
+            ];
+          }),
         ),
       }));
       if (opts.json) {
@@ -27,11 +39,11 @@ export function registerWorkloads(program: Command): void {
       for (const r of rows) {
         printOut(`${r.name}  (${r.kind}) ${r.description}\n`);
         for (const s of SIZE_NAMES) {
-          const { params, flops } = r.sizes[s];
+          const { params, flops, footprintBytes: bytes } = r.sizes[s];
           const shape = Object.entries(params)
             .map(([k, v]) => `${k}=${v}`)
             .join(",");
-          printOut(`    ${s.padEnd(6)} ${shape}  ${formatFlops(flops)}\n`);
+          printOut(`    ${s.padEnd(6)} ${shape}  ${formatFlops(flops)}, ${formatBytes(bytes)}\n`);
         }
       }
     });

@@ -72,36 +72,68 @@ export class RandomProposer extends OfflineProposer {
 }
 
 /**
- * Middle: the expert recipes for every stage with one drawn tile shape, checked with the
- * cost model against a few single moves.
+ * How much a cost-model proposer looks at per call: the strength knobs of the graded
+ * offline family (graded.ts).
  */
-export class ExpertProposer extends OfflineProposer {
-  protected readonly salt = 0x2222;
+export interface Grade {
+  /** Tile shapes the recipes are instantiated with, drawn per call (all of them: no draw). */
+  readonly tileShapes: number;
+  /** Single legal moves sampled and scored besides the recipes. */
+  readonly singleMoves: number;
+  /** Hand the child to a larger model when nothing it found beats the node. */
+  readonly escalateWhenStuck: boolean;
+}
+
+/**
+ * The expert recipes for every stage with some tile shapes and a sample of single moves,
+ * ranked by the cost model: the more it scores, the stronger and the costlier.
+ */
+export class CostModelProposer extends OfflineProposer {
+  constructor(
+    info: ModelInfo,
+    seed: number,
+    private readonly grade: Grade,
+    protected readonly salt: number,
+  ) {
+    super(info, seed);
+  }
+
   async propose(ctx: ProposalContext): Promise<Proposal> {
     const start = performance.now();
-    const recipes = expertCandidates(ctx, [this.random.pick(TILE_CHOICES)]);
-    const pick = bestPredicted(ctx, recipes, EXPERT_SINGLE_MOVES, this.random);
-    if (!pick) return answer(this.info, [], ctx, this.random, start, true);
+    const { tileShapes, singleMoves, escalateWhenStuck } = this.grade;
+    const tiles =
+      tileShapes >= TILE_CHOICES.length
+        ? TILE_CHOICES
+        : sample(TILE_CHOICES, tileShapes, this.random);
+    const recipes = expertCandidates(ctx, tiles);
+    const pick = bestPredicted(ctx, recipes, singleMoves, this.random);
+    if (!pick) return answer(this.info, [], ctx, this.random, start, escalateWhenStuck);
     // Nothing it knows beats the node: the child goes to a larger model.
-    const stuck = pick.ms >= ctx.predictMs(ctx.schedule);
+    const stuck = escalateWhenStuck && pick.ms >= ctx.predictMs(ctx.schedule);
     return answer(this.info, pick.steps, ctx, this.random, start, stuck);
   }
 }
 
-/** Largest: scores every recipe instance and many single legal moves with the cost model. */
-export class LookaheadProposer extends OfflineProposer {
-  protected readonly salt = 0x3333;
-  async propose(ctx: ProposalContext): Promise<Proposal> {
-    const start = performance.now();
-    const recipes = expertCandidates(ctx, TILE_CHOICES);
-    const pick = bestPredicted(ctx, recipes, LOOKAHEAD_SINGLE_MOVES, this.random);
-    return answer(this.info, pick?.steps ?? [], ctx, this.random, start);
+/** Middle: one drawn tile shape, checked against a few single moves. */
+export const EXPERT_GRADE: Grade = { tileShapes: 1, singleMoves: 32, escalateWhenStuck: true };
+/** Largest: every tile shape and many single moves. */
+export const LOOKAHEAD_GRADE: Grade = {
+  tileShapes: TILE_CHOICES.length,
+  singleMoves: 96,
+  escalateWhenStuck: false,
+};
+
+export class ExpertProposer extends CostModelProposer {
+  constructor(info: ModelInfo, seed: number) {
+    super(info, seed, EXPERT_GRADE, 0x2222);
   }
 }
 
-/** Single moves each proposer scores per call: enough to see every kind, bounded in cost. */
-const EXPERT_SINGLE_MOVES = 32;
-const LOOKAHEAD_SINGLE_MOVES = 96;
+export class LookaheadProposer extends CostModelProposer {
+  constructor(info: ModelInfo, seed: number) {
+    super(info, seed, LOOKAHEAD_GRADE, 0x3333);
+  }
+}
 
 interface Candidate {
   readonly steps: readonly Transform[];

@@ -79,6 +79,8 @@ export const llama3Attention: WorkloadDef = {
     "hidden_size=4096 (head dim 4096/32=128); prefill of 1024 tokens",
   sizes: {
     small: { G: 2, R: 2, S: 28, D: 16 },
+    // Medium: the grouping kept (4 query heads per kv head), 256 tokens, head dim 64.
+    medium: { G: 2, R: 4, S: 256, D: 64 },
     paper: { G: 8, R: 4, S: 1024, D: 128 },
   },
   build(params) {
@@ -103,6 +105,8 @@ export const fluxAttention: WorkloadDef = {
     "attention_head_dim=128; 1024 tokens = a 512x512 image (VAE /8 -> 64x64 latent, 2x2 patches -> 32x32)",
   sizes: {
     small: { H: 3, S: 40, D: 16 },
+    // Medium: the real head dim, 4 heads, 256 tokens.
+    medium: { H: 4, S: 256, D: 128 },
     paper: { H: 24, S: 1024, D: 128 },
   },
   build(params) {

@@ -21,6 +21,7 @@ export const deepseekMoe: WorkloadDef = {
     'n_routed_experts=256, num_experts_per_tok=8, scoring_func="sigmoid"; 64 tokens',
   sizes: {
     small: { T: 8, H: 96, E: 16, F: 48 },
+    medium: { T: 32, H: 1024, E: 64, F: 512 },
     paper: { T: 64, H: 7168, E: 256, F: 2048 },
   },
   build(params) {

@@ -12,6 +12,7 @@ export const fluxConv: WorkloadDef = {
     "latent_channels=16; a 512-channel decoder conv at 32x32 (the latent of a 256x256 image)",
   sizes: {
     small: { N: 1, C: 16, H: 10, W: 10, O: 16 },
+    medium: { N: 1, C: 384, H: 8, W: 8, O: 384 },
     paper: { N: 1, C: 512, H: 32, W: 32, O: 512 },
   },
   build(params) {

@@ -12,6 +12,7 @@ export const llama4ScoutMlp: WorkloadDef = {
     "intermediate_size=8192 (expert and shared-expert MLP); 32 tokens",
   sizes: {
     small: { T: 8, H: 64, F: 96 },
+    medium: { T: 32, H: 1024, F: 512 },
     paper: { T: 32, H: 5120, F: 8192 },
   },
   build(params) {

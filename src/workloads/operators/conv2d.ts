@@ -83,6 +83,8 @@ export const conv2d: WorkloadDef = {
   sizes: {
     // Odd 13x13 image: exercises loop tails and the padding border.
     small: { N: 1, C: 8, H: 13, W: 13, O: 12, KH: 3, KW: 3, stride: 1, pad: 1 },
+    // ResNet-50 conv5_x 3x3 layer at batch 1: 9 MiB of weights, an odd 7x7 image.
+    medium: { N: 1, C: 512, H: 7, W: 7, O: 512, KH: 3, KW: 3, stride: 1, pad: 1 },
     // ResNet-50 conv2_x 3x3 layer at batch 1.
     paper: { N: 1, C: 64, H: 56, W: 56, O: 64, KH: 3, KW: 3, stride: 1, pad: 1 },
   },

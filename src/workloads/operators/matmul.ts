@@ -8,6 +8,8 @@ export const matmul: WorkloadDef = {
   description: "C[i,j] = sum_k A[i,k] * B[k,j]",
   sizes: {
     small: { M: 64, N: 64, K: 64 },
+    // Medium: 64 tokens through a 1024x1024 weight (4.5 MiB, beyond the private L2).
+    medium: { M: 64, N: 1024, K: 1024 },
     paper: { M: 1024, N: 1024, K: 1024 },
   },
   build(params) {
@@ -29,6 +31,8 @@ export const batchMatmul: WorkloadDef = {
   // Paper shape: Llama-3-8B attention P·V per query head (32 heads, seq 1024, head dim 128).
   sizes: {
     small: { B: 4, M: 32, N: 24, K: 40 },
+    // Medium: the same product for 4 heads at 512 tokens, head dim 64.
+    medium: { B: 4, M: 512, N: 64, K: 512 },
     paper: { B: 32, M: 1024, N: 128, K: 1024 },
   },
   build(params) {
@@ -50,6 +54,8 @@ export const batchMatmulNT: WorkloadDef = {
   // Paper shape: Llama-3-8B attention Q·K^T per query head (32 heads, seq 1024, head dim 128).
   sizes: {
     small: { B: 4, M: 32, N: 40, K: 24 },
+    // Medium: the same product for 4 heads at 512 tokens, head dim 64.
+    medium: { B: 4, M: 512, N: 512, K: 64 },
     paper: { B: 32, M: 1024, N: 1024, K: 128 },
   },
   build(params) {

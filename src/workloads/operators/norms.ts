@@ -11,6 +11,7 @@ export const rmsnorm: WorkloadDef = {
   description: "Y[i,j] = X[i,j] * rsqrt(sum_j X[i,j]^2 / cols + eps) * weight[j]",
   sizes: {
     small: { rows: 48, cols: 320 },
+    medium: { rows: 512, cols: 2048 },
     // Llama-3-8B: 1024 tokens x hidden_size 4096.
     paper: { rows: 1024, cols: 4096 },
   },
@@ -35,6 +36,7 @@ export const layernorm: WorkloadDef = {
   description: "Y[i,j] = (X[i,j] - mean_i) * rsqrt(var_i + eps) * gamma[j] + beta[j]",
   sizes: {
     small: { rows: 60, cols: 192 },
+    medium: { rows: 512, cols: 1536 },
     // FLUX.1 DiT: 1024 image tokens x hidden 3072 (24 heads x 128).
     paper: { rows: 1024, cols: 3072 },
   },

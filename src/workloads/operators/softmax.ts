@@ -10,6 +10,8 @@ export const softmax: WorkloadDef = {
   sizes: {
     // Odd extents on purpose: neither divides a vector width.
     small: { rows: 30, cols: 77 },
+    // Medium: 1024 queries x 1024 keys (one head).
+    medium: { rows: 1024, cols: 1024 },
     // Llama-3-8B attention scores at seq 1024: 32 query heads x 1024 queries, 1024 keys.
     paper: { rows: 32768, cols: 1024 },
   },

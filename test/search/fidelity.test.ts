@@ -1,0 +1,96 @@
+import { describe, expect, it } from "vitest";
+import { MeasurementEngine } from "../../src/measure/engine.ts";
+import { offlineBucket } from "../../src/models/offline/proposers.ts";
+import { benchTable, runBench, type BenchVariant } from "../../src/search/bench.ts";
+import {
+  ABLATIONS,
+  ablationVariants,
+  FIDELITY_STRATEGIES,
+  FidelityError,
+  fidelityTable,
+  midSizeProposer,
+  replaceBetweenMarkers,
+} from "../../src/search/fidelity.ts";
+import { instantiate } from "../../src/workloads/registry.ts";
+import { PROFILE } from "../costmodel/support.ts";
+import { freshEvalOptions } from "../support/toolchain.ts";
+
+const variant = (name: string): BenchVariant =>
+  [...FIDELITY_STRATEGIES, ...Object.values(ABLATIONS).flat()].find((v) => v.name === name)!;
+
+describe("fidelity bench: strategies and ablations", () => {
+  it("lists the five strategies and the six COLT ablations, each changing one setting", () => {
+    expect(FIDELITY_STRATEGIES.map((v) => v.name)).toEqual([
+      "colt",
+      "mcts",
+      "mcts-mid",
+      "evolutionary",
+      "random",
+    ]);
+    expect(ablationVariants("lambda,course-alteration,graded-bucket").map((v) => v.name)).toEqual([
+      "colt-lambda-0",
+      "colt-lambda-0.2",
+      "colt-k1",
+      "colt-k4",
+      "colt-k-off",
+      "colt-8",
+    ]);
+    expect(variant("colt-lambda-0.2").colt).toEqual({ policy: { lambda: 0.2 } });
+    expect(variant("colt-k-off").colt).toEqual({ courseAlterationK: 0 });
+    expect(ablationVariants("none")).toEqual([]);
+    expect(() => ablationVariants("lambda,temperature")).toThrow(FidelityError);
+    expect(() => ablationVariants("temperature")).toThrow(/ablations: lambda, course-alteration/);
+    expect(midSizeProposer(offlineBucket(1)).info.name).toBe("offline-expert");
+  });
+
+  it("runs each variant with its own bucket and COLT options (real compiler)", async () => {
+    const engine = new MeasurementEngine({ ...freshEvalOptions(), minMs: 2, runTimeoutMs: 10_000 });
+    const runs = await runBench({
+      programs: [{ workload: "matmul", program: instantiate("matmul", "small") }],
+      strategies: ["mcts-mid", "colt-8", "colt-k-off"].map(variant),
+      seeds: [1],
+      trials: 4,
+      profile: PROFILE,
+      threads: 1,
+      proposers: (seed) => offlineBucket(seed),
+      run: () => ({ engine }),
+    });
+    const [mid, eight, kOff] = runs;
+    expect(runs.map((r) => r.strategy)).toEqual(["mcts-mid", "colt-8", "colt-k-off"]);
+    expect(mid.result.strategy).toBe("mcts");
+    expect(mid.result.models.map((m) => m.info.name)).toEqual(["offline-expert"]);
+    // Alone, the expert is its run's largest model: each call costs 1.
+    expect(mid.result.proposerCost).toBe(mid.result.models[0].calls);
+    expect(eight.result.models).toHaveLength(8);
+    expect(eight.result.models.reduce((n, m) => n + m.calls, 0)).toBeGreaterThan(0);
+    expect(kOff.result.models.every((m) => m.courseAlterations === 0)).toBe(true);
+    const table = fidelityTable(benchTable(runs, PROFILE.peakFlopsPerCore));
+    const lines = table.split("\n");
+    expect(lines[0]).toBe(
+      "| workload | strategy | best (median) | IQR | speedup | trials to 90% | proposer cost | largest-model share | proposer calls per model | wall |",
+    );
+    expect(lines).toHaveLength(2 + runs.length);
+    expect(lines[2]).toMatch(/^\| matmul \| mcts-mid \| .* \| offline-expert \d+ \| \d+ s \|$/);
+  });
+});
+
+describe("fidelity bench: the tables in the document", () => {
+  const doc =
+    "# B\n\n<!-- fidelity:strategies:start -->\nold\n<!-- fidelity:strategies:end -->\n\nrest\n";
+
+  it("replaces what is between a pair of markers and nothing else", () => {
+    const out = replaceBetweenMarkers(doc, "fidelity:strategies", "| a |\n");
+    expect(out).toBe(
+      "# B\n\n<!-- fidelity:strategies:start -->\n| a |\n<!-- fidelity:strategies:end -->\n\nrest\n",
+    );
+    expect(replaceBetweenMarkers(out, "fidelity:strategies", "| b |")).toContain(
+      "start -->\n| b |\n<!--",
+    );
+  });
+
+  it("refuses a document without the markers", () => {
+    expect(() => replaceBetweenMarkers(doc, "fidelity:paper", "x")).toThrow(
+      "the document has no '<!-- fidelity:paper:start -->' ... '<!-- fidelity:paper:end -->' markers",
+    );
+  });
+});
