@@ -7,7 +7,7 @@ import cliProgress from "cli-progress";
 import type { ExpansionEvent } from "../search/colt.ts";
 import type { TrialRecord } from "../search/trials.ts";
 import { printable } from "../util/printable.ts";
-import { formatMs } from "./format.ts";
+import { formatMs } from "../util/format.ts";
 
 export interface ProgressOptions {
   readonly trials: number;

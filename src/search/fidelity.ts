@@ -3,7 +3,7 @@
  * The strategies it compares at equal trials, the COLT ablations, and the markdown tables
  * it writes between markers in docs/benchmarks.md. `bench/fidelity.ts` runs them.
  */
-import { formatMs } from "../cli/format.ts";
+import { formatMs } from "../util/format.ts";
 import { gradedOfflineBucket } from "../models/offline/graded.ts";
 import { offlineBucket } from "../models/offline/proposers.ts";
 import type { Proposer } from "../models/protocol.ts";

@@ -36,7 +36,7 @@ import { ensureDir, writeFileAt } from "../../util/paths.ts";
 import { PhaseClock } from "../../util/phase-clock.ts";
 import { DB_OPTION, withDb } from "../db.ts";
 import { UsageError } from "../errors.ts";
-import { formatMs, percent } from "../format.ts";
+import { formatMs, percent } from "../../util/format.ts";
 import {
   admitPrograms,
   loadProgram,

@@ -6,7 +6,7 @@ import { programHash } from "../../ir/hash.ts";
 import type { Program } from "../../ir/program.ts";
 import { DB_OPTION, withDb } from "../db.ts";
 import { UsageError } from "../errors.ts";
-import { formatMs } from "../format.ts";
+import { formatMs } from "../../util/format.ts";
 import { loadProgram, parsePositiveInt, type WorkloadOptions } from "../options.ts";
 import { printOut } from "../output.ts";
 

@@ -11,7 +11,7 @@ import {
 } from "../compare-schedule.ts";
 import { DB_OPTION, withDb } from "../db.ts";
 import { UsageError } from "../errors.ts";
-import { formatFlops, formatMs, percent } from "../format.ts";
+import { formatFlops, formatMs, percent } from "../../util/format.ts";
 import {
   admitPrograms,
   loadProgram,

@@ -10,7 +10,7 @@ import { listWorkloads } from "../../workloads/registry.ts";
 import { ensureDir, writeFileAt } from "../../util/paths.ts";
 import { DB_OPTION, withDb } from "../db.ts";
 import { UsageError } from "../errors.ts";
-import { formatMs } from "../format.ts";
+import { formatMs } from "../../util/format.ts";
 import { loadProgram, parsePositiveInt, type WorkloadOptions } from "../options.ts";
 import { bestKnown } from "./best.ts";
 import { printOut } from "../output.ts";

@@ -9,7 +9,7 @@ import { ABOVE_BOUND, rooflineFraction, rooflineSeconds } from "../../measure/ro
 import { openBlasAvailable, timeSgemm } from "../../measure/blas.ts";
 import { median } from "../../measure/stats.ts";
 import { UsageError } from "../errors.ts";
-import { formatFlops, formatMs, percent } from "../format.ts";
+import { formatFlops, formatMs, percent } from "../../util/format.ts";
 import {
   admitPrograms,
   loadProgram,

@@ -39,7 +39,7 @@ import { DB_OPTION, openCliDb } from "../db.ts";
 import { writeReport } from "./report.ts";
 import { UsageError } from "../errors.ts";
 import { createProgress } from "../progress.ts";
-import { formatMs, percent } from "../format.ts";
+import { formatMs, percent } from "../../util/format.ts";
 import { openModels, type LlmReport } from "../models.ts";
 import {
   admitPrograms,

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { flopCount, footprintBytes } from "../../ir/program.ts";
 import { listWorkloads, SIZE_NAMES } from "../../workloads/registry.ts";
-import { formatBytes, formatFlops } from "../format.ts";
+import { formatBytes, formatFlops } from "../../util/format.ts";
 import { printOut } from "../output.ts";
 
 export function registerWorkloads(program: Command): void {
