@@ -12,7 +12,7 @@ import { flopCount, type Program } from "../ir/program.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import { buildBinary } from "./build.ts";
 import type { Compiler } from "./compiler.ts";
-import { CandidateError, type FailureClass } from "./errors.ts";
+import { CandidateError, MeasurementAbandonedError, type FailureClass } from "./errors.ts";
 import { referenceOutput } from "./evaluate.ts";
 import { outputPath, parseTimes, readFloat32 } from "./harness-output.ts";
 import { runBinary } from "./run.ts";
@@ -33,6 +33,11 @@ export interface EngineOptions {
   readonly tolerance?: number;
   /** Concurrent builds; default: the number of cores. */
   readonly buildJobs?: number;
+  /**
+   * Once aborted, builds and runs that have not started are abandoned (a
+   * MeasurementAbandonedError); those under way finish, so no process is left behind.
+   */
+  readonly stop?: AbortSignal;
 }
 
 export type MeasurementStatus = "ok" | FailureClass;
@@ -93,13 +98,14 @@ export class MeasurementEngine {
     let buildCached = false;
     let binary: string;
     try {
-      const built = await this.buildLimit(() =>
-        buildBinary(source, o.compiler, {
+      const built = await this.buildLimit(() => {
+        this.abandonIfStopping(subject);
+        return buildBinary(source, o.compiler, {
           cacheDir: o.cacheDir,
           subject,
           timeoutMs: o.buildTimeoutMs,
-        }),
-      );
+        });
+      });
       binary = built.binary;
       buildMs = built.ms;
       buildCached = built.cached;
@@ -117,16 +123,22 @@ export class MeasurementEngine {
       }
       throw e;
     }
-    const reference = await this.runLimit(() =>
-      referenceOutput(program, { ...o, runTimeoutMs: 600_000 }),
-    );
-    return this.runLimit(() =>
-      this.runAndVerify(program, binary, reference, {
+    const reference = await this.runLimit(() => {
+      this.abandonIfStopping(subject);
+      return referenceOutput(program, { ...o, runTimeoutMs: 600_000 });
+    });
+    return this.runLimit(() => {
+      this.abandonIfStopping(subject);
+      return this.runAndVerify(program, binary, reference, {
         buildMs,
         buildCached,
         compiler: compilerInfo,
-      }),
-    );
+      });
+    });
+  }
+
+  private abandonIfStopping(subject: string): void {
+    if (this.options.stop?.aborted) throw new MeasurementAbandonedError(subject);
   }
 
   private async runAndVerify(

@@ -21,3 +21,14 @@ export class CandidateError extends Error {
     this.name = "CandidateError";
   }
 }
+
+/** A measurement not started (or not kept) because the run was told to stop. */
+export class MeasurementAbandonedError extends Error {
+  constructor(
+    /** What was to be measured, e.g. "matmul candidate". */
+    readonly subject: string,
+  ) {
+    super(`${subject}: measurement abandoned, the run is stopping`);
+    this.name = "MeasurementAbandonedError";
+  }
+}

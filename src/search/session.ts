@@ -22,6 +22,11 @@ export interface SessionOptions {
   readonly rooflineMs: number;
   /** Cores each candidate runs on. */
   readonly threads?: number;
+  /**
+   * The unscheduled program, measured and verified (trial BASELINE_TRIAL): the best a run
+   * starts from, so a run's best is never a candidate slower than the program as written.
+   */
+  readonly unscheduled?: BestResult;
   readonly onTrial?: (t: TrialRecord) => void;
 }
 
@@ -42,7 +47,9 @@ export class TuningSession {
   private readonly predictions = new Map<string, number>();
   private roundsWithoutImprovement = 0;
 
-  constructor(readonly options: SessionOptions) {}
+  constructor(readonly options: SessionOptions) {
+    this.best = options.unscheduled;
+  }
 
   get trialsLeft(): number {
     return Math.max(0, this.options.budget.trials - this.trials.length);

@@ -21,7 +21,7 @@ import {
 import type { ModelStats } from "./model-stats.ts";
 import { Random } from "../util/random.ts";
 import { TuningSession } from "./session.ts";
-import type { BestResult, Budget, TrialRecord } from "./trials.ts";
+import { BASELINE_TRIAL, type BestResult, type Budget, type TrialRecord } from "./trials.ts";
 
 export const STRATEGIES = ["colt", "mcts", "random", "evolutionary", "beam"] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
@@ -61,7 +61,8 @@ export interface TuneResult {
   readonly seed: number;
   readonly baselineMs: number;
   readonly rooflineMs: number;
-  readonly best?: BestResult;
+  /** The fastest verified program measured: a trial, or the unscheduled program (BASELINE_TRIAL). */
+  readonly best: BestResult;
   readonly trials: readonly TrialRecord[];
   readonly models: readonly ModelStats[];
   readonly expansions: readonly ExpansionEvent[];
@@ -85,6 +86,12 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
   const rooflineMs =
     rooflineSeconds(flopCount(o.program), compulsoryBytes(o.program), o.profile, o.threads) * 1000;
   o.onBaseline?.(baselineMs, rooflineMs);
+  const unscheduledBest: BestResult = {
+    schedule: unscheduled,
+    ms: baselineMs,
+    gflops: baseline.gflops ?? 0,
+    trial: BASELINE_TRIAL,
+  };
   const session: TuningSession = new TuningSession({
     program: o.program,
     strategy: o.strategy,
@@ -94,6 +101,7 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     baselineMs,
     rooflineMs,
     threads: o.threads,
+    unscheduled: unscheduledBest,
     onTrial: (t) => o.onTrial?.(t, session),
   });
   if (o.known && o.known.length > 0)
@@ -137,7 +145,8 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     seed: o.seed,
     baselineMs,
     rooflineMs,
-    best: session.best,
+    // The session starts from the unscheduled program: it always has a best.
+    best: session.best ?? unscheduledBest,
     trials: session.trials,
     models,
     expansions,

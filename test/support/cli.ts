@@ -1,5 +1,5 @@
 /** Runs the real `colt` command in a child process. */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const BIN = fileURLToPath(new URL("../../bin/colt.js", import.meta.url));
@@ -17,4 +17,33 @@ export function colt(args: readonly string[], env: NodeJS.ProcessEnv = {}): CliR
     timeout: 120_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface ExitedColt extends CliResult {
+  readonly signal: NodeJS.Signals | null;
+}
+
+/**
+ * Starts `colt` in a child process and resolves when it exits; `onStderr` sees the
+ * stderr written so far after each chunk (and the child, to send it signals).
+ */
+export function startColt(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  onStderr?: (text: string, child: ChildProcess) => void,
+): Promise<ExitedColt> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+    onStderr?.(stderr, child);
+  });
+  return new Promise((done) =>
+    child.on("close", (code, signal) => done({ code, signal, stdout, stderr })),
+  );
 }

@@ -9,7 +9,6 @@ import {
   ensureCompiler,
   ensureProfile,
   ensureWorkload,
-  finishRun,
   getRun,
   insertExpansion,
   markRunning,
@@ -26,16 +25,20 @@ import { flopCount } from "../../ir/program.ts";
 import { cacheDir } from "../../measure/cache-dir.ts";
 import { detectCompiler, type Compiler } from "../../measure/compiler.ts";
 import { MeasurementEngine } from "../../measure/engine.ts";
+import { MeasurementAbandonedError } from "../../measure/errors.ts";
 import { machineProfile } from "../../measure/profile.ts";
 import type { Bucket } from "../../models/bucket.ts";
 import { RECORDS_FILE } from "../../models/llm/records.ts";
 import { offlineBucket } from "../../models/offline/proposers.ts";
 import type { MachineProfile } from "../../measure/profile.ts";
 import { STRATEGIES, tune, type StrategyName, type TuneResult } from "../../search/tune.ts";
+import { BASELINE_TRIAL } from "../../search/trials.ts";
 import { DB_OPTION, openCliDb } from "../db.ts";
 import { writeReport } from "./report.ts";
 import { UsageError } from "../errors.ts";
-import { createProgress } from "../progress.ts";
+import { Interruption } from "../interrupt.ts";
+import { createProgress, type Progress } from "../progress.ts";
+import { resumeCommandOf, RunLifecycle } from "../run-lifecycle.ts";
 import { formatMs, percent } from "../format.ts";
 import { openModels, type LlmReport } from "../models.ts";
 import {
@@ -182,12 +185,53 @@ export function registerTune(program: Command): void {
     });
 }
 
+/** What must be ended however the command ends: the recorded run and the progress display. */
+interface Ending {
+  lifecycle?: RunLifecycle;
+  progress?: Progress;
+}
+
+/**
+ * Runs the search; whatever ends it, a recorded run is left `done`, `failed` or (after
+ * SIGINT/SIGTERM) `interrupted` with the command that resumes it, never `running`.
+ */
 async function tuneCommand(
   workload: string,
   opts: TuneCliOptions,
   command: Command,
   replay: RecordedRun | undefined,
   db: Db | undefined,
+): Promise<void> {
+  const ending: Ending = {};
+  const say = (text: string) => process.stderr.write(text);
+  // Only a recorded run has something to keep; a strict replay ends the default way.
+  const interruption = db
+    ? new Interruption((signal) => ending.lifecycle?.interrupt(signal, say))
+    : undefined;
+  try {
+    await searchAndReport(workload, opts, command, replay, db, interruption?.stop, ending);
+  } catch (e) {
+    ending.progress?.stop();
+    if (interruption?.signal && e instanceof MeasurementAbandonedError) {
+      ending.lifecycle?.interrupt(interruption.signal, say);
+      process.exitCode = interruption.exitCode;
+      return;
+    }
+    ending.lifecycle?.finish("failed");
+    throw e;
+  } finally {
+    interruption?.dispose();
+  }
+}
+
+async function searchAndReport(
+  workload: string,
+  opts: TuneCliOptions,
+  command: Command,
+  replay: RecordedRun | undefined,
+  db: Db | undefined,
+  stop: AbortSignal | undefined,
+  ending: Ending,
 ): Promise<void> {
   const resumed = opts.resume && db ? getRun(db, opts.resume) : undefined;
   if (resumed)
@@ -218,6 +262,7 @@ async function tuneCommand(
       threads: opts.threads,
       seed: opts.seed,
       minMs: opts.minMs,
+      stop,
     });
     profile = replay?.profile ?? (await machineProfile(compiler, cacheDir()));
   }
@@ -272,7 +317,8 @@ async function tuneCommand(
         settings,
       });
     if (resumed) markRunning(db, runId);
-    recording = new RecordingEngine(db, runId, engine, compiler);
+    ending.lifecycle = new RunLifecycle(db, runId, resumeCommandOf(workload, runId, opts.db));
+    recording = new RecordingEngine(db, runId, engine, compiler, stop);
     engine = recording;
     if (!opts.quiet && !opts.json)
       process.stderr.write(
@@ -286,47 +332,38 @@ async function tuneCommand(
     flops: flopCount(prog),
     enabled: !opts.json && !opts.quiet,
   });
-  const finish = (status: "done" | "failed", summary?: object) => {
-    if (db && recording) finishRun(db, recording.runId, status, summary);
-  };
-  let result: TuneResult;
-  try {
-    result = await tune({
-      program: prog,
-      strategy,
-      seed: opts.seed,
-      budget: {
-        trials: opts.trials,
-        proposerCalls: opts.calls,
-        tokens: opts.maxTokens,
-        usd: opts.maxUsd,
-        wallMs: opts.timeLimit !== undefined ? opts.timeLimit * 1000 : undefined,
-        patience: opts.patience,
-      },
-      engine,
-      profile,
-      threads: opts.threads,
-      proposers,
-      costModel: new LearnedCostModel({ profile, seed: opts.seed, threads: opts.threads }),
-      known,
-      onIteration: (e) => {
-        if (db && recording) insertExpansion(db, recording.runId, e.iteration, e);
-        progress.iteration(e);
-      },
-      onBaseline: (ms, rooflineMs) => {
-        if (db && recording) setBaseline(db, recording.runId, ms, rooflineMs);
-        progress.baseline(ms);
-      },
-      onTrial: (t) => {
-        recording?.recordTrial(t);
-        progress.trial(t);
-      },
-    });
-  } catch (e) {
-    progress.stop();
-    finish("failed");
-    throw e;
-  }
+  ending.progress = progress;
+  const result = await tune({
+    program: prog,
+    strategy,
+    seed: opts.seed,
+    budget: {
+      trials: opts.trials,
+      proposerCalls: opts.calls,
+      tokens: opts.maxTokens,
+      usd: opts.maxUsd,
+      wallMs: opts.timeLimit !== undefined ? opts.timeLimit * 1000 : undefined,
+      patience: opts.patience,
+    },
+    engine,
+    profile,
+    threads: opts.threads,
+    proposers,
+    costModel: new LearnedCostModel({ profile, seed: opts.seed, threads: opts.threads }),
+    known,
+    onIteration: (e) => {
+      if (db && recording) insertExpansion(db, recording.runId, e.iteration, e);
+      progress.iteration(e);
+    },
+    onBaseline: (ms, rooflineMs) => {
+      if (db && recording) setBaseline(db, recording.runId, ms, rooflineMs);
+      progress.baseline(ms);
+    },
+    onTrial: (t) => {
+      recording?.recordTrial(t);
+      progress.trial(t);
+    },
+  });
   progress.stop();
   const summary = {
     ...summarize(
@@ -351,14 +388,13 @@ async function tuneCommand(
       for (const e of result.expansions) insertExpansion(db, runId, e.iteration, e);
     })();
   }
-  finish("done", summary);
+  ending.lifecycle?.finish("done", summary);
   if (opts.out) {
     writeRunDirectory(opts.out, result, summary);
     if (db && recording) await writeReport(db, recording.runId, join(opts.out, "report.html"));
   }
   if (opts.json) process.stdout.write(JSON.stringify(summary) + "\n");
   else process.stdout.write(render(summary, result));
-  if (!result.best) process.exitCode = 1;
 }
 
 function summarize(
@@ -370,7 +406,7 @@ function summarize(
   peak: number,
   llm?: LlmReport,
 ) {
-  const bestMs = r.best?.ms ?? null;
+  const bestMs = r.best.ms;
   return {
     workload,
     size,
@@ -380,13 +416,13 @@ function summarize(
     trials: r.trials.length,
     baselineMs: r.baselineMs,
     bestMs,
-    speedup: bestMs ? r.baselineMs / bestMs : null,
-    gflops: bestMs ? flops / (bestMs * 1e6) : null,
-    peakFraction: bestMs ? flops / (bestMs * 1e-3) / peak : null,
-    rooflineFraction: bestMs ? r.rooflineMs / bestMs : null,
-    verified: r.best !== undefined,
-    bestTrace: r.best?.schedule.text() ?? "",
-    bestTrial: r.best?.trial ?? null,
+    speedup: r.baselineMs / bestMs,
+    gflops: flops / (bestMs * 1e6),
+    peakFraction: flops / (bestMs * 1e-3) / peak,
+    rooflineFraction: r.rooflineMs / bestMs,
+    verified: true,
+    bestTrace: r.best.schedule.text(),
+    bestTrial: r.best.trial,
     models: r.models.map((m) => m.toJSON()),
     allModelsFailing: r.allModelsFailing,
     stalled: r.stalled,
@@ -406,14 +442,14 @@ function render(s: Summary, r: TuneResult): string {
       )}) ${s.strategy}, seed ${s.seed}, ${s.trials} trials in ${(s.elapsedMs / 1000).toFixed(1)} s`,
     `  baseline  ${formatMs(s.baselineMs)} (unscheduled)`,
   ];
-  if (s.bestMs !== null) {
-    lines.push(
-      `  best      ${formatMs(s.bestMs)} at trial ${s.bestTrial}, verified`,
-      `  speedup   ${s.speedup!.toFixed(2)}x   ${s.gflops!.toFixed(1)} GFLOP/s = ${percent(s.peakFraction!)} of peak, ${percent(s.rooflineFraction!)} of roofline`,
-    );
-  } else {
-    lines.push("  best      no verified candidate");
-  }
+  const where =
+    s.bestTrial === BASELINE_TRIAL
+      ? "= the unscheduled program (no trial beat it)"
+      : `at trial ${s.bestTrial}`;
+  lines.push(
+    `  best      ${formatMs(s.bestMs)} ${where}, verified`,
+    `  speedup   ${s.speedup.toFixed(2)}x   ${s.gflops.toFixed(1)} GFLOP/s = ${percent(s.peakFraction)} of peak, ${percent(s.rooflineFraction)} of roofline`,
+  );
   if (r.models.length > 0) {
     lines.push(
       "  models    calls  hits  errors  course-alt  tokens in/out   cost USD  latency s  (offline = built-in proposer, not an LLM)",
@@ -560,9 +596,7 @@ function writeRunDirectory(dir: string, r: TuneResult, summary: Summary): void {
     r.expansions.map((e) => JSON.stringify(e)).join(r.expansions.length ? "\n" : "") +
       (r.expansions.length ? "\n" : ""),
   );
-  if (r.best) {
-    writeFileSync(join(dir, "best.sched"), r.best.schedule.text());
-    writeFileSync(join(dir, "best-kernel.c"), emitKernel(r.best.schedule.lower()).code);
-    writeFileSync(join(dir, "best-with-harness.c"), generateC(r.best.schedule.lower()).source);
-  }
+  writeFileSync(join(dir, "best.sched"), r.best.schedule.text());
+  writeFileSync(join(dir, "best-kernel.c"), emitKernel(r.best.schedule.lower()).code);
+  writeFileSync(join(dir, "best-with-harness.c"), generateC(r.best.schedule.lower()).source);
 }
