@@ -5,6 +5,7 @@ import { registerBest } from "./commands/best.ts";
 import { registerExport } from "./commands/export.ts";
 import { registerMeasure } from "./commands/measure.ts";
 import { registerReport } from "./commands/report.ts";
+import { registerRuns } from "./commands/runs.ts";
 import { registerShow } from "./commands/show.ts";
 import { registerTune } from "./commands/tune.ts";
 import { registerWorkloads } from "./commands/workloads.ts";
@@ -22,6 +23,7 @@ export function buildCli(): Command {
   registerTune(program);
   registerBest(program);
   registerExport(program);
+  registerRuns(program);
   registerReport(program);
   registerBench(program);
   return program;

@@ -368,6 +368,9 @@ export function bestCandidate(db: Db, q: BestQuery): (CandidateRow & { run: RunR
   return { ...toCandidate(r), run: getRun(db, r.run_id) };
 }
 
+/** Candidates of a run that can be its best: verified trials and the baseline (trace ''). */
+export const RUN_BEST_CANDIDATES = "verified = 1 AND (trial IS NOT NULL OR trace = '')";
+
 /**
  * The run's best: the fastest verified candidate among its trials and the unscheduled
  * program it measured as its baseline (trace ''), so never slower than the baseline.
@@ -375,7 +378,7 @@ export function bestCandidate(db: Db, q: BestQuery): (CandidateRow & { run: RunR
 export function bestOfRun(db: Db, runId: string): CandidateRow | undefined {
   const r = db
     .prepare(
-      `SELECT * FROM candidates WHERE run_id = ? AND verified = 1 AND (trial IS NOT NULL OR trace = '')
+      `SELECT * FROM candidates WHERE run_id = ? AND ${RUN_BEST_CANDIDATES}
        ORDER BY ms, trial IS NOT NULL LIMIT 1`,
     )
     .get(runId) as RawCandidate | undefined;

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { startColt } from "../support/cli.ts";
+import { colt, startColt } from "../support/cli.ts";
 
 const cache = mkdtempSync(join(tmpdir(), "colt-interrupt-"));
 const dbFile = join(cache, "tuning.db");
@@ -36,15 +36,17 @@ const rowsOf = (runId: string) =>
   query<Row>("SELECT nest_key, ms, pid FROM candidates WHERE run_id = ?", runId);
 
 describe("colt tune stopped by a signal", () => {
-  for (const [signal, code] of [
-    ["SIGINT", 130],
-    ["SIGTERM", 143],
+  // SIGINT: resumed with the printed line; SIGTERM: with its --out directory instead.
+  for (const [signal, code, out] of [
+    ["SIGINT", 130, undefined],
+    ["SIGTERM", 143, join(cache, "run-dir")],
   ] as const) {
     it(`${signal}: marked interrupted, prints the resume line, resumes without re-measuring`, async () => {
-      const args = ["tune", "matmul", "--trials", "12", "--min-ms", "5", "--no-reuse"];
+      const args = ["tune", "matmul", "--trials", "8", "--min-ms", "5", "--no-reuse"];
+      if (out) args.push("--out", out);
       let sent = false;
       const stopped = await startColt([...args, "--seed", "7"], env, (text, child) => {
-        if (!sent && /trial 3\/12/.test(text)) {
+        if (!sent && /trial 2\/8/.test(text)) {
           sent = true;
           child.kill(signal);
         }
@@ -60,21 +62,29 @@ describe("colt tune stopped by a signal", () => {
       expect(stopped.stderr).not.toMatch(/internal error|\n\s+at /);
       expect(statusOf(runId)).toBe("interrupted");
       const before = rowsOf(runId);
-      expect(before.length).toBeGreaterThanOrEqual(4);
+      expect(before.length).toBeGreaterThanOrEqual(3);
 
-      const resumed = await startColt([...resumeLine.split(" ").slice(1), "--json"], env);
+      const listed = colt(["runs", "--workload", "matmul", "--json"], env);
+      expect(JSON.parse(listed.stdout)).toContainEqual(
+        expect.objectContaining({ id: runId, status: "interrupted", trialBudget: 8 }),
+      );
+
+      const resume = out ? ["tune", "matmul", "--resume", out] : resumeLine.split(" ").slice(1);
+      const resumed = await startColt([...resume, "--json"], env);
       expect(resumed.code, resumed.stderr).toBe(0);
       const s = JSON.parse(resumed.stdout) as {
+        run: string;
         trials: number;
         database: { fromDatabase: number; measured: number };
       };
-      expect(s.trials).toBe(12);
+      expect(s.run).toBe(runId);
+      expect(s.trials).toBe(8);
       const after = rowsOf(runId);
       for (const r of before) expect(after).toContainEqual(r);
       expect(s.database.fromDatabase).toBe(before.length);
       expect(s.database.measured).toBe(after.length - before.length);
       expect(statusOf(runId)).toBe("done");
-    });
+    }, 240_000);
   }
 
   it("leaves no run `running` when it fails after the run was created", async () => {

@@ -9,7 +9,6 @@ import {
   ensureCompiler,
   ensureProfile,
   ensureWorkload,
-  getRun,
   insertExpansion,
   markRunning,
   setBaseline,
@@ -39,6 +38,7 @@ import { UsageError } from "../errors.ts";
 import { Interruption } from "../interrupt.ts";
 import { createProgress, type Progress } from "../progress.ts";
 import { resumeCommandOf, RunLifecycle } from "../run-lifecycle.ts";
+import { getRunByRef } from "../run-ref.ts";
 import { formatMs, percent } from "../format.ts";
 import { openModels, type LlmReport } from "../models.ts";
 import {
@@ -148,8 +148,8 @@ export function registerTune(program: Command): void {
     .option("--remeasure", "with --replay: measure again instead of replaying measurements")
     .option(...DB_OPTION)
     .option(
-      "--resume <run-id>",
-      "continue a stopped or killed run: its measurements come from the database, none is repeated",
+      "--resume <run>",
+      "continue a stopped, interrupted or killed run (its id or --out directory): its measurements come from the database, none is repeated",
     )
     .option(
       "--no-reuse",
@@ -233,7 +233,7 @@ async function searchAndReport(
   stop: AbortSignal | undefined,
   ending: Ending,
 ): Promise<void> {
-  const resumed = opts.resume && db ? getRun(db, opts.resume) : undefined;
+  const resumed = opts.resume && db ? getRunByRef(db, opts.resume) : undefined;
   if (resumed)
     adoptSettings(
       workload,
@@ -325,7 +325,14 @@ async function searchAndReport(
         `${resumed ? "resuming" : "run"} ${runId}${reused !== undefined ? " (starting from the best known schedule)" : ""}\n`,
       );
   }
-  if (opts.out) startRunDirectory(opts.out, settingsOf(workload, opts), profile, models?.bucket);
+  if (opts.out)
+    startRunDirectory(
+      opts.out,
+      settingsOf(workload, opts),
+      profile,
+      models?.bucket,
+      recording?.runId,
+    );
   const proposers = models?.proposers ?? offlineBucket(opts.seed);
   const progress = createProgress({
     trials: opts.trials,
@@ -571,9 +578,12 @@ function startRunDirectory(
   settings: RunSettings,
   profile: MachineProfile,
   bucket: Bucket | undefined,
+  runId: string | undefined,
 ): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, RUN_FILE), JSON.stringify(settings, null, 2) + "\n");
+  // The run's id lets report, export and --resume take the directory for the run.
+  const run = runId !== undefined ? { run: runId } : {};
+  writeFileSync(join(dir, RUN_FILE), JSON.stringify({ ...settings, ...run }, null, 2) + "\n");
   writeFileSync(join(dir, PROFILE_FILE), JSON.stringify(profile, null, 2) + "\n");
   if (bucket) {
     writeFileSync(join(dir, BUCKET_FILE), JSON.stringify(bucket, null, 2) + "\n");
