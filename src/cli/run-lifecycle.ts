@@ -6,6 +6,8 @@
 import type { Db } from "../db/database.ts";
 import { candidatesOfRun, finishRun } from "../db/records.ts";
 import type { RunStatus } from "../db/schema.ts";
+import { MeasurementAbandonedError } from "../measure/errors.ts";
+import { Interruption } from "./interrupt.ts";
 
 export class RunLifecycle {
   private ended = false;
@@ -13,8 +15,8 @@ export class RunLifecycle {
   constructor(
     private readonly db: Db,
     readonly runId: string,
-    /** The command that continues the run, e.g. `colt tune matmul --resume <id>`. */
-    readonly resumeCommand: string,
+    /** The command that continues the run, e.g. `colt tune matmul --resume <id>`, if any. */
+    readonly resumeCommand?: string,
   ) {}
 
   /** Records the run's end; later calls change nothing (the first end is the true one). */
@@ -30,9 +32,42 @@ export class RunLifecycle {
     this.finish("interrupted");
     const kept = candidatesOfRun(this.db, this.runId).length;
     write(
-      `colt: ${signal}: run ${this.runId} interrupted; ${kept} measurement${kept === 1 ? "" : "s"} kept\n` +
-        `colt: to continue it: ${this.resumeCommand}\n`,
+      `colt: ${signal}: run ${this.runId} interrupted; ${kept} measurement${kept === 1 ? "" : "s"} kept\n`,
     );
+    if (this.resumeCommand) write(`colt: to continue it: ${this.resumeCommand}\n`);
+  }
+}
+
+/** What must be ended however a command ends: the run under way and the progress display. */
+export interface Ending {
+  lifecycle?: RunLifecycle;
+  progress?: { stop(): void };
+}
+
+/**
+ * Runs `body` with SIGINT/SIGTERM turned into a stop request (`stop` aborts); whatever
+ * ends it, the run in `ending` is left done, failed or interrupted, never running. After
+ * a signal the command exits 128 + its number, with one line per ended run, no trace.
+ */
+export async function guardRuns(
+  ending: Ending,
+  body: (stop: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const say = (text: string) => process.stderr.write(text);
+  const interruption = new Interruption((signal) => ending.lifecycle?.interrupt(signal, say));
+  try {
+    await body(interruption.stop);
+  } catch (e) {
+    ending.progress?.stop();
+    if (interruption.signal && e instanceof MeasurementAbandonedError) {
+      ending.lifecycle?.interrupt(interruption.signal, say);
+      process.exitCode = interruption.exitCode;
+      return;
+    }
+    ending.lifecycle?.finish("failed");
+    throw e;
+  } finally {
+    interruption.dispose();
   }
 }
 

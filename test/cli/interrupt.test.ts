@@ -87,6 +87,29 @@ describe("colt tune stopped by a signal", () => {
     }, 240_000);
   }
 
+  it("colt bench: SIGINT marks the run under way interrupted and stops the bench", async () => {
+    const args = ["bench", "--workloads", "softmax", "--strategies", "random", "--seeds", "2"];
+    let sent = false;
+    const r = await startColt(
+      [...args, "--trials", "6", "--min-ms", "5", "--final-rounds", "0"],
+      env,
+      (text, child) => {
+        if (!sent && /softmax random seed 1: .* run \S+\n/.test(text)) {
+          sent = true;
+          child.kill("SIGINT");
+        }
+      },
+    );
+    expect(r.code, r.stderr).toBe(130);
+    const [first, second] = [...r.stderr.matchAll(/run (\d{8}-\d{6}-[0-9a-f]{4})/g)].map(
+      (m) => m[1],
+    );
+    expect(statusOf(first)).toBe("done");
+    expect(r.stderr).toContain(`colt: SIGINT: run ${second} interrupted;`);
+    expect(statusOf(second)).toBe("interrupted");
+    expect(r.stderr).not.toContain("to continue it");
+  }, 240_000);
+
   it("leaves no run `running` when it fails after the run was created", async () => {
     const file = join(cache, "a-file");
     writeFileSync(file, "");

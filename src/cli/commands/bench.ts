@@ -8,7 +8,6 @@ import {
   ensureCompiler,
   ensureProfile,
   ensureWorkload,
-  finishRun,
   insertExpansion,
   newRunId,
   setBaseline,
@@ -33,6 +32,7 @@ import {
   type BenchRow,
   type BenchStrategy,
 } from "../../search/bench.ts";
+import { guardRuns, RunLifecycle, type Ending } from "../run-lifecycle.ts";
 import { DB_OPTION, withDb } from "../db.ts";
 import { UsageError } from "../errors.ts";
 import { formatMs, percent } from "../format.ts";
@@ -164,7 +164,12 @@ export function registerBench(program: Command): void {
         workload: w.trim(),
         program: loadProgram(w.trim(), { size: opts.size }),
       }));
-      await withDb(opts.db, (db) => bench(db, opts, strategies, programs));
+      // Bench runs are not resumable (their measurements use seed 1): after a signal the
+      // run under way is marked interrupted and the bench stops.
+      const ending: Ending = {};
+      await withDb(opts.db, (db) =>
+        guardRuns(ending, (stop) => bench(db, opts, strategies, programs, stop, ending)),
+      );
     });
 }
 
@@ -173,6 +178,8 @@ async function bench(
   opts: BenchCliOptions,
   strategies: BenchStrategy[],
   programs: { workload: string; program: ReturnType<typeof loadProgram> }[],
+  stop: AbortSignal,
+  ending: Ending,
 ): Promise<void> {
   const compiler = detectCompiler();
   const profile = await machineProfile(compiler, cacheDir());
@@ -209,6 +216,8 @@ async function bench(
         bench: benchId,
       });
       if (!firstRun.has(workload)) firstRun.set(workload, runId);
+      const lifecycle = new RunLifecycle(db, runId);
+      ending.lifecycle = lifecycle;
       const engine = new RecordingEngine(
         db,
         runId,
@@ -218,8 +227,10 @@ async function bench(
           threads: opts.threads,
           seed: 1,
           minMs: opts.minMs,
+          stop,
         }),
         compiler,
+        stop,
       );
       return {
         engine,
@@ -227,13 +238,13 @@ async function bench(
         onBaseline: (ms, roofline) => setBaseline(db, runId, ms, roofline),
         done: (r) => {
           for (const e of r.expansions) insertExpansion(db, runId, e.iteration, e);
-          finishRun(db, runId, "done", {
+          lifecycle.finish("done", {
             models: r.models.map((m) => m.toJSON()),
-            bestMs: r.best?.ms ?? null,
+            bestMs: r.best.ms,
           });
           if (progress)
             process.stderr.write(
-              `${workload} ${strategy} seed ${seed}: ${r.best ? `${formatMs(r.best.ms)} (${(r.baselineMs / r.best.ms).toFixed(2)}x)` : "no verified result"}  run ${runId}\n`,
+              `${workload} ${strategy} seed ${seed}: ${formatMs(r.best.ms)} (${(r.baselineMs / r.best.ms).toFixed(2)}x)  run ${runId}\n`,
             );
         },
       };
@@ -245,6 +256,7 @@ async function bench(
         threads: opts.threads,
         seed: 1,
         minMs: opts.finalMinMs,
+        stop,
       }),
       rounds: opts.finalRounds,
       done: (workload, unscheduledMs, done) => {

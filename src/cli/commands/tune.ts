@@ -24,7 +24,6 @@ import { flopCount } from "../../ir/program.ts";
 import { cacheDir } from "../../measure/cache-dir.ts";
 import { detectCompiler, type Compiler } from "../../measure/compiler.ts";
 import { MeasurementEngine } from "../../measure/engine.ts";
-import { MeasurementAbandonedError } from "../../measure/errors.ts";
 import { machineProfile } from "../../measure/profile.ts";
 import type { Bucket } from "../../models/bucket.ts";
 import { RECORDS_FILE } from "../../models/llm/records.ts";
@@ -35,9 +34,8 @@ import { BASELINE_TRIAL } from "../../search/trials.ts";
 import { DB_OPTION, openCliDb } from "../db.ts";
 import { writeReport } from "./report.ts";
 import { UsageError } from "../errors.ts";
-import { Interruption } from "../interrupt.ts";
-import { createProgress, type Progress } from "../progress.ts";
-import { resumeCommandOf, RunLifecycle } from "../run-lifecycle.ts";
+import { createProgress } from "../progress.ts";
+import { guardRuns, resumeCommandOf, RunLifecycle, type Ending } from "../run-lifecycle.ts";
 import { getRunByRef } from "../run-ref.ts";
 import { formatMs, percent } from "../format.ts";
 import { openModels, type LlmReport } from "../models.ts";
@@ -149,7 +147,7 @@ export function registerTune(program: Command): void {
     .option(...DB_OPTION)
     .option(
       "--resume <run>",
-      "continue a stopped, interrupted or killed run (its id or --out directory): its measurements come from the database, none is repeated",
+      "continue an interrupted or killed run (id or --out directory), measuring nothing twice",
     )
     .option(
       "--no-reuse",
@@ -185,12 +183,6 @@ export function registerTune(program: Command): void {
     });
 }
 
-/** What must be ended however the command ends: the recorded run and the progress display. */
-interface Ending {
-  lifecycle?: RunLifecycle;
-  progress?: Progress;
-}
-
 /**
  * Runs the search; whatever ends it, a recorded run is left `done`, `failed` or (after
  * SIGINT/SIGTERM) `interrupted` with the command that resumes it, never `running`.
@@ -203,25 +195,11 @@ async function tuneCommand(
   db: Db | undefined,
 ): Promise<void> {
   const ending: Ending = {};
-  const say = (text: string) => process.stderr.write(text);
   // Only a recorded run has something to keep; a strict replay ends the default way.
-  const interruption = db
-    ? new Interruption((signal) => ending.lifecycle?.interrupt(signal, say))
-    : undefined;
-  try {
-    await searchAndReport(workload, opts, command, replay, db, interruption?.stop, ending);
-  } catch (e) {
-    ending.progress?.stop();
-    if (interruption?.signal && e instanceof MeasurementAbandonedError) {
-      ending.lifecycle?.interrupt(interruption.signal, say);
-      process.exitCode = interruption.exitCode;
-      return;
-    }
-    ending.lifecycle?.finish("failed");
-    throw e;
-  } finally {
-    interruption?.dispose();
-  }
+  if (!db) return searchAndReport(workload, opts, command, replay, db, undefined, ending);
+  await guardRuns(ending, (stop) =>
+    searchAndReport(workload, opts, command, replay, db, stop, ending),
+  );
 }
 
 async function searchAndReport(
