@@ -26,15 +26,19 @@ export class RunLifecycle {
     finishRun(this.db, this.runId, status, summary);
   }
 
-  /** Marks the run interrupted and tells the user what was kept and how to go on. */
-  interrupt(signal: string, write: (text: string) => void): void {
-    if (this.ended) return;
+  /**
+   * Marks the run interrupted and tells the user what was kept and how to go on; false
+   * (and nothing written) when the run had already ended.
+   */
+  interrupt(signal: string, write: (text: string) => void): boolean {
+    if (this.ended) return false;
     this.finish("interrupted");
     const kept = candidatesOfRun(this.db, this.runId).length;
     write(
       `colt: ${signal}: run ${this.runId} interrupted; ${kept} measurement${kept === 1 ? "" : "s"} kept\n`,
     );
     if (this.resumeCommand) write(`colt: to continue it: ${this.resumeCommand}\n`);
+    return true;
   }
 }
 
@@ -54,13 +58,17 @@ export async function guardRuns(
   body: (stop: AbortSignal) => Promise<void>,
 ): Promise<void> {
   const say = (text: string) => process.stderr.write(text);
-  const interruption = new Interruption((signal) => ending.lifecycle?.interrupt(signal, say));
+  const interruption = new Interruption((signal) => {
+    ending.lifecycle?.interrupt(signal, say);
+  });
   try {
     await body(interruption.stop);
   } catch (e) {
     ending.progress?.stop();
     if (interruption.signal && e instanceof MeasurementAbandonedError) {
-      ending.lifecycle?.interrupt(interruption.signal, say);
+      // Between runs (or after the last one) there is no run to mark: say so all the same.
+      if (!ending.lifecycle?.interrupt(interruption.signal, say))
+        say(`colt: ${interruption.signal}: stopped\n`);
       process.exitCode = interruption.exitCode;
       return;
     }

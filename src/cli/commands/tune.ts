@@ -195,8 +195,15 @@ async function tuneCommand(
   db: Db | undefined,
 ): Promise<void> {
   const ending: Ending = {};
-  // Only a recorded run has something to keep; a strict replay ends the default way.
-  if (!db) return searchAndReport(workload, opts, command, replay, db, undefined, ending);
+  if (!db) {
+    // A strict replay records nothing: signals keep their default effect.
+    try {
+      return await searchAndReport(workload, opts, command, replay, db, undefined, ending);
+    } catch (e) {
+      ending.progress?.stop();
+      throw e;
+    }
+  }
   await guardRuns(ending, (stop) =>
     searchAndReport(workload, opts, command, replay, db, stop, ending),
   );
