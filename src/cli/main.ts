@@ -6,6 +6,7 @@ import { registerCompare } from "./commands/compare.ts";
 import { registerExport } from "./commands/export.ts";
 import { registerMeasure } from "./commands/measure.ts";
 import { registerReport } from "./commands/report.ts";
+import { registerRuns } from "./commands/runs.ts";
 import { registerShow } from "./commands/show.ts";
 import { registerTune } from "./commands/tune.ts";
 import { registerWorkloads } from "./commands/workloads.ts";
@@ -25,6 +26,7 @@ export function buildCli(): Command {
   registerTune(program);
   registerBest(program);
   registerExport(program);
+  registerRuns(program);
   registerReport(program);
   registerBench(program);
   registerCompare(program);

@@ -1,9 +1,10 @@
 /**
  * A run directory as input: what `colt tune --replay DIR` reads to reproduce a run
- * offline. `run.json` holds the settings, `bucket.json` the models (no keys),
- * `llm-records.jsonl` every LLM exchange, `profile.json` the machine profile the cost
- * model used, and `trials.jsonl` + `summary.json` the measurements, which a strict replay
- * answers from instead of compiling and running anything.
+ * offline. `run.json` holds the settings (and, for a recorded run, its id in the tuning
+ * database), `bucket.json` the models (no keys), `llm-records.jsonl` every LLM exchange,
+ * `profile.json` the machine profile the cost model used, and `trials.jsonl` +
+ * `summary.json` the measurements, which a strict replay answers from instead of
+ * compiling and running anything.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";

@@ -8,6 +8,7 @@
  */
 import { printLoopNest } from "../ir/print.ts";
 import type { Measurement, MeasurementEngine } from "../measure/engine.ts";
+import { MeasurementAbandonedError } from "../measure/errors.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import type { TrialRecord } from "../search/trials.ts";
 import type { Db } from "./database.ts";
@@ -26,10 +27,16 @@ export class RecordingEngine implements Pick<MeasurementEngine, "measure" | "mea
     readonly runId: string,
     private readonly inner: Pick<MeasurementEngine, "measure">,
     private readonly compiler: CompilerInfo,
+    /** The run is stopping (a signal): see measure. */
+    private readonly stop?: AbortSignal,
   ) {}
 
-  measureAll(schedules: readonly Schedule[]): Promise<Measurement[]> {
-    return Promise.all(schedules.map((s) => this.measure(s)));
+  /** Settles every measurement before reporting a failure, so none writes after the run ends. */
+  async measureAll(schedules: readonly Schedule[]): Promise<Measurement[]> {
+    const settled = await Promise.allSettled(schedules.map((s) => this.measure(s)));
+    const failed = settled.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
+    return settled.map((r) => (r as PromiseFulfilledResult<Measurement>).value);
   }
 
   async measure(schedule: Schedule): Promise<Measurement> {
@@ -41,6 +48,10 @@ export class RecordingEngine implements Pick<MeasurementEngine, "measure" | "mea
       return known;
     }
     const m = await this.inner.measure(schedule);
+    // A failure that ends after the stop may be the signal's doing (Ctrl-C reaches the
+    // compiler and the kernel too): not recorded, measured again when the run resumes.
+    if (this.stop?.aborted && !m.verified)
+      throw new MeasurementAbandonedError(`${schedule.program.name} candidate`);
     insertMeasurement(this.db, this.runId, key, schedule.text(), m);
     this.measured++;
     return m;

@@ -5,6 +5,7 @@ import type { MachineProfile } from "../measure/profile.ts";
 import type { TimingSummary } from "../measure/stats.ts";
 import type { TrialRecord } from "../search/trials.ts";
 import type { Db } from "./database.ts";
+import type { RunStatus } from "./schema.ts";
 
 export interface CompilerInfo {
   readonly command: string;
@@ -23,7 +24,7 @@ export interface RunRow {
   readonly threads: number;
   /** The settings the run was started with (the CLI's RunSettings). */
   readonly settings: Record<string, unknown>;
-  readonly status: "running" | "done" | "failed";
+  readonly status: RunStatus;
   readonly startedAt: string;
   readonly finishedAt: string | null;
   readonly baselineMs: number | null;
@@ -214,7 +215,12 @@ export function setBaseline(db: Db, id: string, baselineMs: number, rooflineMs: 
   );
 }
 
-export function finishRun(db: Db, id: string, status: "done" | "failed", summary?: object): void {
+export function finishRun(
+  db: Db,
+  id: string,
+  status: Exclude<RunStatus, "running">,
+  summary?: object,
+): void {
   db.prepare("UPDATE runs SET status = ?, finished_at = ?, summary = ? WHERE id = ?").run(
     status,
     now(),
@@ -362,10 +368,18 @@ export function bestCandidate(db: Db, q: BestQuery): (CandidateRow & { run: RunR
   return { ...toCandidate(r), run: getRun(db, r.run_id) };
 }
 
+/** Candidates of a run that can be its best: verified trials and the baseline (trace ''). */
+export const RUN_BEST_CANDIDATES = "verified = 1 AND (trial IS NOT NULL OR trace = '')";
+
+/**
+ * The run's best: the fastest verified candidate among its trials and the unscheduled
+ * program it measured as its baseline (trace ''), so never slower than the baseline.
+ */
 export function bestOfRun(db: Db, runId: string): CandidateRow | undefined {
   const r = db
     .prepare(
-      "SELECT * FROM candidates WHERE run_id = ? AND verified = 1 AND trial IS NOT NULL ORDER BY ms LIMIT 1",
+      `SELECT * FROM candidates WHERE run_id = ? AND ${RUN_BEST_CANDIDATES}
+       ORDER BY ms, trial IS NOT NULL LIMIT 1`,
     )
     .get(runId) as RawCandidate | undefined;
   return r && toCandidate(r);

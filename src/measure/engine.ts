@@ -17,7 +17,7 @@ import { PhaseClock } from "../util/phase-clock.ts";
 import { buildBinary } from "./build.ts";
 import { runFailure } from "./classify.ts";
 import type { Compiler } from "./compiler.ts";
-import { CandidateError, type FailureClass } from "./errors.ts";
+import { CandidateError, MeasurementAbandonedError, type FailureClass } from "./errors.ts";
 import { referenceOutput } from "./evaluate.ts";
 import { outputPath, parseTimes, readFloat32 } from "./harness-output.ts";
 import { checkMemory, resolveMemoryLimit, type MemoryLimit } from "./memory-limit.ts";
@@ -45,6 +45,11 @@ export interface EngineOptions {
   readonly memoryLimit?: MemoryLimit;
   /** Where the engine's building and measuring time is counted (shared with the search). */
   readonly clock?: PhaseClock;
+  /**
+   * Once aborted, builds and runs that have not started are abandoned (a
+   * MeasurementAbandonedError); those under way finish, so no process is left behind.
+   */
+  readonly stop?: AbortSignal;
 }
 
 const REFERENCE_TIMEOUT_MS = 600_000;
@@ -121,15 +126,16 @@ export class MeasurementEngine {
     let buildCached = false;
     let binary: string;
     try {
-      const built = await this.buildLimit(() =>
-        this.clock.time("building", () =>
+      const built = await this.buildLimit(() => {
+        this.abandonIfStopping(subject);
+        return this.clock.time("building", () =>
           buildBinary(source, o.compiler, {
             cacheDir: o.cacheDir,
             subject,
             timeoutMs: o.buildTimeoutMs,
           }),
-        ),
-      );
+        );
+      });
       binary = built.binary;
       buildMs = built.ms;
       buildCached = built.cached;
@@ -147,12 +153,18 @@ export class MeasurementEngine {
       }
       throw e;
     }
+    this.abandonIfStopping(subject);
     const reference = await this.reference(program);
+    this.abandonIfStopping(subject);
     return this.runAndVerify(program, binary, reference, {
       buildMs,
       buildCached,
       compiler: compilerInfo,
     });
+  }
+
+  private abandonIfStopping(subject: string): void {
+    if (this.options.stop?.aborted) throw new MeasurementAbandonedError(subject);
   }
 
   private reference(program: Program): Promise<Float32Array> {

@@ -35,3 +35,14 @@ export class ToolNotFoundError extends Error {
     this.name = "ToolNotFoundError";
   }
 }
+
+/** A measurement not started (or not kept) because the run was told to stop. */
+export class MeasurementAbandonedError extends Error {
+  constructor(
+    /** What was to be measured, e.g. "matmul candidate". */
+    readonly subject: string,
+  ) {
+    super(`${subject}: measurement abandoned, the run is stopping`);
+    this.name = "MeasurementAbandonedError";
+  }
+}

@@ -58,8 +58,9 @@ function killLiveGroups(): void {
 function onSignal(signal: NodeJS.Signals): void {
   killLiveGroups();
   for (const s of FORWARDED) process.off(s, onSignal);
-  // Default handling again, so COLT ends as it would have without us.
-  process.kill(process.pid, signal);
+  // A command that handles the signal itself (tune marks its run interrupted) carries on;
+  // otherwise default handling again, so COLT ends as it would have without us.
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
 }
 
 export function trackGroup(pgid: number): void {

@@ -20,7 +20,7 @@ export interface ReportTrial {
   readonly ms: number | null;
   readonly status: string;
   readonly model: string | null;
-  /** Best GFLOP/s up to and including this trial (null until one is verified). */
+  /** Best GFLOP/s up to and including this trial, the unscheduled program included. */
   readonly bestGflops: number | null;
 }
 
@@ -57,7 +57,8 @@ export interface ReportData {
 }
 
 function seriesOf(db: Db, run: RunRow, flops: number): ReportSeries {
-  let best: number | null = null;
+  // The unscheduled program is measured before trial 1: the curve starts at its speed.
+  let best: number | null = run.baselineMs !== null ? flops / (run.baselineMs * 1e6) : null;
   const trials = candidatesOfRun(db, run.id)
     .filter((c) => c.trial !== null)
     .map((c): ReportTrial => {

@@ -108,7 +108,7 @@ export async function renderReport(d: ReportData): Promise<string> {
   if (d.best) {
     sections.push(
       `<h2>Best schedule</h2>`,
-      `<pre data-section="trace">${escape(d.best.trace)}</pre>`,
+      `<pre data-section="trace">${escape(d.best.trace.trim() === "" ? "(none: no trial beat the unscheduled program)" : d.best.trace)}</pre>`,
       `<h2>Its C kernel</h2>`,
       `<pre data-section="c">${escape(d.best.c)}</pre>`,
     );

@@ -23,6 +23,11 @@ export interface SessionOptions {
   readonly rooflineMs: number;
   /** Cores each candidate runs on. */
   readonly threads?: number;
+  /**
+   * The unscheduled program, measured and verified (trial BASELINE_TRIAL): the best a run
+   * starts from, so a run's best is never a candidate slower than the program as written.
+   */
+  readonly unscheduled?: BestResult;
   readonly onTrial?: (t: TrialRecord) => void;
   /** Where the run's wall time is split; proposer calls are counted here. */
   readonly clock?: PhaseClock;
@@ -48,6 +53,7 @@ export class TuningSession {
 
   constructor(readonly options: SessionOptions) {
     this.clock = options.clock ?? new PhaseClock();
+    this.best = options.unscheduled;
   }
 
   get trialsLeft(): number {

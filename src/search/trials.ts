@@ -39,9 +39,13 @@ export interface Budget {
   readonly patience?: number;
 }
 
+/** The trial number of the unscheduled program, measured as the baseline before trial 1. */
+export const BASELINE_TRIAL = 0;
+
 export interface BestResult {
   readonly schedule: Schedule;
   readonly ms: number;
   readonly gflops: number;
+  /** BASELINE_TRIAL when no trial beat the unscheduled program. */
   readonly trial: number;
 }

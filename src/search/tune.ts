@@ -23,7 +23,7 @@ import type { ModelStats } from "./model-stats.ts";
 import { PhaseClock, type WallSplit } from "../util/phase-clock.ts";
 import { Random } from "../util/random.ts";
 import { TuningSession } from "./session.ts";
-import type { BestResult, Budget, TrialRecord } from "./trials.ts";
+import { BASELINE_TRIAL, type BestResult, type Budget, type TrialRecord } from "./trials.ts";
 
 export const STRATEGIES = ["colt", "mcts", "random", "evolutionary", "beam"] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
@@ -65,7 +65,8 @@ export interface TuneResult {
   readonly seed: number;
   readonly baselineMs: number;
   readonly rooflineMs: number;
-  readonly best?: BestResult;
+  /** The fastest verified program measured: a trial, or the unscheduled program (BASELINE_TRIAL). */
+  readonly best: BestResult;
   readonly trials: readonly TrialRecord[];
   readonly models: readonly ModelStats[];
   readonly expansions: readonly ExpansionEvent[];
@@ -99,6 +100,12 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     rooflineSeconds(flopCount(o.program), compulsoryTraffic(o.program), o.profile, o.threads) *
     1000;
   o.onBaseline?.(baselineMs, rooflineMs);
+  const unscheduledBest: BestResult = {
+    schedule: unscheduled,
+    ms: baselineMs,
+    gflops: baseline.gflops ?? 0,
+    trial: BASELINE_TRIAL,
+  };
   const session: TuningSession = new TuningSession({
     program: o.program,
     strategy: o.strategy,
@@ -108,6 +115,7 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     baselineMs,
     rooflineMs,
     threads: o.threads,
+    unscheduled: unscheduledBest,
     onTrial: (t) => o.onTrial?.(t, session),
     clock,
   });
@@ -154,7 +162,8 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     seed: o.seed,
     baselineMs,
     rooflineMs,
-    best: session.best,
+    // The session starts from the unscheduled program: it always has a best.
+    best: session.best ?? unscheduledBest,
     trials: session.trials,
     models,
     expansions,

@@ -7,7 +7,17 @@ import { colt } from "../support/cli.ts";
 
 const cache = mkdtempSync(join(tmpdir(), "colt-bench-"));
 const env = { COLT_CACHE_DIR: cache };
-const COMMANDS = ["workloads", "show", "measure", "tune", "best", "export", "report", "bench"];
+const COMMANDS = [
+  "workloads",
+  "show",
+  "measure",
+  "tune",
+  "best",
+  "runs",
+  "export",
+  "report",
+  "bench",
+];
 
 describe("colt bench", () => {
   it("runs strategies side by side and writes a table and a combined report", () => {
@@ -145,7 +155,7 @@ describe("colt --help", () => {
       for (const o of options) expect(o.trim(), `${c}: ${o}`).toMatch(/^\S.*\s{2,}\S/);
     }
     expect(colt(["tune", "--help"]).stdout).toMatch(
-      /--db <file>[\s\S]*--resume <run-id>[\s\S]*--no-reuse/,
+      /--db <file>[\s\S]*--resume <run>[\s\S]*--no-reuse/,
     );
   });
 });

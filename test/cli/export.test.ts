@@ -84,7 +84,7 @@ describe("colt export", () => {
     const r = colt(["export", "nothing-like-this"], env);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(
-      "colt: 'nothing-like-this' is neither a run id in the tuning database nor a workload (see 'colt workloads')",
+      "colt: 'nothing-like-this' is neither a run id in the tuning database, a run directory, nor a workload (see 'colt runs', 'colt workloads')",
     );
   });
 });

@@ -3,16 +3,13 @@
  * every finished measurement and repeats none; two processes write one database at once;
  * a new run reuses the best known schedule; `colt best` prints it.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { colt } from "../support/cli.ts";
+import { colt, startColt } from "../support/cli.ts";
 
-const BIN = fileURLToPath(new URL("../../bin/colt.js", import.meta.url));
 const cache = mkdtempSync(join(tmpdir(), "colt-resume-"));
 const dbFile = join(cache, "tuning.db");
 const env = { COLT_CACHE_DIR: cache, COLT_DB: dbFile };
@@ -36,25 +33,9 @@ function rows(runId: string): Row[] {
   }
 }
 
-/** Starts `colt`, resolves with its output when it exits. */
+/** Starts `colt` with this file's database, resolves with its output when it exits. */
 function start(args: readonly string[], onStderr?: (text: string, kill: () => void) => void) {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => {
-    stderr += d.toString();
-    onStderr?.(stderr, () => child.kill("SIGKILL"));
-  });
-  return new Promise<{
-    code: number | null;
-    signal: string | null;
-    stdout: string;
-    stderr: string;
-  }>((done) => child.on("close", (code, signal) => done({ code, signal, stdout, stderr })));
+  return startColt(args, env, (text, child) => onStderr?.(text, () => child.kill("SIGKILL")));
 }
 
 describe("tuning database through colt", () => {

@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { openDb } from "../../src/db/database.ts";
 import {
@@ -10,6 +11,7 @@ import {
   ensureCompiler,
   ensureProfile,
   ensureWorkload,
+  finishRun,
   getRun,
 } from "../../src/db/records.ts";
 import { RecordingEngine } from "../../src/db/recording-engine.ts";
@@ -97,6 +99,38 @@ describe("tuning database", () => {
     expect(bestCandidate(db, { workloadId })?.trace).toBe(a.text());
     expect(bestCandidate(db, { workloadId, excludeRun: runId })).toBeUndefined();
     db.close();
+  });
+
+  it("brings a version-1 database up to date, keeping its runs, so a run can be interrupted", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "colt-db-")), "v1.db");
+    const old = new Database(file);
+    old.exec(`
+      CREATE TABLE workloads (id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, name TEXT NOT NULL, shape TEXT NOT NULL);
+      CREATE TABLE runs (
+        id TEXT PRIMARY KEY, workload_id INTEGER NOT NULL REFERENCES workloads(id),
+        profile_id INTEGER NOT NULL REFERENCES profiles(id), compiler_id INTEGER, strategy TEXT NOT NULL,
+        seed INTEGER NOT NULL, threads INTEGER NOT NULL, settings TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed')),
+        started_at TEXT NOT NULL, finished_at TEXT, baseline_ms REAL, roofline_ms REAL,
+        summary TEXT, bench TEXT);
+      INSERT INTO workloads VALUES (1, 'h', 'matmul', '{}');
+      CREATE TABLE profiles (id INTEGER PRIMARY KEY, cpu_model TEXT NOT NULL, cores INTEGER NOT NULL,
+        compiler TEXT NOT NULL, peak_flops_per_core REAL NOT NULL, bandwidth_per_core REAL NOT NULL,
+        cache_bytes_per_core INTEGER NOT NULL, UNIQUE (cpu_model, cores, compiler));
+      INSERT INTO profiles VALUES (1, 'cpu', 2, 'cc', 1, 1, 1);
+      INSERT INTO runs (id, workload_id, profile_id, strategy, seed, threads, settings, status, started_at)
+        VALUES ('old-run', 1, 1, 'colt', 1, 1, '{}', 'done', '2026-01-01');
+      PRAGMA user_version = 1;`);
+    old.close();
+    const db = openDb(file);
+    expect(db.pragma("user_version", { simple: true })).toBe(2);
+    expect(getRun(db, "old-run")).toMatchObject({ workload: "matmul", status: "done" });
+    finishRun(db, "old-run", "interrupted");
+    expect(getRun(db, "old-run").status).toBe("interrupted");
+    expect(db.pragma("foreign_key_check")).toEqual([]);
+    db.close();
+    // Opening it again migrates nothing twice.
+    expect(getRun(openDb(file), "old-run").status).toBe("interrupted");
   });
 
   it("names the file when it cannot be opened", () => {

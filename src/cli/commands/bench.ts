@@ -7,7 +7,6 @@ import {
   ensureCompiler,
   ensureProfile,
   ensureWorkload,
-  finishRun,
   insertExpansion,
   newRunId,
   setBaseline,
@@ -34,6 +33,7 @@ import {
 } from "../../search/bench.ts";
 import { ensureDir, writeFileAt } from "../../util/paths.ts";
 import { PhaseClock } from "../../util/phase-clock.ts";
+import { guardRuns, RunLifecycle, type Ending } from "../run-lifecycle.ts";
 import { DB_OPTION, withDb } from "../db.ts";
 import { UsageError } from "../errors.ts";
 import { formatMs, percent } from "../../util/format.ts";
@@ -188,7 +188,14 @@ export function registerBench(program: Command): void {
       // Checked before the database records a run, so a bad path leaves no run behind.
       ensureCacheDir();
       if (opts.out) ensureDir(opts.out, "--out");
-      await withDb(opts.db, (db) => bench(db, opts, strategies, programs, memoryLimit));
+      // Bench runs are not resumable (their measurements use seed 1): after a signal the
+      // run under way is marked interrupted and the bench stops.
+      const ending: Ending = {};
+      await withDb(opts.db, (db) =>
+        guardRuns(ending, (stop) =>
+          bench(db, opts, strategies, programs, memoryLimit, stop, ending),
+        ),
+      );
     });
 }
 
@@ -198,6 +205,8 @@ async function bench(
   strategies: BenchStrategy[],
   programs: { workload: string; program: ReturnType<typeof loadProgram> }[],
   memoryLimit: MemoryLimit,
+  stop: AbortSignal,
+  ending: Ending,
 ): Promise<void> {
   const compiler = detectCompiler();
   const profile = await machineProfile(compiler, cacheDir());
@@ -236,6 +245,8 @@ async function bench(
       });
       if (!firstRun.has(workload)) firstRun.set(workload, runId);
       const clock = new PhaseClock();
+      const lifecycle = new RunLifecycle(db, runId);
+      ending.lifecycle = lifecycle;
       const engine = new RecordingEngine(
         db,
         runId,
@@ -247,8 +258,10 @@ async function bench(
           minMs: opts.minMs,
           memoryLimit,
           clock,
+          stop,
         }),
         compiler,
+        stop,
       );
       return {
         engine,
@@ -257,13 +270,13 @@ async function bench(
         onBaseline: (ms, roofline) => setBaseline(db, runId, ms, roofline),
         done: (r) => {
           for (const e of r.expansions) insertExpansion(db, runId, e.iteration, e);
-          finishRun(db, runId, "done", {
+          lifecycle.finish("done", {
             models: r.models.map((m) => m.toJSON()),
-            bestMs: r.best?.ms ?? null,
+            bestMs: r.best.ms,
           });
           if (progress)
             printErr(
-              `${workload} ${strategy} seed ${seed}: ${r.best ? `${formatMs(r.best.ms)} (${(r.baselineMs / r.best.ms).toFixed(2)}x)` : "no verified result"}  run ${runId}\n`,
+              `${workload} ${strategy} seed ${seed}: ${formatMs(r.best.ms)} (${(r.baselineMs / r.best.ms).toFixed(2)}x)  run ${runId}\n`,
             );
         },
       };
@@ -276,6 +289,7 @@ async function bench(
         seed: 1,
         minMs: opts.finalMinMs,
         memoryLimit,
+        stop,
       }),
       rounds: opts.finalRounds,
       done: (workload, unscheduledMs, done) => {

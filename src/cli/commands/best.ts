@@ -70,7 +70,7 @@ export function registerBest(program: Command): void {
         printOut(
           [
             `# ${workload} (${shape}): ${formatMs(b.ms ?? NaN)}, ${(b.gflops ?? 0).toFixed(1)} GFLOP/s on ${b.run.threads} core(s)`,
-            `# run ${b.runId} (${b.run.strategy}), trial ${b.trial ?? "-"}${b.model ? ` by ${b.model}` : ""}, measured ${b.measuredAt}`,
+            `# run ${b.runId} (${b.run.strategy}), ${b.trace.trim() === "" ? "the unscheduled program" : `trial ${b.trial ?? "-"}`}${b.model ? ` by ${b.model}` : ""}, measured ${b.measuredAt}`,
             b.trace.trimEnd(),
             "",
           ].join("\n"),

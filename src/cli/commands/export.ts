@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import type { Command } from "commander";
 import { emitKernel, KERNEL_NAME, WORKSPACE_FN } from "../../codegen/c-kernel.ts";
-import { bestOfRun, findRun, type CandidateRow, type RunRow } from "../../db/records.ts";
+import { bestOfRun, type CandidateRow, type RunRow } from "../../db/records.ts";
 import type { Program } from "../../ir/program.ts";
 import { Schedule } from "../../schedule/schedule.ts";
 import { parseTrace } from "../../schedule/text.ts";
@@ -11,6 +11,7 @@ import { ensureDir, writeFileAt } from "../../util/paths.ts";
 import { DB_OPTION, withDb } from "../db.ts";
 import { UsageError } from "../errors.ts";
 import { formatMs } from "../../util/format.ts";
+import { findRunByRef } from "../run-ref.ts";
 import { loadProgram, parsePositiveInt, type WorkloadOptions } from "../options.ts";
 import { bestKnown } from "./best.ts";
 import { printOut } from "../output.ts";
@@ -92,7 +93,10 @@ export function registerExport(program: Command): void {
   program
     .command("export")
     .description("write the best kernel of a run or workload as a standalone .c and .h")
-    .argument("<run-or-workload>", "a run id, or a workload name (its best known schedule)")
+    .argument(
+      "<run-or-workload>",
+      "a run id or its --out directory, or a workload name (its best known schedule)",
+    )
     .option("--out <dir>", "directory to write into", "colt-export")
     .option("--size <size>", "with a workload: small, medium or paper", "small")
     .option("--shape <params>", "with a workload: override shape parameters")
@@ -104,7 +108,9 @@ export function registerExport(program: Command): void {
     .option(...DB_OPTION)
     .action(async (what: string, opts: ExportCliOptions) => {
       await withDb(opts.db, (db) => {
-        const run = findRun(db, what);
+        const isWorkload = listWorkloads().some((w) => w.name === what);
+        // A workload name wins over a directory of that name (write ./NAME for the directory).
+        const run = isWorkload ? undefined : findRunByRef(db, what);
         let workload: string;
         let prog: Program;
         let best: CandidateRow;
@@ -116,7 +122,7 @@ export function registerExport(program: Command): void {
           if (!b) throw new UsageError(`run ${run.id} has no verified candidate to export`);
           best = b;
           threads = run.threads;
-        } else if (listWorkloads().some((w) => w.name === what)) {
+        } else if (isWorkload) {
           workload = what;
           prog = loadProgram(what, opts);
           const b = bestKnown(db, what, prog, opts.threads);
@@ -124,7 +130,7 @@ export function registerExport(program: Command): void {
           threads = b.run.threads;
         } else {
           throw new UsageError(
-            `'${what}' is neither a run id in the tuning database nor a workload (see 'colt workloads')`,
+            `'${what}' is neither a run id in the tuning database, a run directory, nor a workload (see 'colt runs', 'colt workloads')`,
           );
         }
         const base = `colt_${workload.replace(/[^A-Za-z0-9_]/g, "_")}`;

@@ -6,6 +6,7 @@ import { reportData } from "../../report/data.ts";
 import { renderReport } from "../../report/html.ts";
 import { writeFileAt } from "../../util/paths.ts";
 import { DB_OPTION, withDb } from "../db.ts";
+import { getRunByRef } from "../run-ref.ts";
 import { programOfRun } from "./export.ts";
 import { printOut } from "../output.ts";
 
@@ -19,12 +20,19 @@ export function registerReport(program: Command): void {
   program
     .command("report")
     .description("write a run's HTML report: convergence, models, best schedule and its C")
-    .argument("<run>", "a run id (printed by 'colt tune')")
+    .argument(
+      "<run>",
+      "a run id (printed by 'colt tune', listed by 'colt runs') or its --out directory",
+    )
     .option("--out <file>", "the HTML file (default: report-<run>.html)")
     .option(...DB_OPTION)
-    .action(async (runId: string, opts: { out?: string; db?: string }) => {
-      const file = opts.out ?? `report-${runId}.html`;
-      await withDb(opts.db, (db) => writeReport(db, runId, file));
+    .action(async (ref: string, opts: { out?: string; db?: string }) => {
+      const file = await withDb(opts.db, async (db) => {
+        const run = getRunByRef(db, ref);
+        const to = opts.out ?? `report-${run.id}.html`;
+        await writeReport(db, run.id, to);
+        return to;
+      });
       printOut(`${file}\n`);
     });
 }

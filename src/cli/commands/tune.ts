@@ -9,8 +9,6 @@ import {
   ensureCompiler,
   ensureProfile,
   ensureWorkload,
-  finishRun,
-  getRun,
   insertExpansion,
   markRunning,
   setBaseline,
@@ -35,10 +33,13 @@ import type { MachineProfile } from "../../measure/profile.ts";
 import { ensureDir, writeFileAt } from "../../util/paths.ts";
 import { STRATEGIES, tune, type StrategyName, type TuneResult } from "../../search/tune.ts";
 import { PhaseClock } from "../../util/phase-clock.ts";
+import { BASELINE_TRIAL } from "../../search/trials.ts";
 import { DB_OPTION, openCliDb } from "../db.ts";
 import { writeReport } from "./report.ts";
 import { UsageError } from "../errors.ts";
 import { createProgress } from "../progress.ts";
+import { guardRuns, resumeCommandOf, RunLifecycle, type Ending } from "../run-lifecycle.ts";
+import { getRunByRef } from "../run-ref.ts";
 import { formatMs, percent } from "../../util/format.ts";
 import { openModels, type LlmReport } from "../models.ts";
 import {
@@ -154,8 +155,8 @@ export function registerTune(program: Command): void {
     .option(...MAX_MEMORY_OPTION)
     .option(...DB_OPTION)
     .option(
-      "--resume <run-id>",
-      "continue a stopped or killed run: its measurements come from the database, none is repeated",
+      "--resume <run>",
+      "continue an interrupted or killed run (id or --out directory), measuring nothing twice",
     )
     .option(
       "--no-reuse",
@@ -195,6 +196,10 @@ export function registerTune(program: Command): void {
     });
 }
 
+/**
+ * Runs the search; whatever ends it, a recorded run is left `done`, `failed` or (after
+ * SIGINT/SIGTERM) `interrupted` with the command that resumes it, never `running`.
+ */
 async function tuneCommand(
   workload: string,
   opts: TuneCliOptions,
@@ -202,7 +207,31 @@ async function tuneCommand(
   replay: RecordedRun | undefined,
   db: Db | undefined,
 ): Promise<void> {
-  const resumed = opts.resume && db ? getRun(db, opts.resume) : undefined;
+  const ending: Ending = {};
+  if (!db) {
+    // A strict replay records nothing: signals keep their default effect.
+    try {
+      return await searchAndReport(workload, opts, command, replay, db, undefined, ending);
+    } catch (e) {
+      ending.progress?.stop();
+      throw e;
+    }
+  }
+  await guardRuns(ending, (stop) =>
+    searchAndReport(workload, opts, command, replay, db, stop, ending),
+  );
+}
+
+async function searchAndReport(
+  workload: string,
+  opts: TuneCliOptions,
+  command: Command,
+  replay: RecordedRun | undefined,
+  db: Db | undefined,
+  stop: AbortSignal | undefined,
+  ending: Ending,
+): Promise<void> {
+  const resumed = opts.resume && db ? getRunByRef(db, opts.resume) : undefined;
   if (resumed)
     adoptSettings(
       workload,
@@ -236,6 +265,7 @@ async function tuneCommand(
       minMs: opts.minMs,
       memoryLimit,
       clock,
+      stop,
     });
     profile = replay?.profile ?? (await machineProfile(compiler, cacheDir()));
   }
@@ -290,62 +320,61 @@ async function tuneCommand(
         settings,
       });
     if (resumed) markRunning(db, runId);
-    recording = new RecordingEngine(db, runId, engine, compiler);
+    ending.lifecycle = new RunLifecycle(db, runId, resumeCommandOf(workload, runId, opts.db));
+    recording = new RecordingEngine(db, runId, engine, compiler, stop);
     engine = recording;
     if (!opts.quiet && !opts.json)
       printErr(
         `${resumed ? "resuming" : "run"} ${runId}${reused !== undefined ? " (starting from the best known schedule)" : ""}\n`,
       );
   }
-  if (opts.out) startRunDirectory(opts.out, settingsOf(workload, opts), profile, models?.bucket);
+  if (opts.out)
+    startRunDirectory(
+      opts.out,
+      settingsOf(workload, opts),
+      profile,
+      models?.bucket,
+      recording?.runId,
+    );
   const proposers = models?.proposers ?? offlineBucket(opts.seed);
   const progress = createProgress({
     trials: opts.trials,
     flops: flopCount(prog),
     enabled: !opts.json && !opts.quiet,
   });
-  const finish = (status: "done" | "failed", summary?: object) => {
-    if (db && recording) finishRun(db, recording.runId, status, summary);
-  };
-  let result: TuneResult;
-  try {
-    result = await tune({
-      program: prog,
-      strategy,
-      seed: opts.seed,
-      budget: {
-        trials: opts.trials,
-        proposerCalls: opts.calls,
-        tokens: opts.maxTokens,
-        usd: opts.maxUsd,
-        wallMs: opts.timeLimit !== undefined ? opts.timeLimit * 1000 : undefined,
-        patience: opts.patience,
-      },
-      engine,
-      profile,
-      threads: opts.threads,
-      proposers,
-      costModel: new LearnedCostModel({ profile, seed: opts.seed, threads: opts.threads }),
-      known,
-      clock,
-      onIteration: (e) => {
-        if (db && recording) insertExpansion(db, recording.runId, e.iteration, e);
-        progress.iteration(e);
-      },
-      onBaseline: (ms, rooflineMs) => {
-        if (db && recording) setBaseline(db, recording.runId, ms, rooflineMs);
-        progress.baseline(ms);
-      },
-      onTrial: (t) => {
-        recording?.recordTrial(t);
-        progress.trial(t);
-      },
-    });
-  } catch (e) {
-    progress.stop();
-    finish("failed");
-    throw e;
-  }
+  ending.progress = progress;
+  const result = await tune({
+    program: prog,
+    strategy,
+    seed: opts.seed,
+    budget: {
+      trials: opts.trials,
+      proposerCalls: opts.calls,
+      tokens: opts.maxTokens,
+      usd: opts.maxUsd,
+      wallMs: opts.timeLimit !== undefined ? opts.timeLimit * 1000 : undefined,
+      patience: opts.patience,
+    },
+    engine,
+    profile,
+    threads: opts.threads,
+    proposers,
+    costModel: new LearnedCostModel({ profile, seed: opts.seed, threads: opts.threads }),
+    known,
+    clock,
+    onIteration: (e) => {
+      if (db && recording) insertExpansion(db, recording.runId, e.iteration, e);
+      progress.iteration(e);
+    },
+    onBaseline: (ms, rooflineMs) => {
+      if (db && recording) setBaseline(db, recording.runId, ms, rooflineMs);
+      progress.baseline(ms);
+    },
+    onTrial: (t) => {
+      recording?.recordTrial(t);
+      progress.trial(t);
+    },
+  });
   progress.stop();
   const summary = {
     ...summarize(
@@ -370,14 +399,13 @@ async function tuneCommand(
       for (const e of result.expansions) insertExpansion(db, runId, e.iteration, e);
     })();
   }
-  finish("done", summary);
+  ending.lifecycle?.finish("done", summary);
   if (opts.out) {
     writeRunDirectory(opts.out, result, summary);
     if (db && recording) await writeReport(db, recording.runId, join(opts.out, "report.html"));
   }
   if (opts.json) printOut(JSON.stringify(summary) + "\n");
   else printOut(render(summary, result));
-  if (!result.best) process.exitCode = 1;
 }
 
 function summarize(
@@ -389,7 +417,7 @@ function summarize(
   peak: number,
   llm?: LlmReport,
 ) {
-  const bestMs = r.best?.ms ?? null;
+  const bestMs = r.best.ms;
   return {
     workload,
     size,
@@ -399,14 +427,14 @@ function summarize(
     trials: r.trials.length,
     baselineMs: r.baselineMs,
     bestMs,
-    speedup: bestMs ? r.baselineMs / bestMs : null,
-    gflops: bestMs ? flops / (bestMs * 1e6) : null,
-    peakFraction: bestMs ? flops / (bestMs * 1e-3) / peak : null,
-    rooflineFraction: bestMs ? rooflineFraction(r.rooflineMs, bestMs) : null,
-    aboveRoofline: bestMs ? bestMs < r.rooflineMs : false,
-    verified: r.best !== undefined,
-    bestTrace: r.best?.schedule.text() ?? "",
-    bestTrial: r.best?.trial ?? null,
+    speedup: r.baselineMs / bestMs,
+    gflops: flops / (bestMs * 1e6),
+    peakFraction: flops / (bestMs * 1e-3) / peak,
+    rooflineFraction: rooflineFraction(r.rooflineMs, bestMs),
+    aboveRoofline: bestMs < r.rooflineMs,
+    verified: true,
+    bestTrace: r.best.schedule.text(),
+    bestTrial: r.best.trial,
     models: r.models.map((m) => m.toJSON()),
     allModelsFailing: r.allModelsFailing,
     stalled: r.stalled,
@@ -434,14 +462,14 @@ function render(s: Summary, r: TuneResult): string {
       )}) ${s.strategy}, seed ${s.seed}, ${s.trials} trials in ${(s.elapsedMs / 1000).toFixed(1)} s`,
     `  baseline  ${formatMs(s.baselineMs)} (unscheduled)`,
   ];
-  if (s.bestMs !== null) {
-    lines.push(
-      `  best      ${formatMs(s.bestMs)} at trial ${s.bestTrial}, verified`,
-      `  speedup   ${s.speedup!.toFixed(2)}x   ${s.gflops!.toFixed(1)} GFLOP/s = ${percent(s.peakFraction!)} of peak, ${s.rooflineFraction !== null ? `${percent(s.rooflineFraction)} of roofline` : ABOVE_BOUND}`,
-    );
-  } else {
-    lines.push("  best      no verified candidate");
-  }
+  const where =
+    s.bestTrial === BASELINE_TRIAL
+      ? "= the unscheduled program (no trial beat it)"
+      : `at trial ${s.bestTrial}`;
+  lines.push(
+    `  best      ${formatMs(s.bestMs)} ${where}, verified`,
+    `  speedup   ${s.speedup.toFixed(2)}x   ${s.gflops.toFixed(1)} GFLOP/s = ${percent(s.peakFraction)} of peak, ${s.rooflineFraction !== null ? `${percent(s.rooflineFraction)} of roofline` : ABOVE_BOUND}`,
+  );
   if (r.models.length > 0) {
     lines.push(
       "  models    calls  hits  errors  course-alt  tokens in/out   cost USD  latency s  (offline = built-in proposer, not an LLM)",
@@ -571,10 +599,13 @@ function startRunDirectory(
   settings: RunSettings,
   profile: MachineProfile,
   bucket: Bucket | undefined,
+  runId: string | undefined,
 ): void {
   ensureDir(dir, "--out");
   const write = (file: string, text: string) => writeFileAt(join(dir, file), text, "--out");
-  write(RUN_FILE, JSON.stringify(settings, null, 2) + "\n");
+  // The run's id lets report, export and --resume take the directory for the run.
+  const run = runId !== undefined ? { run: runId } : {};
+  write(RUN_FILE, JSON.stringify({ ...settings, ...run }, null, 2) + "\n");
   write(PROFILE_FILE, JSON.stringify(profile, null, 2) + "\n");
   if (bucket) {
     write(BUCKET_FILE, JSON.stringify(bucket, null, 2) + "\n");
@@ -595,9 +626,7 @@ function writeRunDirectory(dir: string, r: TuneResult, summary: Summary): void {
     r.expansions.map((e) => JSON.stringify(e)).join(r.expansions.length ? "\n" : "") +
       (r.expansions.length ? "\n" : ""),
   );
-  if (r.best) {
-    write("best.sched", r.best.schedule.text());
-    write("best-kernel.c", emitKernel(r.best.schedule.lower()).code);
-    write("best-with-harness.c", generateC(r.best.schedule.lower()).source);
-  }
+  write("best.sched", r.best.schedule.text());
+  write("best-kernel.c", emitKernel(r.best.schedule.lower()).code);
+  write("best-with-harness.c", generateC(r.best.schedule.lower()).source);
 }
