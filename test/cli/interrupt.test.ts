@@ -42,11 +42,12 @@ describe("colt tune stopped by a signal", () => {
     ["SIGTERM", 143, join(cache, "run-dir")],
   ] as const) {
     it(`${signal}: marked interrupted, prints the resume line, resumes without re-measuring`, async () => {
-      const args = ["tune", "matmul", "--trials", "8", "--min-ms", "5", "--no-reuse"];
+      // Runs of 50 ms leave the signal time to land mid-run even when stderr reaches the test late.
+      const args = ["tune", "matmul", "--trials", "12", "--min-ms", "50", "--no-reuse"];
       if (out) args.push("--out", out);
       let sent = false;
       const stopped = await startColt([...args, "--seed", "7"], env, (text, child) => {
-        if (!sent && /trial 2\/8/.test(text)) {
+        if (!sent && /trial 2\/12/.test(text)) {
           sent = true;
           child.kill(signal);
         }
@@ -66,7 +67,7 @@ describe("colt tune stopped by a signal", () => {
 
       const listed = colt(["runs", "--workload", "matmul", "--json"], env);
       expect(JSON.parse(listed.stdout)).toContainEqual(
-        expect.objectContaining({ id: runId, status: "interrupted", trialBudget: 8 }),
+        expect.objectContaining({ id: runId, status: "interrupted", trialBudget: 12 }),
       );
 
       const resume = out ? ["tune", "matmul", "--resume", out] : resumeLine.split(" ").slice(1);
@@ -78,7 +79,7 @@ describe("colt tune stopped by a signal", () => {
         database: { fromDatabase: number; measured: number };
       };
       expect(s.run).toBe(runId);
-      expect(s.trials).toBe(8);
+      expect(s.trials).toBe(12);
       const after = rowsOf(runId);
       for (const r of before) expect(after).toContainEqual(r);
       expect(s.database.fromDatabase).toBe(before.length);
