@@ -78,6 +78,7 @@ CREATE TABLE IF NOT EXISTS candidates (
   verified INTEGER NOT NULL,
   ms REAL,
   timing TEXT,
+  prepare_ms REAL,
   gflops REAL,
   rel_error REAL,
   detail TEXT,
@@ -100,6 +101,22 @@ CREATE TABLE IF NOT EXISTS expansions (
 );
 `;
 
+/**
+ * Columns added after a table was first released, created in older databases on open.
+ * They are nullable, so older rows and older colt versions keep working with them.
+ */
+const ADDED_COLUMNS: readonly { table: string; column: string; type: string }[] = [
+  { table: "candidates", column: "prepare_ms", type: "REAL" },
+];
+
+function addMissingColumns(db: Db): void {
+  for (const { table, column, type } of ADDED_COLUMNS) {
+    const columns = db.pragma(`table_info(${table})`) as { name: string }[];
+    if (!columns.some((c) => c.name === column))
+      db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  }
+}
+
 /** Opens (creating when absent) the database; concurrent writers wait up to 30 s. */
 export function openDb(file: string = defaultDbFile()): Db {
   let db: Db;
@@ -121,6 +138,7 @@ export function openDb(file: string = defaultDbFile()): Db {
       );
     db.transaction(() => {
       db.exec(SCHEMA);
+      addMissingColumns(db);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }).immediate();
   } catch (e) {

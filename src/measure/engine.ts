@@ -14,7 +14,7 @@ import { buildBinary } from "./build.ts";
 import type { Compiler } from "./compiler.ts";
 import { CandidateError, type FailureClass } from "./errors.ts";
 import { referenceOutput } from "./evaluate.ts";
-import { outputPath, parseTimes, readFloat32 } from "./harness-output.ts";
+import { outputPath, parsePrepareMs, parseTimes, readFloat32 } from "./harness-output.ts";
 import { runBinary } from "./run.ts";
 import { summarize, type TimingSummary } from "./stats.ts";
 import { DEFAULT_TOLERANCE, relativeL2Error } from "./verify.ts";
@@ -43,6 +43,8 @@ export interface Measurement {
   /** Relative L2 error against the reference (when outputs were produced). */
   readonly error?: number;
   readonly timing?: TimingSummary;
+  /** Time of the one-off weight preparation (prepare), never part of `timing`. */
+  readonly prepareMs?: number;
   readonly gflops?: number;
   readonly buildMs: number;
   readonly buildCached: boolean;
@@ -192,12 +194,14 @@ export class MeasurementEngine {
         };
       }
       const timing = summarize(times);
+      const prepareMs = parsePrepareMs(r.stdout);
       return {
         ...base,
         status: "ok",
         verified: true,
         error,
         timing,
+        ...(prepareMs !== undefined ? { prepareMs } : {}),
         gflops: flopCount(program) / (timing.medianMs * 1e6),
         runMs: r.ms,
       };

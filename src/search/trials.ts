@@ -42,6 +42,8 @@ export interface Budget {
 export interface BestResult {
   readonly schedule: Schedule;
   readonly ms: number;
+  /** One-off weight preparation time, when the schedule prepares weights; not part of `ms`. */
+  readonly prepareMs?: number;
   readonly gflops: number;
   readonly trial: number;
 }

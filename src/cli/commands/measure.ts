@@ -83,6 +83,7 @@ export function registerMeasure(program: Command): void {
         minMs: m.timing?.minMs ?? null,
         spread: m.timing?.spread ?? null,
         reps: m.timing?.reps ?? 0,
+        prepareMs: m.prepareMs ?? null,
         gflops: m.gflops ?? null,
         peakFraction: peakFraction ?? null,
         rooflineFraction: ms ? roofline / (ms * 1e-3) : null,
@@ -108,6 +109,11 @@ export function registerMeasure(program: Command): void {
         if (m.timing && m.gflops !== undefined && peakFraction !== undefined) {
           out.push(
             `  time      ${formatMs(m.timing.medianMs)} median of ${m.timing.reps} (min ${formatMs(m.timing.minMs)}, spread ${percent(m.timing.spread)})`,
+            ...(m.prepareMs !== undefined
+              ? [
+                  `  prepare   ${formatMs(m.prepareMs)} once, before the timed runs (not in the time)`,
+                ]
+              : []),
             `  speed     ${m.gflops.toFixed(1)} GFLOP/s = ${percent(peakFraction)} of peak (${((profile.peakFlopsPerCore * opts.threads) / 1e9).toFixed(0)} GFLOP/s), ${percent(result.rooflineFraction ?? 0)} of the roofline bound (${formatMs(roofline * 1e3)})`,
           );
         }

@@ -380,6 +380,7 @@ function summarize(
     trials: r.trials.length,
     baselineMs: r.baselineMs,
     bestMs,
+    bestPrepareMs: r.best?.prepareMs ?? null,
     speedup: bestMs ? r.baselineMs / bestMs : null,
     gflops: bestMs ? flops / (bestMs * 1e6) : null,
     peakFraction: bestMs ? flops / (bestMs * 1e-3) / peak : null,
@@ -408,7 +409,7 @@ function render(s: Summary, r: TuneResult): string {
   ];
   if (s.bestMs !== null) {
     lines.push(
-      `  best      ${formatMs(s.bestMs)} at trial ${s.bestTrial}, verified`,
+      `  best      ${formatMs(s.bestMs)} at trial ${s.bestTrial}, verified${s.bestPrepareMs !== null ? ` (+ prepare ${formatMs(s.bestPrepareMs)} once, not in the time)` : ""}`,
       `  speedup   ${s.speedup!.toFixed(2)}x   ${s.gflops!.toFixed(1)} GFLOP/s = ${percent(s.peakFraction!)} of peak, ${percent(s.rooflineFraction!)} of roofline`,
     );
   } else {
