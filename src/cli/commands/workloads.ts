@@ -1,4 +1,4 @@
-/** `colt workloads`: the workload library with sizes and FLOP counts. */
+/** `colt workloads`: the workload library with weights, sizes and FLOP counts. */
 import type { Command } from "commander";
 import { flopCount } from "../../ir/program.ts";
 import { listWorkloads, SIZE_NAMES } from "../../workloads/registry.ts";
@@ -15,6 +15,7 @@ export function registerWorkloads(program: Command): void {
         kind: w.kind,
         description: w.description,
         ...(w.source ? { source: w.source } : {}),
+        weights: w.build(w.sizes.small).weights,
         sizes: Object.fromEntries(
           SIZE_NAMES.map((s) => [s, { params: w.sizes[s], flops: flopCount(w.build(w.sizes[s])) }]),
         ),
@@ -25,6 +26,7 @@ export function registerWorkloads(program: Command): void {
       }
       for (const r of rows) {
         process.stdout.write(`${r.name}  (${r.kind}) ${r.description}\n`);
+        process.stdout.write(`    weights ${r.weights.join(", ") || "none"}\n`);
         for (const s of SIZE_NAMES) {
           const { params, flops } = r.sizes[s];
           const shape = Object.entries(params)
