@@ -4,11 +4,11 @@
  * loop of the stage that indexes the weight, in nest order. The kernel then reads the
  * prepared buffer at the loop variables themselves, with no copy in the timed code.
  */
-import { freeVars, intConst, intervalOf, intVar, type IntExpr } from "../ir/int-expr.ts";
+import { freeVars, intVar, type IntExpr } from "../ir/int-expr.ts";
 import type { BufferDecl, Stmt } from "../ir/loop-nest.ts";
 import type { Expr } from "../ir/program.ts";
 import { ScheduleError } from "./errors.ts";
-import { buildNest, type Guard, type NestLoop } from "./nest-builder.ts";
+import { buildNest, inBoundsGuards, type NestLoop } from "./nest-builder.ts";
 
 /**
  * Padding (tails of non-dividing splits) and repetition (loops indexing the weight
@@ -63,12 +63,7 @@ export function prepareWeight(r: PrepareRequest): PreparedWeight {
     );
   }
   const ranges = new Map(layout.map((l) => [l.v, { lo: 0, hi: l.extent - 1 }]));
-  const bounds: Guard[] = [];
-  r.access.forEach((x, d) => {
-    const iv = intervalOf(x, ranges);
-    if (iv.hi >= r.weightShape[d]) bounds.push({ lhs: x, rhs: intConst(r.weightShape[d]) });
-    if (iv.lo < 0) bounds.push({ lhs: intConst(-1), rhs: x });
-  });
+  const bounds = inBoundsGuards(r.access, r.weightShape, ranges);
   const index = layout.map((l) => intVar(l.v));
   const store = (value: Expr): Stmt => ({
     k: "store",

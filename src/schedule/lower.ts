@@ -10,7 +10,6 @@ import {
   floorDiv,
   freeVars,
   intConst,
-  intMin,
   intVar,
   intervalOf,
   mod,
@@ -23,12 +22,12 @@ import {
   type IntExpr,
   type Interval,
 } from "../ir/int-expr.ts";
-import type { BufferDecl, LoopKind, LoweredProgram, Stmt } from "../ir/loop-nest.ts";
-import type { Cond, Expr, Program } from "../ir/program.ts";
+import type { BufferDecl, LoweredProgram, Stmt } from "../ir/loop-nest.ts";
+import type { Expr, Program } from "../ir/program.ts";
 import { forEachRead, identityOf, mapExpr, tensorShape } from "../ir/program.ts";
 import { ScheduleError } from "./errors.ts";
 import { prepareWeight } from "./lower-prepare.ts";
-import { buildNest, type Guard, type NestLoop } from "./nest-builder.ts";
+import { buildNest, inBoundsGuards, type Guard, type NestLoop } from "./nest-builder.ts";
 import { loopExtents, stageDefinition, stageState, type ScheduleState } from "./state.ts";
 
 /** Largest workspace copy (pack, cache_read, compute_at region), in floats. */
@@ -273,12 +272,7 @@ function lowerStage(ctx: Ctx, name: string, region?: Region): Stmt[] {
     ctx.buffers.push({ name: buffer, shape: bufShape, role: "pack", perThread, registers: false });
     const copyRanges = outerRanges(c);
     for (const l of copyLoops) copyRanges.set(l.v, { lo: 0, hi: l.extent - 1 });
-    const bounds: Guard[] = [];
-    srcIdx.forEach((x, d) => {
-      const iv = intervalOf(x, copyRanges);
-      if (iv.hi >= shape[d]) bounds.push({ lhs: x, rhs: intConst(shape[d]) });
-      if (iv.lo < 0) bounds.push({ lhs: intConst(-1), rhs: x });
-    });
+    const bounds = inBoundsGuards(srcIdx, shape, copyRanges);
     const copyStmt: Stmt = {
       k: "store",
       buf: buffer,

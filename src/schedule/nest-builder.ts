@@ -6,12 +6,14 @@ import {
   coefficientOf,
   freeVars,
   intConst,
+  intervalOf,
   intMin,
   intVar,
   mul,
   simplify,
   sub,
   type IntExpr,
+  type Interval,
 } from "../ir/int-expr.ts";
 import type { LoopKind, Stmt } from "../ir/loop-nest.ts";
 import type { Cond } from "../ir/program.ts";
@@ -26,6 +28,21 @@ export interface NestLoop {
   readonly v: string;
   readonly extent: number;
   readonly kind: LoopKind;
+}
+
+/** Guards that keep an index of a tensor of `shape` inside it, where its range may leave it. */
+export function inBoundsGuards(
+  idx: readonly IntExpr[],
+  shape: readonly number[],
+  ranges: ReadonlyMap<string, Interval>,
+): Guard[] {
+  const guards: Guard[] = [];
+  idx.forEach((x, d) => {
+    const iv = intervalOf(x, ranges);
+    if (iv.hi >= shape[d]) guards.push({ lhs: x, rhs: intConst(shape[d]) });
+    if (iv.lo < 0) guards.push({ lhs: intConst(-1), rhs: x });
+  });
+  return guards;
 }
 
 /**
