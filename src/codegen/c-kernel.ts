@@ -197,6 +197,7 @@ class KernelEmitter implements ExprEnv {
   /** The prepare function: fills every prepared buffer, inside one block, from its weight. */
   private emitPrepare(weights: readonly BufferDecl[], prepared: readonly BufferDecl[]): string[] {
     if (prepared.length === 0) return [];
+    // Emitted before the kernel body: the lines so far are the prepare function's alone.
     this.stmts(this.lp.prepare);
     const body = this.lines.splice(0);
     const params = [
