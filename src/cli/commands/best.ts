@@ -50,6 +50,7 @@ export function registerBest(program: Command): void {
           workload,
           shape: prog.params,
           ms: b.ms,
+          prepareMs: b.prepareMs,
           gflops: b.gflops,
           run: b.runId,
           trial: b.trial,
@@ -68,7 +69,7 @@ export function registerBest(program: Command): void {
           .join(", ");
         process.stdout.write(
           [
-            `# ${workload} (${shape}): ${formatMs(b.ms ?? NaN)}, ${(b.gflops ?? 0).toFixed(1)} GFLOP/s on ${b.run.threads} core(s)`,
+            `# ${workload} (${shape}): ${formatMs(b.ms ?? NaN)}, ${(b.gflops ?? 0).toFixed(1)} GFLOP/s on ${b.run.threads} core(s)${b.prepareMs !== null ? ` (+ prepare ${formatMs(b.prepareMs)} once)` : ""}`,
             `# run ${b.runId} (${b.run.strategy}), trial ${b.trial ?? "-"}${b.model ? ` by ${b.model}` : ""}, measured ${b.measuredAt}`,
             b.trace.trimEnd(),
             "",
