@@ -4,7 +4,9 @@ import { chooseNextModel, costPerHit } from "../../src/models/offline/next-model
 import { ExpertProposer, offlineBucket } from "../../src/models/offline/proposers.ts";
 import {
   prepareWeights,
+  recipesFor,
   registerTile,
+  registerTileOfPreparedWeights,
   stagesByWork,
   vectorizeInner,
 } from "../../src/models/offline/recipes.ts";
@@ -104,6 +106,20 @@ describe("offline recipes", () => {
     ]);
     const act = tiled.state.stages.find((st) => st.name === "act")!;
     expect(prepareWeights(tiled, act)).toBeUndefined();
+  });
+
+  it("offers each register tile of a weight contraction also with its weights prepared", () => {
+    const initial = Schedule.initial(instantiate("llama4-scout-mlp", "small"));
+    const up = stagesByWork(initial).find((st) => st.name === "up_proj")!;
+    const plain = registerTile(initial, up, tile)!;
+    const prepared = registerTileOfPreparedWeights(initial, up, tile)!;
+    expect(prepared.steps.map(printTransform)).toEqual([
+      ...plain.steps.map(printTransform),
+      "prepare Wu in up_proj",
+    ]);
+    const names = recipesFor(initial, up, tile, 1).map((r) => r.name);
+    expect(names).toContain(plain.name);
+    expect(names).toContain(prepared.name);
   });
 });
 

@@ -282,6 +282,29 @@ export function prepareWeights(schedule: Schedule, st: StageState): AppliedRecip
 }
 
 /**
+ * A register tile that also prepares the weights it streams, as one recipe: the cost
+ * model sees no difference between the two layouts, so offered alone the preparation
+ * would lose to any step it predicts to gain; offered beside the plain tile, measuring
+ * decides.
+ */
+export function registerTileOfPreparedWeights(
+  schedule: Schedule,
+  st: StageState,
+  c: TileChoice,
+): AppliedRecipe | undefined {
+  const tile = registerTile(schedule, st, c);
+  if (!tile) return undefined;
+  const tiled = tile.schedule.state.stages.find((x) => x.name === st.name);
+  const prepared = tiled && prepareWeights(tile.schedule, tiled);
+  if (!prepared) return undefined;
+  return {
+    name: `${tile.name}, weights prepared`,
+    schedule: prepared.schedule,
+    steps: [...tile.steps, ...prepared.steps],
+  };
+}
+
+/**
  * Fusion: compute a single-consumer producer (a row statistic, an activation) inside its
  * consumer's outermost loop, so its values are still in cache when they are used.
  */
@@ -361,6 +384,7 @@ export function recipesFor(
 ): AppliedRecipe[] {
   return [
     registerTile(schedule, st, c),
+    registerTileOfPreparedWeights(schedule, st, c),
     vectorizeInner(schedule, st, c),
     blockReduction(schedule, st, c),
     packOperands(schedule, st),
