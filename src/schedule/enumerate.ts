@@ -1,9 +1,9 @@
 /**
  * Legal next transformations of a schedule, with parameters that make sense on a CPU:
  * split factors that fit vector widths, register tiles and cache levels (and divisors
- * of odd extents), loop swaps, vectorizing the innermost loop, and every attachment
- * point for packs, local accumulation and compute_at, and preparing each weight. Search and offline proposers
- * draw from this list.
+ * of odd extents), loop swaps, vectorizing the innermost loop, every attachment point
+ * for packs, local accumulation and compute_at, and preparing each weight. Search and
+ * offline proposers draw from this list.
  */
 import { forEachRead, isWeight } from "../ir/program.ts";
 import type { Schedule } from "./schedule.ts";
