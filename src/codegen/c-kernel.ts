@@ -12,7 +12,7 @@ import {
   substitute,
   type IntExpr,
 } from "../ir/int-expr.ts";
-import type { BufferDecl, LoweredProgram, Stmt } from "../ir/loop-nest.ts";
+import { tensorsRead, type BufferDecl, type LoweredProgram, type Stmt } from "../ir/loop-nest.ts";
 import {
   broadcast,
   emitCond,
@@ -29,15 +29,31 @@ import {
 
 export const KERNEL_NAME = "colt_kernel";
 export const WORKSPACE_FN = "colt_workspace_floats";
+export const PREPARE_NAME = "colt_prepare";
+export const PREPARED_FN = "colt_prepared_floats";
+const PREPARED_BLOCK = "colt_prepared";
 /** The kernel's body, called by the kernel with each intermediate as its own pointer. */
 const KERNEL_BODY = "colt_body";
 
+export interface TensorParam {
+  readonly name: string;
+  readonly shape: readonly number[];
+}
+
 export interface KernelSource {
-  /** Complete C translation unit with the kernel and its workspace-size function. */
+  /** Complete C translation unit: the kernel, its workspace-size function and, when a weight is prepared, the prepare function. */
   readonly code: string;
-  /** Kernel parameters in order: inputs then outputs, then the workspace pointer. */
-  readonly inputs: readonly { name: string; shape: readonly number[] }[];
-  readonly outputs: readonly { name: string; shape: readonly number[] }[];
+  /** Every input of the program, in program order. */
+  readonly inputs: readonly TensorParam[];
+  readonly outputs: readonly TensorParam[];
+  /** Inputs the kernel takes: a weight read only through its prepared copy is left out. */
+  readonly kernelInputs: readonly string[];
+  /**
+   * Prepared weights, inside one block of PREPARED_FN() floats that PREPARE_NAME fills
+   * once from `preparedFrom` and the kernel reads (a parameter after the outputs).
+   */
+  readonly prepared: readonly TensorParam[];
+  readonly preparedFrom: readonly string[];
 }
 
 const C_RESERVED = new Set(
@@ -50,6 +66,10 @@ const ALIGN_FLOATS = 16;
 const alignUp = (n: number) => Math.ceil(n / ALIGN_FLOATS) * ALIGN_FLOATS;
 const sizeOf = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1);
 const INT32_MAX = 2 ** 31 - 1;
+
+const tensorParam = (b: BufferDecl): TensorParam => ({ name: b.name, shape: b.shape });
+const dims = (bs: readonly BufferDecl[]) =>
+  bs.map((b) => `${b.name}[${b.shape.join("][")}]`).join(", ");
 
 export function emitKernel(lp: LoweredProgram): KernelSource {
   return new KernelEmitter(lp).emit();
@@ -73,13 +93,20 @@ class KernelEmitter implements ExprEnv {
   private readonly vectorWidths = new Set<number>();
   /** C type of loop variables: 64-bit once an offset can pass 2^31 - 1, where `int` wraps. */
   private readonly indexType: "int" | "long long";
+  private readonly kernelParams = new Set<string>();
+  private preparedFloats = 0;
 
   constructor(private readonly lp: LoweredProgram) {
     this.buffers = new Map(lp.buffers.map((b) => [b.name, b]));
     for (const b of lp.buffers) this.cName(b.name);
     for (const b of lp.buffers) {
-      if (b.role !== "temp" && b.role !== "pack") continue;
       const size = alignUp(sizeOf(b.shape));
+      if (b.role === "prepared") {
+        this.offsets.set(b.name, this.preparedFloats);
+        this.preparedFloats += size;
+        continue;
+      }
+      if (b.role !== "temp" && b.role !== "pack") continue;
       if (b.perThread) {
         this.offsets.set(b.name, this.perThreadFloats);
         this.perThreadFloats += size;
@@ -91,6 +118,7 @@ class KernelEmitter implements ExprEnv {
     const largest = Math.max(
       this.sharedFloats,
       this.perThreadFloats,
+      this.preparedFloats,
       ...lp.buffers.map((b) => sizeOf(b.shape)),
     );
     this.indexType = largest > INT32_MAX ? "long long" : "int";
@@ -100,9 +128,22 @@ class KernelEmitter implements ExprEnv {
     const inputs = this.lp.buffers.filter((b) => b.role === "input");
     // Outputs in the program's declared order, which is also the order of --out files.
     const outputs = this.lp.program.outputs.map((o) => this.buffer(o));
+    const prepared = this.lp.buffers.filter((b) => b.role === "prepared");
+    // A weight read only through its prepared copy is not a kernel parameter.
+    const bodyReads = new Set(tensorsRead(this.lp.body));
+    const kernelInputs = inputs.filter((b) => bodyReads.has(b.name));
+    for (const b of [...kernelInputs, ...outputs, ...prepared]) this.kernelParams.add(b.name);
     const params = [
-      ...inputs.map((b) => `const float* restrict ${this.cName(b.name)}`),
+      ...kernelInputs.map((b) => `const float* restrict ${this.cName(b.name)}`),
       ...outputs.map((b) => `float* restrict ${this.cName(b.name)}`),
+    ];
+    const preparedReads = new Set(tensorsRead(this.lp.prepare));
+    const preparedFrom = inputs.filter((b) => preparedReads.has(b.name));
+    const prepare = this.emitPrepare(preparedFrom, prepared);
+    const kernelParams = [
+      ...params,
+      ...(prepared.length > 0 ? [`const float* restrict ${PREPARED_BLOCK}`] : []),
+      "float* restrict colt_ws",
     ];
     // The intermediates reach the body as restrict parameters of their own. Pointers
     // derived from one workspace pointer may alias as far as GCC knows, and it then
@@ -112,11 +153,13 @@ class KernelEmitter implements ExprEnv {
     );
     const bodyParams = [
       ...params,
+      ...prepared.map((b) => `const float* restrict ${this.cName(b.name)}`),
       ...rootTemps.map((b) => `float* restrict ${this.cName(b.name)}`),
       "float* restrict colt_ws",
     ];
     const bodyArgs = [
-      ...[...inputs, ...outputs].map((b) => this.cName(b.name)),
+      ...[...kernelInputs, ...outputs].map((b) => this.cName(b.name)),
+      ...prepared.map((b) => `${PREPARED_BLOCK} + ${this.offsets.get(b.name)}`),
       ...rootTemps.map((b) => `colt_ws + ${this.offsets.get(b.name)}`),
       "colt_ws",
     ];
@@ -142,19 +185,49 @@ class KernelEmitter implements ExprEnv {
       `/* Workspace for intermediates and packed copies, in floats, for a given thread count. */`,
       `size_t ${WORKSPACE_FN}(int nthreads) { return ${this.sharedFloats}u + (size_t)nthreads * ${this.perThreadFloats}u; }`,
       "",
-      `/* ${this.lp.program.name}: inputs ${inputs.map((b) => `${b.name}[${b.shape.join("][")}]`).join(", ")}; outputs ${outputs.map((b) => `${b.name}[${b.shape.join("][")}]`).join(", ")}; row-major fp32. */`,
+      ...prepare,
+      `/* ${this.lp.program.name}: inputs ${dims(kernelInputs)}; outputs ${dims(outputs)}${prepared.length > 0 ? `; prepared ${dims(prepared)}` : ""}; row-major fp32. */`,
       `static __attribute__((noinline)) void ${KERNEL_BODY}(${bodyParams.join(", ")}) {`,
     ];
     const kernel = [
-      `void ${KERNEL_NAME}(${[...params, "float* restrict colt_ws"].join(", ")}) {`,
+      `void ${KERNEL_NAME}(${kernelParams.join(", ")}) {`,
       `  ${KERNEL_BODY}(${bodyArgs.join(", ")});`,
       "}",
     ];
     return {
       code: [...header, body, "}", "", ...kernel, ""].join("\n"),
-      inputs: inputs.map((b) => ({ name: b.name, shape: b.shape })),
-      outputs: outputs.map((b) => ({ name: b.name, shape: b.shape })),
+      inputs: inputs.map(tensorParam),
+      outputs: outputs.map(tensorParam),
+      kernelInputs: kernelInputs.map((b) => b.name),
+      prepared: prepared.map(tensorParam),
+      preparedFrom: preparedFrom.map((b) => b.name),
     };
+  }
+
+  /** The prepare function: fills every prepared buffer, inside one block, from its weight. */
+  private emitPrepare(weights: readonly BufferDecl[], prepared: readonly BufferDecl[]): string[] {
+    if (prepared.length === 0) return [];
+    // Emitted before the kernel body: the lines so far are the prepare function's alone.
+    this.stmts(this.lp.prepare);
+    const body = this.lines.splice(0);
+    const params = [
+      ...weights.map((b) => `const float* restrict ${this.cName(b.name)}`),
+      `float* restrict ${PREPARED_BLOCK}`,
+    ];
+    return [
+      `/* Prepared weights, in floats: ${dims(prepared)}, one 64-byte aligned block. */`,
+      `size_t ${PREPARED_FN}(void) { return ${this.preparedFloats}u; }`,
+      "",
+      `/* Re-lays ${weights.map((b) => b.name).join(", ")} into the prepared block, once, before the kernel runs. */`,
+      `void ${PREPARE_NAME}(${params.join(", ")}) {`,
+      ...prepared.map(
+        (b) =>
+          `  float* restrict ${this.cName(b.name)} = ${PREPARED_BLOCK} + ${this.offsets.get(b.name)};`,
+      ),
+      ...body,
+      "}",
+      "",
+    ];
   }
 
   /** Root temporaries are the full-size intermediate tensors (their name is a stage name). */
@@ -341,11 +414,12 @@ class KernelEmitter implements ExprEnv {
   /** Parameters and root temporaries, re-declared so the outlined body keeps `restrict`. */
   private declareRestrictCopies() {
     for (const b of this.lp.buffers) {
-      const param = b.role === "input" || b.role === "output";
+      const param = this.kernelParams.has(b.name);
       if (!param && !(b.role === "temp" && !b.perThread && this.isRootTemp(b))) continue;
       const outer = this.cName(b.name);
       const copy = this.cName(`${b.name}_thread`);
-      this.line(`${b.role === "input" ? "const " : ""}float* restrict ${copy} = ${outer};`);
+      const readOnly = b.role === "input" || b.role === "prepared";
+      this.line(`${readOnly ? "const " : ""}float* restrict ${copy} = ${outer};`);
       this.restrictCopies.set(b.name, copy);
     }
   }

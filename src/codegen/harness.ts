@@ -5,16 +5,25 @@
  *
  * Inputs are filled with the seeded stream of ir/random-inputs.ts; outputs are poisoned
  * with NaN before the checked run so an element the kernel forgets shows up as wrong.
+ * Prepared weights are poisoned with NaN too, then filled once by the prepare function,
+ * timed on its own: the kernel runs (checked and timed) read what it left.
  * --out writes the outputs (raw little-endian fp32, in kernel order). --time prints one
- * JSON line: {"reps":N,"times_ms":[...]}.
+ * JSON line: {"reps":N,"times_ms":[...]}, plus "prepare_ms":X when weights are prepared.
  */
 import { elementCount } from "../ir/footprint.ts";
-import { KERNEL_NAME, WORKSPACE_FN, type KernelSource } from "./c-kernel.ts";
+import {
+  KERNEL_NAME,
+  PREPARE_NAME,
+  PREPARED_FN,
+  WORKSPACE_FN,
+  type KernelSource,
+} from "./c-kernel.ts";
 
 export function emitHarness(k: KernelSource): string {
   const all = [...k.inputs, ...k.outputs];
   // Exact element counts: a float product rounds past 2^53 and prints as `1.6e+28u` past 10^21.
   const size = (shape: readonly number[]) => elementCount(shape).toString();
+  const bufferOf = (name: string) => `colt_buf${all.findIndex((t) => t.name === name)}`;
   const alloc = all
     .map((t, i) => `  float* colt_buf${i} = colt_alloc(${size(t.shape)}u); /* ${t.name} */`)
     .join("\n");
@@ -27,12 +36,27 @@ export function emitHarness(k: KernelSource): string {
         `  for (size_t e = 0; e < ${size(t.shape)}u; e++) colt_buf${k.inputs.length + i}[e] = NAN;`,
     )
     .join("\n");
+  const preparing = k.prepared.length > 0;
+  const prepare = preparing
+    ? [
+        `  float* prepared = colt_alloc(${PREPARED_FN}());`,
+        `  for (size_t e = 0; e < ${PREPARED_FN}(); e++) prepared[e] = NAN;`,
+        "  double prepare_t0 = colt_now_ms();",
+        `  ${PREPARE_NAME}(${[...k.preparedFrom.map(bufferOf), "prepared"].join(", ")});`,
+        "  double prepare_ms = colt_now_ms() - prepare_t0;",
+      ].join("\n")
+    : "  double prepare_ms = -1.0;";
   const write = k.outputs
     .map(
       (t, i) => `    fwrite(colt_buf${k.inputs.length + i}, sizeof(float), ${size(t.shape)}u, f);`,
     )
     .join("\n");
-  const call = `${KERNEL_NAME}(${all.map((_, i) => `colt_buf${i}`).join(", ")}, ws)`;
+  const args = [
+    ...k.kernelInputs.map(bufferOf),
+    ...k.outputs.map((t) => bufferOf(t.name)),
+    ...(preparing ? ["prepared"] : []),
+  ];
+  const call = `${KERNEL_NAME}(${[...args, "ws"].join(", ")})`;
   return `
 #include <stdint.h>
 #include <stdio.h>
@@ -84,6 +108,7 @@ ${alloc}
   float* ws = colt_alloc(${WORKSPACE_FN}(threads));
 ${fill}
 ${poison}
+${prepare}
   ${call};
   if (out) {
     FILE* f = fopen(out, "wb");
@@ -103,7 +128,9 @@ ${write}
     }
     printf("{\\"reps\\":%d,\\"times_ms\\":[", reps);
     for (int r = 0; r < reps; r++) printf(r ? ",%.6f" : "%.6f", times[r]);
-    printf("]}\\n");
+    printf("]");
+    if (prepare_ms >= 0.0) printf(",\\"prepare_ms\\":%.6f", prepare_ms);
+    printf("}\\n");
     free(times);
   }
   return 0;

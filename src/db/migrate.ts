@@ -9,9 +9,27 @@ import { runsTable } from "./schema.ts";
  * row kept.
  */
 export function migrate(db: Db, fromVersion: number): void {
-  if (fromVersion !== 1) return;
-  db.exec(`${runsTable("runs_v2")}
+  if (fromVersion === 1)
+    db.exec(`${runsTable("runs_v2")}
     INSERT INTO runs_v2 SELECT * FROM runs;
     DROP TABLE runs;
     ALTER TABLE runs_v2 RENAME TO runs;`);
+  addMissingColumns(db);
+}
+
+/**
+ * Columns added after a table was first released (version 3: a candidate's prepare time),
+ * created in older databases on open. They are nullable and last, so older rows and older
+ * colt versions keep working with them.
+ */
+const ADDED_COLUMNS: readonly { table: string; column: string; type: string }[] = [
+  { table: "candidates", column: "prepare_ms", type: "REAL" },
+];
+
+function addMissingColumns(db: Db): void {
+  for (const { table, column, type } of ADDED_COLUMNS) {
+    const columns = db.pragma(`table_info(${table})`) as { name: string }[];
+    if (!columns.some((c) => c.name === column))
+      db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  }
 }

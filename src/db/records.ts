@@ -40,6 +40,8 @@ export interface CandidateRow {
   readonly status: Measurement["status"];
   readonly verified: boolean;
   readonly ms: number | null;
+  /** One-off weight preparation time (prepare), kept apart from `ms`. */
+  readonly prepareMs: number | null;
   readonly gflops: number | null;
   readonly trial: number | null;
   readonly model: string | null;
@@ -237,6 +239,7 @@ interface RawCandidate {
   verified: number;
   ms: number | null;
   timing: string | null;
+  prepare_ms: number | null;
   gflops: number | null;
   rel_error: number | null;
   detail: string | null;
@@ -256,6 +259,7 @@ function toCandidate(r: RawCandidate): CandidateRow {
     status: r.status,
     verified: r.verified === 1,
     ms: r.ms,
+    prepareMs: r.prepare_ms,
     gflops: r.gflops,
     trial: r.trial,
     model: r.model,
@@ -281,6 +285,7 @@ export function findMeasurement(
     verified: r.verified === 1,
     ...(r.rel_error !== null ? { error: r.rel_error } : {}),
     ...(r.timing !== null ? { timing: JSON.parse(r.timing) as TimingSummary } : {}),
+    ...(r.prepare_ms !== null ? { prepareMs: r.prepare_ms } : {}),
     ...(r.gflops !== null ? { gflops: r.gflops } : {}),
     buildMs: r.build_ms,
     buildCached: true,
@@ -299,8 +304,8 @@ export function insertMeasurement(
   m: Measurement,
 ): void {
   db.prepare(
-    `INSERT INTO candidates (run_id, nest_key, trace, status, verified, ms, timing, gflops, rel_error, detail, build_ms, run_ms, measured_at, pid)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    `INSERT INTO candidates (run_id, nest_key, trace, status, verified, ms, timing, prepare_ms, gflops, rel_error, detail, build_ms, run_ms, measured_at, pid)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   ).run(
     runId,
     nestKey,
@@ -309,6 +314,7 @@ export function insertMeasurement(
     m.verified ? 1 : 0,
     m.verified ? (m.timing?.medianMs ?? null) : null,
     m.timing ? JSON.stringify(m.timing) : null,
+    m.prepareMs ?? null,
     m.gflops ?? null,
     m.error ?? null,
     m.detail ?? null,

@@ -1,7 +1,7 @@
 /** The tuning database's tables (see database.ts), by schema version. */
 
 /** 2: runs may be `interrupted` (a signal stopped them; `colt tune --resume` continues). */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const RUN_STATUSES = ["running", "done", "failed", "interrupted"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -72,6 +72,7 @@ ${runsTable("runs")}CREATE TABLE IF NOT EXISTS candidates (
   elapsed_ms REAL,
   measured_at TEXT NOT NULL,
   pid INTEGER NOT NULL,
+  prepare_ms REAL,
   UNIQUE (run_id, nest_key)
 );
 CREATE INDEX IF NOT EXISTS candidates_best ON candidates (verified, ms);

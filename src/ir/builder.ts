@@ -3,7 +3,7 @@
  *
  *   const b = new ProgramBuilder("matmul", { M, N, K });
  *   const A = b.input("A", [M, K]);
- *   const B = b.input("B", [K, N]);
+ *   const B = b.weight("B", [K, N]);     // a model parameter, constant across calls
  *   const C = b.reduce("C", { i: M, j: N }, { k: K }, "sum", ({ i, j, k }) => times(A.at(i, k), B.at(k, j)));
  *   return b.build([C]);
  */
@@ -101,6 +101,7 @@ type AxisVars<T extends string> = Record<T, IntExpr>;
 
 export class ProgramBuilder {
   private readonly inputs: Tensor[] = [];
+  private readonly weights: string[] = [];
   private readonly stages: Stage[] = [];
   private readonly shapes = new Map<string, readonly number[]>();
 
@@ -119,6 +120,13 @@ export class ProgramBuilder {
     this.declare(name, shape);
     this.inputs.push({ name, shape });
     return new TensorRef(name, shape);
+  }
+
+  /** An input that is a model parameter: constant across calls (see Program.weights). */
+  weight(name: string, shape: readonly number[]): TensorRef {
+    const ref = this.input(name, shape);
+    this.weights.push(name);
+    return ref;
   }
 
   /** An element-wise (or gather-style) stage without reduction. */
@@ -152,6 +160,7 @@ export class ProgramBuilder {
       name: this.name,
       params: { ...this.params },
       inputs: [...this.inputs],
+      weights: [...this.weights],
       stages: [...this.stages],
       outputs: outputs.map((o) => o.name),
     };

@@ -4,11 +4,12 @@
  * reader (or a model) exactly which names transformations refer to.
  */
 import type { IntExpr } from "./int-expr.ts";
-import type { Cond, Expr, Program } from "./program.ts";
+import { forEachRead, forEachReadInCond, type Cond, type Expr, type Program } from "./program.ts";
 
 export type LoopKind = "serial" | "parallel" | "vector" | "unroll";
 
-export type BufferRole = "input" | "output" | "temp" | "pack" | "local";
+/** prepared: a weight re-laid once before the kernel runs, passed to the kernel like an input. */
+export type BufferRole = "input" | "output" | "temp" | "pack" | "local" | "prepared";
 
 export interface BufferDecl {
   readonly name: string;
@@ -48,4 +49,22 @@ export interface LoweredProgram {
   readonly program: Program;
   readonly buffers: readonly BufferDecl[];
   readonly body: readonly Stmt[];
+  /** Fills the prepared buffers from the weights: run once, before (and apart from) the body. */
+  readonly prepare: readonly Stmt[];
+}
+
+/** Tensors a list of statements reads, in first-read order. */
+export function tensorsRead(stmts: readonly Stmt[]): string[] {
+  const names = new Set<string>();
+  const walk = (list: readonly Stmt[]) => {
+    for (const s of list) {
+      if (s.k === "store") forEachRead(s.value, (r) => names.add(r.tensor));
+      else if (s.k === "if") {
+        forEachReadInCond(s.cond, (r) => names.add(r.tensor), false);
+        walk(s.body);
+      } else if (s.k === "for") walk(s.body);
+    }
+  };
+  walk(stmts);
+  return [...names];
 }

@@ -4,7 +4,7 @@
  */
 import { printInt, type IntExpr } from "./int-expr.ts";
 import type { LoweredProgram, Stmt } from "./loop-nest.ts";
-import type { Cond, Expr } from "./program.ts";
+import { isWeight, type Cond, type Expr } from "./program.ts";
 
 export function printLoopNest(lp: LoweredProgram): string {
   const out: string[] = [];
@@ -15,7 +15,12 @@ export function printLoopNest(lp: LoweredProgram): string {
   out.push(`# ${p.name}${params ? ` (${params})` : ""}`);
   for (const b of lp.buffers) {
     if (b.role === "input" || b.role === "output")
-      out.push(`${b.role} ${b.name}: float32[${b.shape.join(", ")}]`);
+      out.push(
+        `${b.role} ${b.name}: float32[${b.shape.join(", ")}]${isWeight(p, b.name) ? " (weight)" : ""}`,
+      );
+  }
+  for (const b of lp.buffers) {
+    if (b.role === "prepared") out.push(`prepared ${b.name}: float32[${b.shape.join(", ")}]`);
   }
   for (const b of lp.buffers) {
     if (b.role === "temp" || b.role === "pack") {
@@ -64,6 +69,11 @@ export function printLoopNest(lp: LoweredProgram): string {
       }
     }
   };
+  if (lp.prepare.length > 0) {
+    out.push("# prepare: once, before the timed runs (not part of the kernel time)");
+    walk(lp.prepare, 0);
+    out.push("", "# kernel");
+  }
   walk(lp.body, 0);
   return out.join("\n") + "\n";
 }

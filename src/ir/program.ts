@@ -47,6 +47,11 @@ export interface Program {
   /** Named shape parameters the program was built with, for display. */
   readonly params: Readonly<Record<string, number>>;
   readonly inputs: readonly Tensor[];
+  /**
+   * Inputs that are model parameters (weights, biases, norm scales): constant across
+   * calls, so a schedule may re-lay them once before the timed runs (`prepare`).
+   */
+  readonly weights: readonly string[];
   /** Topologically ordered: a stage reads only inputs and earlier stages. */
   readonly stages: readonly Stage[];
   readonly outputs: readonly string[];
@@ -61,6 +66,8 @@ export function tensorShape(p: Program, name: string): readonly number[] {
   if (stage) return stageShape(stage);
   throw new Error(`program '${p.name}' has no tensor '${name}'`);
 }
+
+export const isWeight = (p: Program, tensor: string): boolean => p.weights.includes(tensor);
 
 export function identityOf(c: Combiner): number {
   return c === "sum" ? 0 : -Infinity;
@@ -93,7 +100,8 @@ export function forEachRead(
   }
 }
 
-function forEachReadInCond(
+/** Walks every read in a condition. */
+export function forEachReadInCond(
   c: Cond,
   visit: (r: Extract<Expr, { k: "read" }>, guarded: boolean) => void,
   guarded: boolean,

@@ -19,7 +19,7 @@ import { runFailure } from "./classify.ts";
 import type { Compiler } from "./compiler.ts";
 import { CandidateError, MeasurementAbandonedError, type FailureClass } from "./errors.ts";
 import { referenceOutput } from "./evaluate.ts";
-import { outputPath, parseTimes, readFloat32 } from "./harness-output.ts";
+import { outputPath, parsePrepareMs, parseTimes, readFloat32 } from "./harness-output.ts";
 import { checkMemory, resolveMemoryLimit, type MemoryLimit } from "./memory-limit.ts";
 import { processLimits } from "./resource-limits.ts";
 import { runBinary } from "./run.ts";
@@ -62,6 +62,8 @@ export interface Measurement {
   /** Relative L2 error against the reference (when outputs were produced). */
   readonly error?: number;
   readonly timing?: TimingSummary;
+  /** Time of the one-off weight preparation (prepare), never part of `timing`. */
+  readonly prepareMs?: number;
   readonly gflops?: number;
   readonly buildMs: number;
   readonly buildCached: boolean;
@@ -250,12 +252,14 @@ export class MeasurementEngine {
         };
       }
       const timing = summarize(times);
+      const prepareMs = parsePrepareMs(r.stdout);
       return {
         ...base,
         status: "ok",
         verified: true,
         error,
         timing,
+        ...(prepareMs !== undefined ? { prepareMs } : {}),
         gflops: flopCount(program) / (timing.medianMs * 1e6),
         runMs: r.ms,
       };

@@ -19,16 +19,31 @@ export function readFloat32(file: string): Float32Array {
   );
 }
 
-/** The per-repetition times of the last stdout line (`{"times_ms":[...]}`), if any. */
-export function parseTimes(stdout: string): number[] | undefined {
+interface TimingLine {
+  readonly times_ms?: unknown;
+  readonly prepare_ms?: unknown;
+}
+
+/** The last stdout line as the harness's JSON timing line, if it is one. */
+function timingLine(stdout: string): TimingLine | undefined {
   const line = stdout.trim().split("\n").pop() ?? "";
-  let parsed: { times_ms?: unknown };
   try {
-    parsed = JSON.parse(line) as { times_ms?: unknown };
+    return JSON.parse(line) as TimingLine;
   } catch (e) {
     if (e instanceof SyntaxError) return undefined;
     throw e;
   }
-  if (!Array.isArray(parsed.times_ms) || parsed.times_ms.length === 0) return undefined;
+}
+
+/** The per-repetition times of the last stdout line (`{"times_ms":[...]}`), if any. */
+export function parseTimes(stdout: string): number[] | undefined {
+  const parsed = timingLine(stdout);
+  if (!parsed || !Array.isArray(parsed.times_ms) || parsed.times_ms.length === 0) return undefined;
   return parsed.times_ms.map(Number);
+}
+
+/** The one-off weight preparation time of the timing line, when the kernel prepares weights. */
+export function parsePrepareMs(stdout: string): number | undefined {
+  const ms = timingLine(stdout)?.prepare_ms;
+  return typeof ms === "number" ? ms : undefined;
 }

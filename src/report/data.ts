@@ -52,7 +52,13 @@ export interface ReportData {
   readonly series: readonly ReportSeries[];
   readonly expansions: readonly ExpansionEvent[];
   readonly models: readonly ReportModel[];
-  readonly best?: { readonly trace: string; readonly ms: number; readonly c: string };
+  readonly best?: {
+    readonly trace: string;
+    readonly ms: number;
+    /** One-off weight preparation, measured apart from `ms`. */
+    readonly prepareMs?: number;
+    readonly c: string;
+  };
   readonly loopNest: string;
 }
 
@@ -108,6 +114,7 @@ export function reportData(db: Db, runId: string, program: Program): ReportData 
           best: {
             trace: best.trace,
             ms: best.ms,
+            ...(best.prepareMs !== null ? { prepareMs: best.prepareMs } : {}),
             c: emitKernel(Schedule.fromTrace(program, parseTrace(best.trace)).lower()).code,
           },
         }

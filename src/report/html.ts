@@ -64,6 +64,8 @@ export async function renderReport(d: ReportData): Promise<string> {
         : "no verified candidate",
     ],
   ];
+  if (d.best?.prepareMs !== undefined)
+    facts.push(["prepare", `${fmtMs(d.best.prepareMs)} once, before the timed runs (not in best)`]);
   if (bestMs !== undefined && d.baselineMs)
     facts.push(["speedup", `${(d.baselineMs / bestMs).toFixed(2)}x`]);
   if (bestMs !== undefined && d.rooflineMs) {

@@ -5,7 +5,7 @@
  */
 import { add, intVar, mul, substitute, type IntExpr } from "../ir/int-expr.ts";
 import type { Program, Stage } from "../ir/program.ts";
-import { forEachRead, mapExpr } from "../ir/program.ts";
+import { forEachRead, isWeight, mapExpr } from "../ir/program.ts";
 import { select, icmp } from "../ir/builder.ts";
 import { ScheduleError } from "./errors.ts";
 import {
@@ -72,6 +72,8 @@ export function applyStructural(state: ScheduleState, t: Transform): ScheduleSta
         state,
         copyOperand(state, st, t.tensor, t.at, t.kind === "pack" ? "pack" : "tile"),
       );
+    case "prepare":
+      return replaceStage(state, prepareWeight(state, st, t.tensor));
     case "compute_at":
       return computeAt(state, st, t.consumer, t.at);
     case "compute_inline":
@@ -309,10 +311,39 @@ function copyOperand(
       at,
     );
   }
-  if (st.copies.some((c) => c.tensor === tensor)) {
+  if (st.copies.some((c) => c.tensor === tensor) || st.prepared.includes(tensor)) {
     throw new ScheduleError(`'${tensor}' is already copied in this stage`, st.name, at);
   }
   return { ...st, copies: [...st.copies, { tensor, at, layout }] };
+}
+
+function prepareWeight(state: ScheduleState, st: StageState, tensor: string): StageState {
+  const program = state.program;
+  if (
+    !program.inputs.some((t) => t.name === tensor) &&
+    !program.stages.some((s) => s.name === tensor)
+  ) {
+    throw new ScheduleError(`unknown tensor '${tensor}'`, st.name);
+  }
+  if (!isWeight(program, tensor)) {
+    throw new ScheduleError(
+      `'${tensor}' is not a weight (weights: ${program.weights.join(", ") || "none"}); only weights, constant across calls, can be prepared once; use pack`,
+      st.name,
+    );
+  }
+  if (!readsThroughInlined(state, st.name, tensor)) {
+    throw new ScheduleError(`stage does not read weight '${tensor}'`, st.name);
+  }
+  if (st.prepared.includes(tensor)) {
+    throw new ScheduleError(`'${tensor}' is already prepared for this stage`, st.name);
+  }
+  if (st.copies.some((c) => c.tensor === tensor)) {
+    throw new ScheduleError(
+      `'${tensor}' is already copied in this stage with a pack or cache_read`,
+      st.name,
+    );
+  }
+  return { ...st, prepared: [...st.prepared, tensor] };
 }
 
 /** Whether a stage reads a tensor, directly or through the bodies of stages inlined into it. */
@@ -382,7 +413,8 @@ function computeInline(state: ScheduleState, st: StageState): ScheduleState {
     reordered ||
     annotated ||
     st.cacheWriteAt ||
-    st.copies.length > 0
+    st.copies.length > 0 ||
+    st.prepared.length > 0
   ) {
     throw new ScheduleError(
       "has loop transformations of its own, which inlining would discard; inline it before scheduling it",
@@ -426,6 +458,7 @@ function rfactor(
     st.loops.every((l, i) => l.name === initial.loops[i].name && l.annotation === "serial") &&
     !st.cacheWriteAt &&
     st.copies.length === 0 &&
+    st.prepared.length === 0 &&
     !state.stages.some((s) => s.placement.k === "at" && s.placement.consumer === st.name);
   if (!untouched) {
     throw new ScheduleError(

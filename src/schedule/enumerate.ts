@@ -1,11 +1,11 @@
 /**
  * Legal next transformations of a schedule, with parameters that make sense on a CPU:
  * split factors that fit vector widths, register tiles and cache levels (and divisors
- * of odd extents), loop swaps, vectorizing the innermost loop, and every attachment
- * point for packs, local accumulation and compute_at. Search and offline proposers
- * draw from this list.
+ * of odd extents), loop swaps, vectorizing the innermost loop, every attachment point
+ * for packs, local accumulation and compute_at, and preparing each weight. Search and
+ * offline proposers draw from this list.
  */
-import { forEachRead } from "../ir/program.ts";
+import { forEachRead, isWeight } from "../ir/program.ts";
 import type { Schedule } from "./schedule.ts";
 import { consumersOf, loopExtents, type StageState } from "./state.ts";
 import type { Transform } from "./transform.ts";
@@ -83,6 +83,10 @@ export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[]
         out.push({ kind: "cache_read", stage: st.name, tensor, at: l.name });
       }
     });
+    for (const weight of readTensors(stage.body).filter((t) => isWeight(program, t))) {
+      if (!st.prepared.includes(weight) && !st.copies.some((c) => c.tensor === weight))
+        out.push({ kind: "prepare", stage: st.name, tensor: weight });
+    }
     // Producers of this stage that it alone consumes may be computed inside its loops.
     for (const producer of readTensors(stage.body)) {
       const pst = s.state.stages.find((x) => x.name === producer);
@@ -96,7 +100,12 @@ export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[]
       consumersOf(program, st.name).length > 0 && !program.outputs.includes(st.name);
     if (isProducer && stage.reduceAxes.length === 0)
       out.push({ kind: "compute_inline", stage: st.name });
-    if (st.relations.length === 0 && !st.cacheWriteAt && st.copies.length === 0) {
+    if (
+      st.relations.length === 0 &&
+      !st.cacheWriteAt &&
+      st.copies.length === 0 &&
+      st.prepared.length === 0
+    ) {
       for (const axis of stage.reduceAxes) {
         for (const f of RFACTOR_FACTORS.filter((f) => f < axis.extent)) {
           out.push({

@@ -10,7 +10,6 @@ import {
   floorDiv,
   freeVars,
   intConst,
-  intMin,
   intVar,
   intervalOf,
   mod,
@@ -23,10 +22,12 @@ import {
   type IntExpr,
   type Interval,
 } from "../ir/int-expr.ts";
-import type { BufferDecl, LoopKind, LoweredProgram, Stmt } from "../ir/loop-nest.ts";
-import type { Cond, Expr, Program } from "../ir/program.ts";
+import type { BufferDecl, LoweredProgram, Stmt } from "../ir/loop-nest.ts";
+import type { Expr, Program } from "../ir/program.ts";
 import { forEachRead, identityOf, mapExpr, tensorShape } from "../ir/program.ts";
 import { ScheduleError } from "./errors.ts";
+import { prepareWeight } from "./lower-prepare.ts";
+import { buildNest, inBoundsGuards, type Guard, type NestLoop } from "./nest-builder.ts";
 import { loopExtents, stageDefinition, stageState, type ScheduleState } from "./state.ts";
 
 /** Largest workspace copy (pack, cache_read, compute_at region), in floats. */
@@ -35,18 +36,6 @@ const MAX_COPY_FLOATS = 16 * 1024 * 1024;
 const MAX_LOCAL_FLOATS = 64 * 1024;
 /** Largest number of statement copies one unrolled body may expand to. */
 const MAX_UNROLLED_COPIES = 2048;
-
-/** `lhs < rhs`, the only guard form lowering needs. */
-interface Guard {
-  readonly lhs: IntExpr;
-  readonly rhs: IntExpr;
-}
-
-interface NestLoop {
-  readonly v: string;
-  readonly extent: number;
-  readonly kind: LoopKind;
-}
 
 interface Region {
   readonly buffer: string;
@@ -58,6 +47,8 @@ interface Ctx {
   readonly state: ScheduleState;
   readonly program: Program;
   readonly buffers: BufferDecl[];
+  /** Statements filling prepared weights, run once before the kernel body. */
+  readonly prepare: Stmt[];
   readonly ranges: ReadonlyMap<string, Interval>;
   readonly inParallel: boolean;
 }
@@ -75,12 +66,13 @@ export function lower(state: ScheduleState): LoweredProgram {
     if (program.outputs.includes(s.name)) decl(s.name, tensorShape(program, s.name), "output");
     else if (st.placement.k === "root") decl(s.name, tensorShape(program, s.name), "temp");
   }
-  const ctx: Ctx = { state, program, buffers, ranges: new Map(), inParallel: false };
+  const prepare: Stmt[] = [];
+  const ctx: Ctx = { state, program, buffers, prepare, ranges: new Map(), inParallel: false };
   const body: Stmt[] = [];
   for (const s of program.stages) {
     if (stageState(state, s.name).placement.k === "root") body.push(...lowerStage(ctx, s.name));
   }
-  const lowered: LoweredProgram = { program, buffers, body };
+  const lowered: LoweredProgram = { program, buffers, body, prepare };
   checkLoweredNest(lowered);
   return lowered;
 }
@@ -206,6 +198,23 @@ function lowerStage(ctx: Ctx, name: string, region?: Region): Stmt[] {
     expr = redirectReads(expr, p.name, buffer, (idx) => idx.map((x, d) => sub(x, reg.lo[d])));
   }
 
+  // prepare: the kernel reads a weight re-laid once, before it runs.
+  for (const weight of st.prepared) {
+    const reads = readsOf(expr, weight);
+    if (reads.length === 0) continue;
+    const prepared = prepareWeight({
+      stage: name,
+      weight,
+      weightShape: tensorShape(ctx.program, weight),
+      access: singleAccess(reads, weight, "prepare", name),
+      loops,
+      bufferName: freshBufferName(ctx, `${name}_${weight}_prep`),
+    });
+    ctx.buffers.push(prepared.buffer);
+    ctx.prepare.push(...prepared.fill);
+    expr = redirectReads(expr, weight, prepared.buffer.name, () => [...prepared.index]);
+  }
+
   // pack / cache_read: copy an operand tile into a contiguous buffer at loop c.
   for (const copy of st.copies) {
     const c = position(copy.at);
@@ -223,15 +232,8 @@ function lowerStage(ctx: Ctx, name: string, region?: Region): Stmt[] {
     let srcIdx: IntExpr[];
     let dstIdx: IntExpr[];
     if (copy.layout === "pack") {
-      const first = reads[0].map((x) => printInt(x)).join(",");
-      if (reads.some((r) => r.map((x) => printInt(x)).join(",") !== first)) {
-        throw new ScheduleError(
-          `'${copy.tensor}' is read at several different indices; pack needs one access pattern (use cache_read)`,
-          name,
-          copy.at,
-        );
-      }
-      const used = new Set(reads[0].flatMap((x) => [...freeVars(x)]));
+      const access = singleAccess(reads, copy.tensor, "pack", name, copy.at);
+      const used = new Set(access.flatMap((x) => [...freeVars(x)]));
       copyLoops = loops
         .slice(c + 1)
         .filter((l) => used.has(l.v))
@@ -270,12 +272,7 @@ function lowerStage(ctx: Ctx, name: string, region?: Region): Stmt[] {
     ctx.buffers.push({ name: buffer, shape: bufShape, role: "pack", perThread, registers: false });
     const copyRanges = outerRanges(c);
     for (const l of copyLoops) copyRanges.set(l.v, { lo: 0, hi: l.extent - 1 });
-    const bounds: Guard[] = [];
-    srcIdx.forEach((x, d) => {
-      const iv = intervalOf(x, copyRanges);
-      if (iv.hi >= shape[d]) bounds.push({ lhs: x, rhs: intConst(shape[d]) });
-      if (iv.lo < 0) bounds.push({ lhs: intConst(-1), rhs: x });
-    });
+    const bounds = inBoundsGuards(srcIdx, shape, copyRanges);
     const copyStmt: Stmt = {
       k: "store",
       buf: buffer,
@@ -356,6 +353,25 @@ function lowerStage(ctx: Ctx, name: string, region?: Region): Stmt[] {
     : expr;
   const main: Stmt = { k: "store", buf: target.buf, idx: target.idx, value };
   return buildNest(loops, guards, [main], pre, post);
+}
+
+/** The one index pattern at which a stage reads a tensor that pack or prepare re-lays. */
+function singleAccess(
+  reads: readonly IntExpr[][],
+  tensor: string,
+  what: "pack" | "prepare",
+  stage: string,
+  loop?: string,
+): IntExpr[] {
+  const first = reads[0].map((x) => printInt(x)).join(",");
+  if (reads.some((r) => r.map((x) => printInt(x)).join(",") !== first)) {
+    throw new ScheduleError(
+      `'${tensor}' is read at several different indices; ${what} needs one access pattern (use cache_read)`,
+      stage,
+      loop,
+    );
+  }
+  return reads[0];
 }
 
 function readsOf(e: Expr, tensor: string): IntExpr[][] {
@@ -444,70 +460,6 @@ function checkCopySize(shape: readonly number[], stage: string, loop: string, wh
       loop,
     );
   }
-}
-
-/**
- * Builds nested loops with statements attached between them. Each guard is placed at
- * the innermost loop it mentions: as a tighter trip count when that loop appears with
- * coefficient 1, else as an `if` around that loop's body.
- */
-function buildNest(
-  loops: readonly NestLoop[],
-  guards: readonly Guard[],
-  leaf: Stmt[],
-  pre: ReadonlyMap<number, Stmt[]> = new Map(),
-  post: ReadonlyMap<number, Stmt[]> = new Map(),
-): Stmt[] {
-  const position = new Map(loops.map((l, i) => [l.v, i]));
-  const bounds = new Map<number, IntExpr[]>();
-  const ifs = new Map<number, Guard[]>();
-  const topIfs: Guard[] = [];
-  for (const g of guards) {
-    const diff = simplify(sub(g.lhs, g.rhs));
-    const at = Math.max(-1, ...[...freeVars(diff)].map((v) => position.get(v) ?? -1));
-    if (at < 0) {
-      topIfs.push(g);
-      continue;
-    }
-    const v = loops[at].v;
-    if (coefficientOf(diff, v) === 1) {
-      // v + rest < 0  <=>  v < -rest
-      const limit = simplify(mul(sub(diff, intVar(v)), -1));
-      bounds.set(at, [...(bounds.get(at) ?? []), limit]);
-    } else {
-      ifs.set(at, [...(ifs.get(at) ?? []), g]);
-    }
-  }
-  const build = (d: number): Stmt[] => {
-    const body: Stmt[] = [...(pre.get(d) ?? [])];
-    if (d === loops.length) body.push(...leaf);
-    else {
-      const l = loops[d];
-      let count: IntExpr = intConst(l.extent);
-      for (const b of bounds.get(d) ?? []) count = intMin(count, b);
-      let inner = build(d + 1);
-      const conds = ifs.get(d) ?? [];
-      if (conds.length > 0) inner = [{ k: "if", cond: guardCond(conds), body: inner }];
-      body.push({
-        k: "for",
-        v: l.v,
-        extent: l.extent,
-        count: simplify(count),
-        kind: l.kind,
-        body: inner,
-      });
-    }
-    body.push(...(post.get(d) ?? []));
-    return body;
-  };
-  const nest = build(0);
-  return topIfs.length > 0 ? [{ k: "if", cond: guardCond(topIfs), body: nest }] : nest;
-}
-
-function guardCond(gs: readonly Guard[]): Cond {
-  return gs
-    .map((g): Cond => ({ k: "icmp", op: "<", a: g.lhs, b: g.rhs }))
-    .reduce((a, b) => ({ k: "and", a, b }));
 }
 
 /** Whole-nest checks: vector loop bodies, nested parallelism, unroll budget. */

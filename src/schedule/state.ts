@@ -44,6 +44,8 @@ export interface StageState {
   readonly usedNames: ReadonlySet<string>;
   readonly cacheWriteAt?: string;
   readonly copies: readonly OperandCopy[];
+  /** Weights this stage reads from a copy re-laid once before the kernel runs (`prepare`). */
+  readonly prepared: readonly string[];
   readonly placement: Placement;
 }
 
@@ -90,6 +92,7 @@ export function initialStageState(program: Program, stageName: string): StageSta
     relations: [],
     usedNames: new Set(loops.map((l) => l.name)),
     copies: [],
+    prepared: [],
     placement: { k: "root" },
   };
 }

@@ -27,6 +27,8 @@ export function printTransform(t: Transform): string {
     case "pack":
     case "cache_read":
       return `${t.kind} ${t.tensor} in ${t.stage} at ${t.at}`;
+    case "prepare":
+      return `prepare ${t.tensor} in ${t.stage}`;
     case "compute_at":
       return `compute_at ${t.stage} at ${t.consumer}.${t.at}`;
     case "compute_inline":
@@ -147,6 +149,16 @@ export function parseTransform(text: string, line = 1): Transform {
         at: ident(words[5], "a loop name"),
       };
     }
+    case "prepare": {
+      noNames();
+      arity(4, "prepare TENSOR in STAGE");
+      keyword(words[2], "in");
+      return {
+        kind,
+        tensor: ident(words[1], "a tensor name"),
+        stage: ident(words[3], "a stage name"),
+      };
+    }
     case "compute_at": {
       noNames();
       arity(4, "compute_at STAGE at CONSUMER.LOOP");
@@ -161,7 +173,7 @@ export function parseTransform(text: string, line = 1): Transform {
     }
     default:
       return fail(
-        `unknown transformation '${kind ?? ""}' (known: split, tile, reorder, fuse, parallel, vectorize, unroll, cache_write, pack, cache_read, compute_at, compute_inline, rfactor)`,
+        `unknown transformation '${kind ?? ""}' (known: split, tile, reorder, fuse, parallel, vectorize, unroll, cache_write, pack, prepare, cache_read, compute_at, compute_inline, rfactor)`,
       );
   }
 }

@@ -33,6 +33,7 @@ export type Transform =
   | { readonly kind: "unroll"; readonly stage: string; readonly loop: string }
   | { readonly kind: "cache_write"; readonly stage: string; readonly at: string }
   | { readonly kind: "pack"; readonly stage: string; readonly tensor: string; readonly at: string }
+  | { readonly kind: "prepare"; readonly stage: string; readonly tensor: string }
   | {
       readonly kind: "cache_read";
       readonly stage: string;
@@ -67,6 +68,7 @@ export const TRANSFORM_KINDS: readonly TransformKind[] = [
   "unroll",
   "cache_write",
   "pack",
+  "prepare",
   "cache_read",
   "compute_at",
   "compute_inline",

@@ -114,6 +114,7 @@ export class TuningSession {
           this.best = {
             schedule: req.schedule,
             ms,
+            ...(m.prepareMs !== undefined ? { prepareMs: m.prepareMs } : {}),
             gflops: m.gflops ?? 0,
             trial: this.trials.length + 1,
           };

@@ -45,6 +45,8 @@ export const BASELINE_TRIAL = 0;
 export interface BestResult {
   readonly schedule: Schedule;
   readonly ms: number;
+  /** One-off weight preparation time, when the schedule prepares weights; not part of `ms`. */
+  readonly prepareMs?: number;
   readonly gflops: number;
   /** BASELINE_TRIAL when no trial beat the unscheduled program. */
   readonly trial: number;

@@ -8,12 +8,36 @@ const cache = mkdtempSync(join(tmpdir(), "colt-cli-"));
 const env = { COLT_CACHE_DIR: cache };
 
 describe("colt command", () => {
-  it("lists workloads as JSON with sizes and FLOP counts", () => {
+  it("lists workloads as JSON with their weights, sizes and FLOP counts", () => {
     const r = colt(["workloads", "--json"]);
     expect(r.code).toBe(0);
-    const rows = JSON.parse(r.stdout) as { name: string; sizes: { small: { flops: number } } }[];
+    const rows = JSON.parse(r.stdout) as {
+      name: string;
+      weights: string[];
+      sizes: { small: { flops: number } };
+    }[];
     expect(rows.map((w) => w.name)).toContain("llama3-8b-attention");
     expect(rows.find((w) => w.name === "matmul")!.sizes.small.flops).toBe(2 * 64 * 64 * 64);
+    const weights = Object.fromEntries(rows.map((w) => [w.name, w.weights]));
+    expect(weights["llama4-scout-mlp"]).toEqual(["Wg", "Wu", "Wd"]);
+    expect(weights["deepseek-r1-moe"]).toEqual(["Wr", "W1", "W3", "W2"]);
+    expect(weights["flux-conv"]).toEqual(["Wt", "bias"]);
+    expect(weights["llama3-8b-attention"]).toEqual([]);
+  });
+
+  it("shows which inputs are weights, their prepared layout and the prepare move", () => {
+    const file = join(cache, "p.sched");
+    writeFileSync(file, "split C.j 16 -> jo ji\nreorder C jo k ji\nprepare B in C\n");
+    const r = colt(["show", "matmul", "--shape", "M=10,N=48,K=7", "--schedule", file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("input A: float32[10, 7]\n");
+    expect(r.stdout).toContain("input B: float32[7, 48] (weight)\n");
+    expect(r.stdout).toContain("prepared C_B_prep: float32[3, 7, 16]\n");
+    expect(r.stdout).toContain("# prepare: once, before the timed runs");
+    expect(r.stdout).toContain("C_B_prep[C.jo, C.k, C.ji] = B[C.k, C.jo*16 + C.ji]");
+    const moves = colt(["show", "matmul", "--shape", "M=10,N=48,K=7", "--moves"]);
+    expect(moves.stdout).toMatch(/^prepare B in C$/m);
+    expect(moves.stdout).not.toMatch(/^prepare A in C$/m);
   });
 
   it("accepts --size medium and lists the medium shapes with their footprint", () => {

@@ -6,15 +6,20 @@ import { describe, expect, it } from "vitest";
 import { openDb } from "../../src/db/database.ts";
 import {
   bestCandidate,
+  bestOfRun,
   candidatesOfRun,
   createRun,
   ensureCompiler,
   ensureProfile,
   ensureWorkload,
+  findMeasurement,
   finishRun,
   getRun,
+  insertMeasurement,
+  recordTrial,
 } from "../../src/db/records.ts";
 import { RecordingEngine } from "../../src/db/recording-engine.ts";
+import { SCHEMA_VERSION } from "../../src/db/schema.ts";
 import type { Measurement } from "../../src/measure/engine.ts";
 import type { MachineProfile } from "../../src/measure/profile.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
@@ -123,7 +128,7 @@ describe("tuning database", () => {
       PRAGMA user_version = 1;`);
     old.close();
     const db = openDb(file);
-    expect(db.pragma("user_version", { simple: true })).toBe(2);
+    expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     expect(getRun(db, "old-run")).toMatchObject({ workload: "matmul", status: "done" });
     finishRun(db, "old-run", "interrupted");
     expect(getRun(db, "old-run").status).toBe("interrupted");
@@ -131,6 +136,58 @@ describe("tuning database", () => {
     db.close();
     // Opening it again migrates nothing twice.
     expect(getRun(openDb(file), "old-run").status).toBe("interrupted");
+  });
+
+  it("adds the prepare column to an older database, whose rows keep reading", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "colt-db-")), "old.db");
+    const old = openDb(file);
+    // The database as colt wrote it before prepare existed.
+    old.exec("ALTER TABLE candidates DROP COLUMN prepare_ms");
+    const program = instantiate("matmul", "small", {});
+    const workloadId = ensureWorkload(old, "h1", "matmul", program.params);
+    const runId = createRun(old, {
+      workloadId,
+      profileId: ensureProfile(old, profile),
+      compilerId: ensureCompiler(old, compiler),
+      strategy: "colt",
+      seed: 1,
+      threads: 1,
+      settings: { workload: "matmul" },
+    });
+    old
+      .prepare(
+        `INSERT INTO candidates (run_id, nest_key, trace, status, verified, ms, build_ms, run_ms, measured_at, pid)
+         VALUES (?, 'old', '', 'ok', 1, 2.0, 1, 1, 'then', 1)`,
+      )
+      .run(runId);
+    old.close();
+    const db = openDb(file);
+    const measured: Measurement = {
+      status: "ok",
+      verified: true,
+      timing: { medianMs: 1, minMs: 1, spread: 0, reps: 3 },
+      prepareMs: 7.5,
+      buildMs: 1,
+      buildCached: false,
+      runMs: 1,
+      compiler,
+    };
+    insertMeasurement(db, runId, "new", "prepare B in C\n", measured);
+    recordTrial(db, runId, "new", {
+      trial: 1,
+      strategy: "colt",
+      trace: "prepare B in C\n",
+      status: "ok",
+      verified: true,
+      elapsedMs: 1,
+    });
+    expect(candidatesOfRun(db, runId).map((r) => [r.nestKey, r.ms, r.prepareMs])).toEqual([
+      ["old", 2, null],
+      ["new", 1, 7.5],
+    ]);
+    expect(findMeasurement(db, runId, "new", compiler)?.prepareMs).toBe(7.5);
+    expect(bestOfRun(db, runId)?.prepareMs).toBe(7.5);
+    db.close();
   });
 
   it("names the file when it cannot be opened", () => {

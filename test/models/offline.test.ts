@@ -2,7 +2,14 @@ import { describe, expect, it } from "vitest";
 import { analyticEstimateMs } from "../../src/costmodel/analytic.ts";
 import { chooseNextModel, costPerHit } from "../../src/models/offline/next-model.ts";
 import { ExpertProposer, offlineBucket } from "../../src/models/offline/proposers.ts";
-import { stagesByWork, vectorizeInner } from "../../src/models/offline/recipes.ts";
+import {
+  prepareWeights,
+  recipesFor,
+  registerTile,
+  registerTileOfPreparedWeights,
+  stagesByWork,
+  vectorizeInner,
+} from "../../src/models/offline/recipes.ts";
 import type { ChildView, ModelStatsView } from "../../src/models/protocol.ts";
 import { legalMoves } from "../../src/schedule/enumerate.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
@@ -73,6 +80,46 @@ describe("offline recipes", () => {
       "split exp_scores.t 16 -> to tv",
       "vectorize exp_scores.tv",
     ]);
+  });
+
+  const tile = { mr: 4, nr: 16, width: 16, kc: 64 };
+
+  it("prepares a weight that is strided along the vector loop instead of packing it", () => {
+    // The router weight is stored [experts, hidden]: strided along the vectorized expert loop.
+    const schedule = Schedule.initial(instantiate("deepseek-r1-moe", "small"));
+    const router = stagesByWork(schedule).find((st) => st.name === "router_logits")!;
+    const steps = registerTile(schedule, router, tile)!.steps.map(printTransform);
+    expect(steps).toContain("prepare Wr in router_logits");
+    expect(steps.filter((t) => t.startsWith("pack Wr"))).toEqual([]);
+  });
+
+  it("prepares the weights of a register-tiled contraction, and only the weights", () => {
+    const initial = Schedule.initial(instantiate("llama4-scout-mlp", "small"));
+    const tiled = registerTile(
+      initial,
+      stagesByWork(initial).find((st) => st.name === "gate_proj")!,
+      tile,
+    )!.schedule;
+    const gate = tiled.state.stages.find((st) => st.name === "gate_proj")!;
+    expect(prepareWeights(tiled, gate)?.steps.map(printTransform)).toEqual([
+      "prepare Wg in gate_proj",
+    ]);
+    const act = tiled.state.stages.find((st) => st.name === "act")!;
+    expect(prepareWeights(tiled, act)).toBeUndefined();
+  });
+
+  it("offers each register tile of a weight contraction also with its weights prepared", () => {
+    const initial = Schedule.initial(instantiate("llama4-scout-mlp", "small"));
+    const up = stagesByWork(initial).find((st) => st.name === "up_proj")!;
+    const plain = registerTile(initial, up, tile)!;
+    const prepared = registerTileOfPreparedWeights(initial, up, tile)!;
+    expect(prepared.steps.map(printTransform)).toEqual([
+      ...plain.steps.map(printTransform),
+      "prepare Wu in up_proj",
+    ]);
+    const names = recipesFor(initial, up, tile, 1).map((r) => r.name);
+    expect(names).toContain(plain.name);
+    expect(names).toContain(prepared.name);
   });
 });
 

@@ -253,6 +253,73 @@ const CASES: readonly Case[] = [
     loop: "i",
     reason: /rfactor needs an original reduction axis \(reduction axes: j\)/,
   },
+  {
+    name: "prepare of an input that is not a weight",
+    workload: "matmul",
+    trace: "prepare A in C",
+    stage: "C",
+    loop: undefined,
+    reason:
+      /^'A' is not a weight \(weights: B\); only weights, constant across calls, can be prepared once; use pack$/,
+  },
+  {
+    name: "prepare of an intermediate",
+    workload: "llama4-scout-mlp",
+    trace: "prepare act in Y",
+    stage: "Y",
+    loop: undefined,
+    reason: /^'act' is not a weight \(weights: Wg, Wu, Wd\)/,
+  },
+  {
+    name: "prepare of a weight the stage does not read",
+    workload: "llama4-scout-mlp",
+    trace: "prepare Wd in gate_proj",
+    stage: "gate_proj",
+    loop: undefined,
+    reason: /^stage does not read weight 'Wd'$/,
+  },
+  {
+    name: "prepare twice",
+    workload: "matmul",
+    trace: "prepare B in C\nprepare B in C",
+    stage: "C",
+    loop: undefined,
+    reason: /^'B' is already prepared for this stage$/,
+  },
+  {
+    name: "prepare of a packed weight",
+    workload: "matmul",
+    trace: "pack B in C at i\nprepare B in C",
+    stage: "C",
+    loop: undefined,
+    reason: /^'B' is already copied in this stage with a pack or cache_read$/,
+  },
+  {
+    name: "pack of a prepared weight",
+    workload: "matmul",
+    trace: "prepare B in C\npack B in C at i",
+    stage: "C",
+    loop: "i",
+    reason: /^'B' is already copied in this stage$/,
+  },
+  {
+    name: "prepare that would repeat the weight (a fused loop indexes it)",
+    workload: "matmul",
+    trace: "fuse C.i C.j -> ij\nprepare B in C",
+    stage: "C",
+    loop: undefined,
+    reason:
+      /^prepared 'B' would need 262144 floats for the weight's 4096 \(at most 2x\): the loops indexing it \(C.ij, C.k\) pad or repeat it too much$/,
+  },
+  {
+    name: "prepare in a stage computed inside another one's loop",
+    workload: "llama4-scout-mlp",
+    trace: "compute_at gate_proj at act.f\nprepare Wg in gate_proj",
+    stage: "gate_proj",
+    loop: undefined,
+    reason:
+      /^'Wg' is indexed by loops of another stage \(act.f\); prepare needs a stage computed at the root$/,
+  },
 ];
 
 describe("schedule refusals name the stage, the loop and the reason", () => {

@@ -51,6 +51,7 @@ export function registerBest(program: Command): void {
           workload,
           shape: prog.params,
           ms: b.ms,
+          prepareMs: b.prepareMs,
           gflops: b.gflops,
           run: b.runId,
           trial: b.trial,
@@ -69,7 +70,7 @@ export function registerBest(program: Command): void {
           .join(", ");
         printOut(
           [
-            `# ${workload} (${shape}): ${formatMs(b.ms ?? NaN)}, ${(b.gflops ?? 0).toFixed(1)} GFLOP/s on ${b.run.threads} core(s)`,
+            `# ${workload} (${shape}): ${formatMs(b.ms ?? NaN)}, ${(b.gflops ?? 0).toFixed(1)} GFLOP/s on ${b.run.threads} core(s)${b.prepareMs !== null ? ` (+ prepare ${formatMs(b.prepareMs)} once)` : ""}`,
             `# run ${b.runId} (${b.run.strategy}), ${b.trace.trim() === "" ? "the unscheduled program" : `trial ${b.trial ?? "-"}`}${b.model ? ` by ${b.model}` : ""}, measured ${b.measuredAt}`,
             b.trace.trimEnd(),
             "",

@@ -1,7 +1,14 @@
 /** `colt export`: the best kernel of a run or workload as a standalone .c/.h pair plus its trace. */
 import { join } from "node:path";
 import type { Command } from "commander";
-import { emitKernel, KERNEL_NAME, WORKSPACE_FN } from "../../codegen/c-kernel.ts";
+import {
+  emitKernel,
+  KERNEL_NAME,
+  PREPARE_NAME,
+  PREPARED_FN,
+  WORKSPACE_FN,
+  type KernelSource,
+} from "../../codegen/c-kernel.ts";
 import { bestOfRun, type CandidateRow, type RunRow } from "../../db/records.ts";
 import type { Program } from "../../ir/program.ts";
 import { Schedule } from "../../schedule/schedule.ts";
@@ -38,8 +45,11 @@ export function exportKernel(
 ): ExportedKernel {
   const schedule = Schedule.fromTrace(program, parseTrace(best.trace));
   const k = emitKernel(schedule.lower());
-  const signature = new RegExp(`void ${KERNEL_NAME}\\(([^)]*)\\) \\{`).exec(k.code);
-  if (!signature) throw new Error(`no ${KERNEL_NAME} signature in the generated kernel`);
+  const signature = (fn: string) => {
+    const m = new RegExp(`void ${fn}\\(([^)]*)\\) \\{`).exec(k.code);
+    if (!m) throw new Error(`no ${fn} signature in the generated kernel`);
+    return `void ${fn}(${m[1]});`;
+  };
   const guard = `${base.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_H`;
   const shape = Object.entries(program.params)
     .map(([n, v]) => `${n}=${v}`)
@@ -53,9 +63,10 @@ export function exportKernel(
     ` *`,
     ` * All tensors are dense, row-major float32 (C arrays of the shapes below).`,
     ` * Inputs, in parameter order:`,
-    ...k.inputs.map(tensor),
+    ...k.inputs.filter((t) => k.kernelInputs.includes(t.name)).map(tensor),
     ` * Outputs, after the inputs:`,
     ...k.outputs.map(tensor),
+    ...preparedDoc(k),
     ` * Last parameter: a workspace of ${WORKSPACE_FN}(nthreads) floats, 64-byte aligned`,
     ` * (e.g. aligned_alloc), where nthreads is the OpenMP thread count; it may be reused`,
     ` * between calls. Outputs must not alias inputs.`,
@@ -72,7 +83,8 @@ export function exportKernel(
     `#endif`,
     ``,
     `size_t ${WORKSPACE_FN}(int nthreads);`,
-    `void ${KERNEL_NAME}(${signature[1]});`,
+    ...(k.prepared.length > 0 ? [`size_t ${PREPARED_FN}(void);`, signature(PREPARE_NAME)] : []),
+    signature(KERNEL_NAME),
     ``,
     `#ifdef __cplusplus`,
     `#undef restrict`,
@@ -87,6 +99,22 @@ export function exportKernel(
     k.code,
   ].join("\n");
   return { c, h, sched: best.trace };
+}
+
+/** The header's account of the prepared weights: who allocates, fills and passes what. */
+function preparedDoc(k: KernelSource): string[] {
+  if (k.prepared.length === 0) return [];
+  const weights = k.preparedFrom.join(", ");
+  const dropped = k.preparedFrom.filter((w) => !k.kernelInputs.includes(w));
+  return [
+    ` * After the outputs: the prepared weights, one block of ${PREPARED_FN}() floats`,
+    ` * that the caller allocates (64-byte aligned) and fills by calling, once after`,
+    ` * loading the weights, ${PREPARE_NAME}(${weights}, block). It holds ${weights}`,
+    ` * re-laid in the order the kernel reads them (${k.prepared.map((t) => `${t.name}[${t.shape.join("][")}]`).join(", ")}),`,
+    ` * padded with zeros.${dropped.length > 0 ? ` The kernel does not take ${dropped.join(", ")} itself.` : ""}`,
+    ` * Call ${PREPARE_NAME} again whenever the weights change; the block may be shared by`,
+    ` * any number of kernel calls, concurrent ones included (the kernel only reads it).`,
+  ];
 }
 
 export function registerExport(program: Command): void {

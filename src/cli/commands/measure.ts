@@ -94,6 +94,7 @@ export function registerMeasure(program: Command): void {
         minMs: m.timing?.minMs ?? null,
         spread: m.timing?.spread ?? null,
         reps: m.timing?.reps ?? 0,
+        prepareMs: m.prepareMs ?? null,
         gflops: m.gflops ?? null,
         peakFraction: peakFraction ?? null,
         rooflineFraction: ms ? rooflineFraction(roofline * 1e3, ms) : null,
@@ -120,6 +121,11 @@ export function registerMeasure(program: Command): void {
         if (m.timing && m.gflops !== undefined && peakFraction !== undefined) {
           out.push(
             `  time      ${formatMs(m.timing.medianMs)} median of ${m.timing.reps} (min ${formatMs(m.timing.minMs)}, spread ${percent(m.timing.spread)})`,
+            ...(m.prepareMs !== undefined
+              ? [
+                  `  prepare   ${formatMs(m.prepareMs)} once, before the timed runs (not in the time)`,
+                ]
+              : []),
             `  speed     ${m.gflops.toFixed(1)} GFLOP/s = ${percent(peakFraction)} of peak (${((profile.peakFlopsPerCore * opts.threads) / 1e9).toFixed(0)} GFLOP/s), ${result.rooflineFraction !== null ? `${percent(result.rooflineFraction)} of the roofline bound` : ABOVE_BOUND} (${formatMs(roofline * 1e3)})`,
           );
         }

@@ -427,6 +427,7 @@ function summarize(
     trials: r.trials.length,
     baselineMs: r.baselineMs,
     bestMs,
+    bestPrepareMs: r.best.prepareMs ?? null,
     speedup: r.baselineMs / bestMs,
     gflops: flops / (bestMs * 1e6),
     peakFraction: flops / (bestMs * 1e-3) / peak,
@@ -467,7 +468,7 @@ function render(s: Summary, r: TuneResult): string {
       ? "= the unscheduled program (no trial beat it)"
       : `at trial ${s.bestTrial}`;
   lines.push(
-    `  best      ${formatMs(s.bestMs)} ${where}, verified`,
+    `  best      ${formatMs(s.bestMs)} ${where}, verified${s.bestPrepareMs !== null ? ` (+ prepare ${formatMs(s.bestPrepareMs)} once, not in the time)` : ""}`,
     `  speedup   ${s.speedup.toFixed(2)}x   ${s.gflops.toFixed(1)} GFLOP/s = ${percent(s.peakFraction)} of peak, ${s.rooflineFraction !== null ? `${percent(s.rooflineFraction)} of roofline` : ABOVE_BOUND}`,
   );
   if (r.models.length > 0) {

@@ -1,4 +1,4 @@
-/** `colt workloads`: the workload library with sizes, FLOP counts and memory footprints. */
+/** `colt workloads`: the workload library with weights, sizes, FLOP counts and memory footprints. */
 import type { Command } from "commander";
 import { flopCount, footprintBytes } from "../../ir/program.ts";
 import { listWorkloads, SIZE_NAMES } from "../../workloads/registry.ts";
@@ -18,6 +18,7 @@ export function registerWorkloads(program: Command): void {
         kind: w.kind,
         description: w.description,
         ...(w.source ? { source: w.source } : {}),
+        weights: w.build(w.sizes.small).weights,
         sizes: Object.fromEntries(
           SIZE_NAMES.map((s) => {
             const program = w.build(w.sizes[s]);
@@ -38,6 +39,7 @@ export function registerWorkloads(program: Command): void {
       }
       for (const r of rows) {
         printOut(`${r.name}  (${r.kind}) ${r.description}\n`);
+        printOut(`    weights ${r.weights.join(", ") || "none"}\n`);
         for (const s of SIZE_NAMES) {
           const { params, flops, footprintBytes: bytes } = r.sizes[s];
           const shape = Object.entries(params)

@@ -32,6 +32,7 @@ export const LANGUAGE_SUMMARY = `One transformation per line; loops are named <s
 - cache_write S at l            accumulate the output part written inside loop l in a local buffer
 - pack T in S at l              copy the part of tensor T read inside loop l into a contiguous panel
 - cache_read T in S at l        like pack, keeping T's dimension order
+- prepare W in S                re-lay weight W (inputs marked "(weight)": constant across calls) once, before the timed runs, as pack's panels of the whole weight in the order S's loops read it; no copy left in the kernel, not counted in its time
 - compute_at P at S.l           compute producer P's needed region inside consumer loop S.l
 - compute_inline P              substitute an element-wise producer into its consumers
 - rfactor S.k F -> ko ki        split a reduction so its outer part becomes spatial

@@ -16,6 +16,7 @@ import {
   type AppliedRecipe,
   type TileChoice,
 } from "./recipes.ts";
+import { skinnyWeightGemm } from "./skinny-gemm.ts";
 
 const TILE_CHOICES: readonly TileChoice[] = [
   { mr: 8, nr: 32, width: 16, kc: 256 },
@@ -198,7 +199,11 @@ function expertCandidates(ctx: ProposalContext, choices: readonly TileChoice[]):
   if (inline) out.push(inline);
   for (const st of stagesByWork(ctx.schedule)) {
     for (const choice of choices) {
-      for (const applied of recipesFor(ctx.schedule, st, choice, ctx.threads)) {
+      const skinny = skinnyWeightGemm(ctx.schedule, st, choice);
+      for (const applied of [
+        ...recipesFor(ctx.schedule, st, choice, ctx.threads),
+        ...(skinny ? [skinny] : []),
+      ]) {
         if (!out.some((o) => o.schedule.text() === applied.schedule.text())) out.push(applied);
       }
     }

@@ -1,13 +1,14 @@
 /**
  * Expert recipes: short transformation sequences a performance engineer would apply —
  * a register-blocked vectorized micro-kernel for contractions, a contiguous vector loop
- * for element-wise and row-wise stages (packing operands that are strided along it),
- * cache blocking of the reduction, an outer parallel loop, inlining producers.
+ * for element-wise and row-wise stages (packing operands that are strided along it, or
+ * preparing them once when they are weights), cache blocking of the reduction, preparing
+ * the weights of contractions, an outer parallel loop, inlining producers.
  * A recipe is all or nothing: it is kept only when every step is accepted.
  */
 import type { Program } from "../../ir/program.ts";
 import { intervalOf } from "../../ir/int-expr.ts";
-import { forEachRead, tensorShape } from "../../ir/program.ts";
+import { forEachRead, isWeight, tensorShape } from "../../ir/program.ts";
 import type { Schedule } from "../../schedule/schedule.ts";
 import { loopExtents, stageDefinition, type StageState } from "../../schedule/state.ts";
 import type { Transform } from "../../schedule/transform.ts";
@@ -43,7 +44,8 @@ export function applyAll(
 /**
  * Applies `steps`, then vectorizes `vectorLoop`; when vectorizing is refused because a
  * read is strided, packs that tensor at `packAt` (layout follows the loops, so the
- * vector loop becomes its contiguous dimension) and tries again.
+ * vector loop becomes its contiguous dimension), or prepares it once when it is a weight
+ * (the same layout, with no copy left in the kernel), and tries again.
  */
 function applyVectorized(
   schedule: Schedule,
@@ -62,7 +64,12 @@ function applyVectorized(
     if (r.ok) return { name, schedule: r.schedule, steps: [...all, vectorize] };
     const strided = /read of (\w+) is not contiguous/.exec(r.error.reason);
     if (!strided || !packAt) return undefined;
-    all.push({ kind: "pack", stage, tensor: strided[1], at: packAt });
+    const tensor = strided[1];
+    all.push(
+      isWeight(schedule.state.program, tensor)
+        ? { kind: "prepare", stage, tensor }
+        : { kind: "pack", stage, tensor, at: packAt },
+    );
   }
   return undefined;
 }
@@ -254,6 +261,50 @@ export function packOperands(schedule: Schedule, st: StageState): AppliedRecipe 
 }
 
 /**
+ * Prepare the weights a vectorized contraction reads: each is re-laid once, before the
+ * kernel runs, in the order its register tile reads it, whatever its size (a weight's
+ * preparation costs nothing per call).
+ */
+export function prepareWeights(schedule: Schedule, st: StageState): AppliedRecipe | undefined {
+  const vector = st.loops.some((l) => l.annotation === "vector");
+  if (!vector || !st.loops.some((l) => l.reduce)) return undefined;
+  const p = schedule.state.program;
+  const steps: Transform[] = [];
+  forEachRead(stageDefinition(p, st.name).body, (r) => {
+    const known =
+      st.prepared.includes(r.tensor) ||
+      st.copies.some((c) => c.tensor === r.tensor) ||
+      steps.some((s) => s.kind === "prepare" && s.tensor === r.tensor);
+    if (!known && isWeight(p, r.tensor))
+      steps.push({ kind: "prepare", stage: st.name, tensor: r.tensor });
+  });
+  return applyAll(schedule, `prepare weights of ${st.name}`, steps);
+}
+
+/**
+ * A register tile that also prepares the weights it streams, as one recipe: the cost
+ * model sees no difference between the two layouts, so offered alone the preparation
+ * would lose to any step it predicts to gain; offered beside the plain tile, measuring
+ * decides.
+ */
+export function registerTileOfPreparedWeights(
+  schedule: Schedule,
+  st: StageState,
+  c: TileChoice,
+): AppliedRecipe | undefined {
+  const tile = registerTile(schedule, st, c);
+  if (!tile) return undefined;
+  const tiled = tile.schedule.state.stages.find((x) => x.name === st.name);
+  const prepared = tiled && prepareWeights(tile.schedule, tiled);
+  if (!prepared) return undefined;
+  return {
+    name: `${tile.name}, weights prepared`,
+    schedule: prepared.schedule,
+    steps: [...tile.steps, ...prepared.steps],
+  };
+}
+
+/**
  * Fusion: compute a single-consumer producer (a row statistic, an activation) inside its
  * consumer's outermost loop, so its values are still in cache when they are used.
  */
@@ -333,9 +384,11 @@ export function recipesFor(
 ): AppliedRecipe[] {
   return [
     registerTile(schedule, st, c),
+    registerTileOfPreparedWeights(schedule, st, c),
     vectorizeInner(schedule, st, c),
     blockReduction(schedule, st, c),
     packOperands(schedule, st),
+    prepareWeights(schedule, st),
     fuseIntoConsumer(schedule, st),
     parallelOuter(schedule, st, threads),
   ].filter((r): r is AppliedRecipe => r !== undefined);

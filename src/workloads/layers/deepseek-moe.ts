@@ -29,7 +29,7 @@ export const deepseekMoe: WorkloadDef = {
     const b = new ProgramBuilder("deepseek_r1_moe", { T, H, E, F });
     const X = b.input("X", [T, H]);
     // Router weight stored [experts, hidden] as in the checkpoint, hence X·Wg^T.
-    const Wr = b.input("Wr", [E, H]);
+    const Wr = b.weight("Wr", [E, H]);
     const logits = b.reduce("router_logits", { t: T, e: E }, { h: H }, "sum", (v) =>
       times(X.at(v.t, v.h), Wr.at(v.e, v.h)),
     );

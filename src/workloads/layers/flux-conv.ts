@@ -20,7 +20,7 @@ export const fluxConv: WorkloadDef = {
     const b = new ProgramBuilder("flux_conv", { N, C, H, W, O });
     const geometry = { N, C, H, W, O, KH: 3, KW: 3, stride: 1, pad: 1 };
     const conv = addConv2dStages(b, "flux-conv", geometry, "conv");
-    const bias = b.input("bias", [O]);
+    const bias = b.weight("bias", [O]);
     const [, , OH, OW] = conv.shape;
     const Y = b.compute("Y", { n: N, o: O, y: OH, x: OW }, (v) =>
       plus(conv.at(v.n, v.o, v.y, v.x), bias.at(v.o)),

@@ -19,9 +19,9 @@ export function addGatedMlpStages(
   names: GatedMlpNames,
 ): TensorRef {
   const [tokens, hidden] = X.shape;
-  const Wg = b.input(names.gateWeight, [hidden, intermediate]);
-  const Wu = b.input(names.upWeight, [hidden, intermediate]);
-  const Wd = b.input(names.downWeight, [intermediate, hidden]);
+  const Wg = b.weight(names.gateWeight, [hidden, intermediate]);
+  const Wu = b.weight(names.upWeight, [hidden, intermediate]);
+  const Wd = b.weight(names.downWeight, [intermediate, hidden]);
   const G = b.reduce("gate_proj", { t: tokens, f: intermediate }, { h: hidden }, "sum", (v) =>
     times(X.at(v.t, v.h), Wg.at(v.h, v.f)),
   );

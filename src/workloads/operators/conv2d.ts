@@ -41,7 +41,7 @@ export function addConv2dStages(
 ): TensorRef {
   const { OH, OW } = convOutputSize(workload, g);
   const X = b.input("X", [g.N, g.C, g.H, g.W]);
-  const Wt = b.input("Wt", [g.O, g.C, g.KH, g.KW]);
+  const Wt = b.weight("Wt", [g.O, g.C, g.KH, g.KW]);
   const { pad } = g;
   // Reads of X outside the image sit in the select's true branch, which is exempt from the
   // bounds check; the condition guarantees they never happen.

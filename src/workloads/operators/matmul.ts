@@ -5,7 +5,7 @@ import { requireParams, type WorkloadDef } from "../workload-def.ts";
 export const matmul: WorkloadDef = {
   name: "matmul",
   kind: "operator",
-  description: "C[i,j] = sum_k A[i,k] * B[k,j]",
+  description: "C[i,j] = sum_k A[i,k] * B[k,j] (B is a weight, as in a linear layer)",
   sizes: {
     small: { M: 64, N: 64, K: 64 },
     // Medium: 64 tokens through a 1024x1024 weight (4.5 MiB, beyond the private L2).
@@ -16,7 +16,7 @@ export const matmul: WorkloadDef = {
     const { M, N, K } = requireParams("matmul", params, ["M", "N", "K"]);
     const b = new ProgramBuilder("matmul", { M, N, K });
     const A = b.input("A", [M, K]);
-    const B = b.input("B", [K, N]);
+    const B = b.weight("B", [K, N]);
     const C = b.reduce("C", { i: M, j: N }, { k: K }, "sum", ({ i, j, k }) =>
       times(A.at(i, k), B.at(k, j)),
     );

@@ -19,7 +19,7 @@ export const rmsnorm: WorkloadDef = {
     const { rows, cols } = requireParams("rmsnorm", params, ["rows", "cols"]);
     const b = new ProgramBuilder("rmsnorm", { rows, cols });
     const X = b.input("X", [rows, cols]);
-    const weight = b.input("weight", [cols]);
+    const weight = b.weight("weight", [cols]);
     const sumSq = b.reduce("sum_sq", { i: rows }, { j: cols }, "sum", ({ i, j }) =>
       times(X.at(i, j), X.at(i, j)),
     );
@@ -44,8 +44,8 @@ export const layernorm: WorkloadDef = {
     const { rows, cols } = requireParams("layernorm", params, ["rows", "cols"]);
     const b = new ProgramBuilder("layernorm", { rows, cols });
     const X = b.input("X", [rows, cols]);
-    const gamma = b.input("gamma", [cols]);
-    const beta = b.input("beta", [cols]);
+    const gamma = b.weight("gamma", [cols]);
+    const beta = b.weight("beta", [cols]);
     // Scaling each term by 1/cols keeps mean and variance single reduction stages.
     const invCols = 1 / cols;
     const mean = b.reduce("mean", { i: rows }, { j: cols }, "sum", ({ i, j }) =>

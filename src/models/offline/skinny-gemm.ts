@@ -1,0 +1,90 @@
+/**
+ * The skinny-GEMM recipe: a contraction of few rows (tokens) against a large weight,
+ * as in the MLP and MoE layers, where the weight's traffic dominates. Every weight
+ * element is read from memory once: the reduction is blocked outermost, then the
+ * weight's column panels, then the row blocks, so one kc x nr panel of the weight,
+ * prepared contiguous in that order, stays in L1 while every row block uses it from an
+ * mr x nr register tile; the rows' activations are packed once per reduction block.
+ */
+import { forEachRead, isWeight } from "../../ir/program.ts";
+import type { Schedule } from "../../schedule/schedule.ts";
+import { stageDefinition, type StageState } from "../../schedule/state.ts";
+import type { Transform } from "../../schedule/transform.ts";
+import { applyAll, type AppliedRecipe, type TileChoice } from "./recipes.ts";
+
+/** Row counts up to which a contraction is treated as skinny (tokens of a decode or small batch). */
+export const SKINNY_MAX_ROWS = 128;
+const VECTOR_WIDTHS = [4, 8, 16];
+
+export function skinnyWeightGemm(
+  schedule: Schedule,
+  st: StageState,
+  c: TileChoice,
+): AppliedRecipe | undefined {
+  const p = schedule.state.program;
+  const stage = stageDefinition(p, st.name);
+  const untouched =
+    st.relations.length === 0 &&
+    !st.cacheWriteAt &&
+    st.copies.length === 0 &&
+    st.prepared.length === 0 &&
+    st.loops.every((l) => l.annotation === "serial");
+  if (!untouched || stage.reduceAxes.length !== 1 || stage.axes.length < 2) return undefined;
+  const operands = new Set<string>();
+  forEachRead(stage.body, (r) => operands.add(r.tensor));
+  const weights = [...operands].filter((t) => isWeight(p, t));
+  if (weights.length === 0) return undefined;
+  const [rows, cols] = stage.axes.slice(-2);
+  const reduction = stage.reduceAxes[0];
+  const width = c.width;
+  if (rows.extent > SKINNY_MAX_ROWS || cols.extent < c.nr || !VECTOR_WIDTHS.includes(width))
+    return undefined;
+  const fresh = (base: string) => {
+    let n = base;
+    for (let i = 2; st.usedNames.has(n); i++) n = `${base}${i}`;
+    return n;
+  };
+  const s = st.name;
+  const steps: Transform[] = [];
+  const split = (loop: string, factor: number, outer: string, inner: string) => {
+    steps.push({ kind: "split", stage: s, loop, factor, outer, inner });
+  };
+  const [rc, r1] = [fresh(`${reduction.name}c`), fresh(`${reduction.name}1`)];
+  const blocked = reduction.extent > c.kc;
+  if (blocked) split(reduction.name, c.kc, rc, r1);
+  const [co, c1, cv, cl] = ["o", "1", "w", "v"].map((x) => fresh(`${cols.name}${x}`));
+  split(cols.name, c.nr, co, c1);
+  const vectors = c.nr / width;
+  if (vectors > 1) split(c1, width, cv, cl);
+  const [ro, r2] = [fresh(`${rows.name}o`), fresh(`${rows.name}2`)];
+  const rowBlocks = rows.extent > c.mr;
+  if (rowBlocks) split(rows.name, c.mr, ro, r2);
+  const others = stage.axes.slice(0, -2).map((a) => a.name);
+  const tileLoop = rowBlocks ? ro : co;
+  const rowInner = rowBlocks ? r2 : rows.name;
+  const vectorLoop = vectors > 1 ? cl : c1;
+  const order = [
+    ...others,
+    ...(blocked ? [rc] : []),
+    co,
+    ...(rowBlocks ? [ro] : []),
+    blocked ? r1 : reduction.name,
+    rowInner,
+    ...(vectors > 1 ? [cv] : []),
+    vectorLoop,
+  ];
+  steps.push({ kind: "reorder", stage: s, loops: order });
+  for (const w of weights) steps.push({ kind: "prepare", stage: s, tensor: w });
+  steps.push({ kind: "cache_write", stage: s, at: tileLoop });
+  if (Math.min(rows.extent, c.mr) > 1) steps.push({ kind: "unroll", stage: s, loop: rowInner });
+  if (vectors > 1) steps.push({ kind: "unroll", stage: s, loop: cv });
+  steps.push({ kind: "vectorize", stage: s, loop: vectorLoop });
+  const name = `skinny tile ${c.mr}x${c.nr} of ${s} streaming prepared ${weights.join(", ")}`;
+  const applied = applyAll(schedule, name, steps);
+  if (!applied || !blocked) return applied;
+  // The rows' activations, packed per reduction block, when lowering accepts it.
+  const packs: Transform[] = [...operands]
+    .filter((t) => !weights.includes(t))
+    .map((t) => ({ kind: "pack", stage: s, tensor: t, at: rc }));
+  return applyAll(schedule, name, [...steps, ...packs]) ?? applied;
+}
