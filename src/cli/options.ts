@@ -11,7 +11,13 @@ import {
 import { ScheduleError, ScheduleSyntaxError } from "../schedule/errors.ts";
 import { Schedule } from "../schedule/schedule.ts";
 import { parseTrace } from "../schedule/text.ts";
-import { instantiateShape, SIZE_NAMES, type SizeName } from "../workloads/registry.ts";
+import { importedProgram } from "../onnx/import/import-model.ts";
+import {
+  instantiateShape,
+  parseShapeOverrides,
+  SIZE_NAMES,
+  type SizeName,
+} from "../workloads/registry.ts";
 import { requireFile } from "../util/paths.ts";
 import { UsageError } from "./errors.ts";
 
@@ -46,8 +52,22 @@ export function parseSize(text: string | undefined): SizeName {
   return size as SizeName;
 }
 
+/**
+ * A built-in workload by name, or a task of an ONNX model as `model.onnx#task`; for a
+ * model, `--shape NAME=VALUE` fixes its symbolic dimensions (what `--dim` does for import).
+ */
 export function loadProgram(workload: string, opts: WorkloadOptions): Program {
+  const hash = workload.lastIndexOf("#");
+  if (hash > 0) {
+    const dims = parseShapeOverrides(opts.shape ?? "", "symbolic dimensions of the model");
+    return importedProgram(workload.slice(0, hash), workload.slice(hash + 1), dims);
+  }
   return instantiateShape(workload, parseSize(opts.size), opts.shape);
+}
+
+/** `--dim NAME=VALUE` given once or more. */
+export function parseModelDims(dims: readonly string[] | undefined): Record<string, number> {
+  return parseShapeOverrides((dims ?? []).join(","), "--dim takes NAME=VALUE, e.g. --dim batch=1");
 }
 
 /** Reads and replays a schedule file; errors name the file. */

@@ -20,7 +20,7 @@ import {
   type ImportedTask,
 } from "../../src/onnx/import/import-model.ts";
 import { taskSubgraph } from "../../src/onnx/import/subgraph.ts";
-import { gpt2Block, llamaBlock, smallCnn } from "../support/onnx-models.ts";
+import { gpt2Block, llamaBlock, operatorZoo, smallCnn } from "../support/onnx-models.ts";
 import { freshEvalOptions, inBatches } from "../support/toolchain.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "colt-import-"));
@@ -129,6 +129,18 @@ describe("importing ONNX models", () => {
       "avgpool-1",
       "gemm-1",
       "softmax-1",
+    ]);
+    await checkEveryTask(model);
+  }, 240_000);
+
+  it("the other operators: Constant, Slice, Concat, Split, Squeeze, Gelu, Gemm with transA, pooling...", async () => {
+    const model = importModel(operatorZoo(join(dir, "zoo.onnx")));
+    expect(summary(model)).toEqual([
+      "reduce-1",
+      "reduce-2",
+      "gemm-1",
+      "avgpool-1",
+      "elementwise-1",
     ]);
     await checkEveryTask(model);
   }, 240_000);

@@ -90,6 +90,16 @@ export class TestGraph {
     return names;
   }
 
+  /** A Constant node holding a float scalar. */
+  constant(v: number): string {
+    const [name] = this.node("Constant", []);
+    const value = { dims: [], dataType: DataType.FLOAT, floatData: [v] };
+    this.nodes[this.nodes.length - 1].attribute = [
+      { name: "value", type: AttributeType.TENSOR, t: value },
+    ];
+    return name;
+  }
+
   /** A one-output node. */
   op(op: string, inputs: readonly string[], attrs: Record<string, Attr> = {}): string {
     return this.node(op, inputs, attrs)[0];
@@ -241,5 +251,43 @@ export function smallCnn(file: string): string {
   const flat = g.op("Flatten", [g.op("GlobalAveragePool", [pooled])], { axis: 1 });
   const logits = g.op("Gemm", [flat, g.weight([7, 6]), g.weight([7])], { transB: 1 });
   g.output(g.op("Softmax", [logits], { axis: 1 }));
+  return g.write(file);
+}
+
+/**
+ * The operators the blocks above do not use, at opset 20 (Gelu; axes as inputs): Constant,
+ * Sub, Exp, Reciprocal, Tanh, Gelu, Identity, Slice with a step, Unsqueeze, Squeeze, Concat,
+ * Split into uneven parts, ReduceSum, ReduceMax, Gemm with transA, alpha and beta, padded
+ * AveragePool, and outputs computed by element-wise nodes alone.
+ */
+export function operatorZoo(file: string): string {
+  const g = new TestGraph(20);
+  const x = g.input("x", [2, 5, 6]);
+  const shifted = g.op("Sub", [x, g.constant(0.25)]);
+  const squashed = g.op("Reciprocal", [g.op("Add", [g.op("Exp", [shifted]), g.scalar(1)])]);
+  g.output(g.op("Gelu", [g.op("Tanh", [squashed])], { approximate: "tanh" }));
+  const sliced = g.op("Slice", [x, g.ints([1]), g.ints([6]), g.ints([2]), g.ints([2])]);
+  const roundTrip = g.op("Squeeze", [g.op("Unsqueeze", [sliced, g.ints([0])]), g.ints([0])]);
+  const joined = g.op("Identity", [g.op("Concat", [sliced, roundTrip], { axis: 2 })]);
+  g.output(g.op("ReduceSum", [joined, g.ints([1])], { keepdims: 0 }));
+  const [front, back] = g.node("Split", [x], { axis: 1, num_outputs: 2 }, 2);
+  g.output(g.op("ReduceMax", [front, g.ints([-1])], { keepdims: 1 }));
+  const a = g.op("Reshape", [back, g.ints([4, 6])]);
+  g.output(
+    g.op("Gemm", [a, g.weight([4, 7]), g.weight([6, 7])], {
+      transA: 1,
+      alpha: { float: 0.5 },
+      beta: { float: 2 },
+    }),
+  );
+  const image = g.op("Reshape", [x, g.ints([1, 2, 5, 6])]);
+  g.output(
+    g.op("AveragePool", [image], {
+      kernel_shape: [3, 2],
+      strides: [2, 1],
+      pads: [1, 0, 1, 1],
+      count_include_pad: 1,
+    }),
+  );
   return g.write(file);
 }

@@ -112,7 +112,7 @@ export function readOnnxGraph(file: string, dims: Readonly<Record<string, number
         refusals.push({
           node: name,
           op: "input",
-          reason: `dynamic dimension ${what}; fix it with --dim ${d.dimParam || "NAME"}=VALUE`,
+          reason: `dynamic dimension ${what}; give it a value: --dim ${d.dimParam || "NAME"}=N with colt import, --shape ${d.dimParam || "NAME"}=N with model.onnx#task`,
         });
       }
     }
