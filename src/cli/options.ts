@@ -11,7 +11,9 @@ import {
 import { ScheduleError, ScheduleSyntaxError } from "../schedule/errors.ts";
 import { Schedule } from "../schedule/schedule.ts";
 import { parseTrace } from "../schedule/text.ts";
-import { importedProgram } from "../onnx/import/import-model.ts";
+import { importedProgram, importedTask } from "../onnx/import/import-model.ts";
+import { taskSubgraph } from "../onnx/import/subgraph.ts";
+import type { OnnxModel } from "../onnx/model.ts";
 import {
   instantiateShape,
   parseShapeOverrides,
@@ -57,12 +59,27 @@ export function parseSize(text: string | undefined): SizeName {
  * model, `--shape NAME=VALUE` fixes its symbolic dimensions (what `--dim` does for import).
  */
 export function loadProgram(workload: string, opts: WorkloadOptions): Program {
-  const hash = workload.lastIndexOf("#");
-  if (hash > 0) {
-    const dims = parseShapeOverrides(opts.shape ?? "", "symbolic dimensions of the model");
-    return importedProgram(workload.slice(0, hash), workload.slice(hash + 1), dims);
-  }
+  const task = modelTask(workload, opts);
+  if (task) return importedProgram(task.file, task.name, task.dims);
   return instantiateShape(workload, parseSize(opts.size), opts.shape);
+}
+
+/** The ONNX subgraph of `model.onnx#task` (what `colt compare` runs); undefined for a built-in workload. */
+export function loadTaskOnnx(workload: string, opts: WorkloadOptions): OnnxModel | undefined {
+  const task = modelTask(workload, opts);
+  if (!task) return undefined;
+  const { model, task: imported } = importedTask(task.file, task.name, task.dims);
+  return taskSubgraph(model, imported);
+}
+
+function modelTask(
+  workload: string,
+  opts: WorkloadOptions,
+): { file: string; name: string; dims: Record<string, number> } | undefined {
+  const hash = workload.lastIndexOf("#");
+  if (hash <= 0) return undefined;
+  const dims = parseShapeOverrides(opts.shape ?? "", "symbolic dimensions of the model");
+  return { file: workload.slice(0, hash), name: workload.slice(hash + 1), dims };
 }
 
 /** `--dim NAME=VALUE` given once or more. */

@@ -135,6 +135,17 @@ describe("model.onnx#task in the other commands", () => {
     expect(out).toMatchObject({ status: "ok", verified: true, workload: `${gpt2}#attention-1` });
   });
 
+  it("colt tune searches an imported task; colt compare runs its subgraph in ONNX Runtime", () => {
+    const tuned = colt(["tune", `${gpt2}#matmul-1`, "--trials", "3", "--json"], env);
+    expect(tuned.stderr).toBe("");
+    const run = JSON.parse(tuned.stdout) as { workload: string; verified: boolean; trials: number };
+    expect(run).toMatchObject({ workload: `${gpt2}#matmul-1`, verified: true, trials: 3 });
+    const compared = colt(["compare", `${gpt2}#matmul-1`, "--json", "--min-ms", "1"], env);
+    expect(compared.stderr).toBe("");
+    const result = JSON.parse(compared.stdout) as { ort: { error: number } };
+    expect(result.ort.error).toBeLessThan(1e-5);
+  });
+
   it("an unknown task names the model's tasks", () => {
     const r = colt(["show", `${gpt2}#attention-9`], env);
     expectOneLineRefusal(r);

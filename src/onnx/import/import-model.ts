@@ -77,12 +77,12 @@ export function importModel(
   return { file, graph, tasks };
 }
 
-/** The program of `model.onnx#task`. */
-export function importedProgram(
+/** The task `task` of a model (`model.onnx#task`), with the model it belongs to. */
+export function importedTask(
   file: string,
   task: string,
   dims: Readonly<Record<string, number>> = {},
-): Program {
+): { model: ImportedModel; task: ImportedTask } {
   const model = importModel(file, dims);
   const found = model.tasks.find((t) => t.name === task);
   if (!found)
@@ -91,5 +91,11 @@ export function importedProgram(
       task,
       model.tasks.map((t) => t.name),
     );
-  return found.program;
+  return { model, task: found };
 }
+
+export const importedProgram = (
+  file: string,
+  task: string,
+  dims: Readonly<Record<string, number>> = {},
+): Program => importedTask(file, task, dims).task.program;
