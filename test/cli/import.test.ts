@@ -1,5 +1,5 @@
 /** `colt import` and `model.onnx#task` in the other commands, run as the real CLI. */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -135,7 +135,7 @@ describe("model.onnx#task in the other commands", () => {
     expect(out).toMatchObject({ status: "ok", verified: true, workload: `${gpt2}#attention-1` });
   });
 
-  it("colt tune searches an imported task; colt compare runs its subgraph in ONNX Runtime", () => {
+  it("colt tune searches an imported task; compare runs its subgraph in ONNX Runtime; best, export", () => {
     const tuned = colt(["tune", `${gpt2}#matmul-1`, "--trials", "3", "--json"], env);
     expect(tuned.stderr).toBe("");
     const run = JSON.parse(tuned.stdout) as { workload: string; verified: boolean; trials: number };
@@ -144,6 +144,12 @@ describe("model.onnx#task in the other commands", () => {
     expect(compared.stderr).toBe("");
     const result = JSON.parse(compared.stdout) as { ort: { error: number } };
     expect(result.ort.error).toBeLessThan(1e-5);
+    const best = colt(["best", `${gpt2}#matmul-1`], env);
+    expect(best.stdout).toContain(`# ${gpt2}#matmul-1`);
+    const out = join(dir, "export");
+    const exported = colt(["export", `${gpt2}#matmul-1`, "--out", out], env);
+    expect(exported.stderr).toBe("");
+    expect(existsSync(join(out, "colt_gpt2_onnx_matmul_1.c"))).toBe(true);
   });
 
   it("an unknown task names the model's tasks", () => {

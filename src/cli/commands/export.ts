@@ -1,5 +1,5 @@
 /** `colt export`: the best kernel of a run or workload as a standalone .c/.h pair plus its trace. */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { Command } from "commander";
 import { emitKernel, KERNEL_NAME, WORKSPACE_FN } from "../../codegen/c-kernel.ts";
 import { bestOfRun, findRun, type CandidateRow, type RunRow } from "../../db/records.ts";
@@ -116,7 +116,7 @@ export function registerExport(program: Command): void {
           if (!b) throw new UsageError(`run ${run.id} has no verified candidate to export`);
           best = b;
           threads = run.threads;
-        } else if (listWorkloads().some((w) => w.name === what)) {
+        } else if (listWorkloads().some((w) => w.name === what) || what.includes("#")) {
           workload = what;
           prog = loadProgram(what, opts);
           const b = bestKnown(db, what, prog, opts.threads);
@@ -127,7 +127,8 @@ export function registerExport(program: Command): void {
             `'${what}' is neither a run id in the tuning database nor a workload (see 'colt workloads')`,
           );
         }
-        const base = `colt_${workload.replace(/[^A-Za-z0-9_]/g, "_")}`;
+        // A model task's name starts with the model's path: its file name is enough.
+        const base = `colt_${basename(workload).replace(/[^A-Za-z0-9_]/g, "_")}`;
         const files = exportKernel(prog, workload, best, threads, base);
         ensureDir(opts.out, "--out");
         writeFileAt(join(opts.out, `${base}.c`), files.c, "--out");
