@@ -263,7 +263,9 @@ export function smallCnn(file: string): string {
 export function operatorZoo(file: string): string {
   const g = new TestGraph(20);
   const x = g.input("x", [2, 5, 6]);
-  const shifted = g.op("Sub", [x, g.constant(0.25)]);
+  // Scaled far down and back up: constants C must print in exponent form.
+  const tiny = g.op("Div", [g.op("Sub", [x, g.constant(0.25)]), g.scalar(1e30)]);
+  const shifted = g.op("Mul", [tiny, g.scalar(1e30)]);
   const squashed = g.op("Reciprocal", [g.op("Add", [g.op("Exp", [shifted]), g.scalar(1)])]);
   g.output(g.op("Gelu", [g.op("Tanh", [squashed])], { approximate: "tanh" }));
   const sliced = g.op("Slice", [x, g.ints([1]), g.ints([6]), g.ints([2]), g.ints([2])]);

@@ -36,7 +36,7 @@ const axes = (prefix: string, shape: Shape): Record<string, number> =>
   Object.fromEntries(shape.map((e, d) => [`${prefix}${d}`, e]));
 const varsOf = (v: Vars, prefix: string, n: number): IntExpr[] =>
   Array.from({ length: n }, (_, d) => v[`${prefix}${d}`]);
-const refView = (t: TensorRef): View => ({
+const refView = (t: TensorRef): View & { readonly stage: string } => ({
   shape: t.shape,
   at: (idx) => t.at(...idx),
   stage: t.name,
@@ -105,7 +105,6 @@ export function convStages(
   const [N, C, H, W] = x.shape;
   const F = w.shape[0];
   const p = windowParams(n, x.shape, w.shape.slice(2));
-  const padded = p.padBegin.some((v) => v > 0) || (intsAttr(n, "pads") ?? []).some((v) => v > 0);
   const conv = ctx.b.reduce(
     ctx.fresh("conv"),
     { i0: N, i1: F, i2: p.out[0], i3: p.out[1] },
@@ -115,7 +114,7 @@ export function convStages(
       const y = add(mul(i2, p.strides[0]), ky, -p.padBegin[0]);
       const xx = add(mul(i3, p.strides[1]), kx, -p.padBegin[1]);
       const product = times(x.at([i0, c, y, xx]), w.at([i1, c, ky, kx]));
-      if (!padded) return product;
+      if (!p.padded) return product;
       const inside = and(
         and(icmp(y, ">=", 0), icmp(y, "<", H)),
         and(icmp(xx, ">=", 0), icmp(xx, "<", W)),
@@ -150,9 +149,7 @@ export function poolStage(ctx: StageContext, n: OnnxNode, x: View): View {
         and(icmp(xx, ">=", 0), icmp(xx, "<", W)),
       );
       const value = times(x.at([i0, i1, y, xx]), 1 / (kernel[0] * kernel[1]));
-      return p.padBegin.some((v) => v > 0) || (intsAttr(n, "pads") ?? []).some((v) => v > 0)
-        ? select(inside, value, 0)
-        : value;
+      return p.padded ? select(inside, value, 0) : value;
     },
   );
   return refView(t);
@@ -249,7 +246,11 @@ export function layerNormStages(
 }
 
 /** A stage holding a view's values: a task output, or a value read more than once. */
-export function materialize(ctx: StageContext, base: string, v: View): View {
+export function materialize(
+  ctx: StageContext,
+  base: string,
+  v: View,
+): View & { readonly stage: string } {
   const t = ctx.b.compute(ctx.fresh(base), axes("i", v.shape), (vars: Vars) =>
     v.at(varsOf(vars, "i", v.shape.length)),
   );

@@ -28,6 +28,7 @@ import {
   sliceAxes,
   splitSizes,
   transposePerm,
+  type ConstLookup,
   type Shape,
 } from "./op-params.ts";
 import type { Partition, TaskPlan } from "./partition.ts";
@@ -118,7 +119,7 @@ export function lowerTask(
   for (const h of task.heavy) valueView(h.outputs[0]);
   const outputs = task.outputs.map((value) => {
     const v = valueView(value);
-    const stage = v.stage ?? materialize(ctx, "out", v).stage ?? "";
+    const stage = v.stage ?? materialize(ctx, "out", v).stage;
     return { stage, value, shape: v.shape };
   });
   const program = b.build(outputs.map((o) => new TensorRef(o.stage, o.shape)));
@@ -136,7 +137,7 @@ function nodeView(
   value: string,
   ins: readonly (View | undefined)[],
   shape: Shape,
-  lookup: ShapedGraph["consts"]["get"],
+  lookup: ConstLookup,
 ): View {
   const x = ins[0] as View;
   const operand = (k: number) => broadcastTo(ins[k] as View, shape);

@@ -219,6 +219,8 @@ export interface WindowParams {
   readonly strides: readonly number[];
   /** Begin pads of H and W. */
   readonly padBegin: readonly number[];
+  /** Whether any side is padded: reads then need a bounds check. */
+  readonly padded: boolean;
   readonly out: readonly number[];
 }
 
@@ -237,7 +239,7 @@ export function windowParams(n: OnnxNode, input: Shape, kernel: readonly number[
     (d) => Math.floor((input[2 + d] + pads[d] + pads[d + 2] - kernel[d]) / strides[d]) + 1,
   );
   if (out.some((o) => o < 1)) throw new OpParamError("the window is larger than the padded input");
-  return { kernel, strides, padBegin: [pads[0], pads[1]], out };
+  return { kernel, strides, padBegin: [pads[0], pads[1]], padded: pads.some((p) => p > 0), out };
 }
 
 export interface ReduceParams {
