@@ -103,6 +103,16 @@ describe("colt import", () => {
     const shown = colt(["show", `${file}#matmul-1`, "--shape", "batch=3"], env);
     expect(shown.code).toBe(0);
     expect(shown.stdout).toContain("input in0: float32[3, 5]");
+    const measured = colt(
+      ["measure", `${file}#matmul-1`, "--shape", "batch=3", "--min-ms", "1"],
+      env,
+    );
+    expect(measured.stdout).toMatch(/#matmul-1 \(batch=3\), 90 FLOP/);
+    const unknown = colt(["import", file, "--dim", "seq=3"], env);
+    expectOneLineRefusal(unknown);
+    expect(unknown.stderr).toContain(
+      "the model has no symbolic dimension 'seq' (its symbolic dimensions: batch)",
+    );
   });
 
   it("refuses an int8 model", () => {

@@ -45,6 +45,8 @@ export interface OnnxNode {
 export interface OnnxGraph {
   readonly file: string;
   readonly opset: number;
+  /** The symbolic dimensions the caller fixed. */
+  readonly dims: Readonly<Record<string, number>>;
   /** Graph inputs that are not initializers, with their static shapes. */
   readonly inputs: ReadonlyMap<string, readonly number[]>;
   readonly outputs: readonly string[];
@@ -118,6 +120,20 @@ export function readOnnxGraph(file: string, dims: Readonly<Record<string, number
     }
     inputs.set(name, shape);
   }
+  const symbolic = new Set(
+    (graph.input ?? []).flatMap((v) =>
+      (v.type?.tensorType?.shape?.dim ?? []).flatMap((d) => (d.dimParam ? [d.dimParam] : [])),
+    ),
+  );
+  for (const name of Object.keys(dims)) {
+    if (!symbolic.has(name)) {
+      const known = symbolic.size > 0 ? [...symbolic].join(", ") : "none";
+      throw new OnnxReadError(
+        file,
+        `the model has no symbolic dimension '${name}' (its symbolic dimensions: ${known})`,
+      );
+    }
+  }
   const nodes = (graph.node ?? []).map((n, i): OnnxNode => {
     const attrs = new Map<string, AttrValue>();
     for (const a of n.attribute ?? []) {
@@ -137,6 +153,7 @@ export function readOnnxGraph(file: string, dims: Readonly<Record<string, number
   return {
     file,
     opset: version,
+    dims,
     inputs,
     outputs: (graph.output ?? []).map((o) => o.name ?? ""),
     initializers,

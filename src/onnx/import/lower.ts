@@ -72,7 +72,8 @@ export function lowerTask(
   task: TaskPlan,
   programName: string,
 ): LoweredTask {
-  const b = new ProgramBuilder(programName, {});
+  // The model's fixed symbolic dimensions are the program's shape parameters, for display.
+  const b = new ProgramBuilder(programName, g.graph.dims);
   const counts = new Map<string, number>();
   const ctx: StageContext = {
     b,
