@@ -10,6 +10,7 @@ import { RunNotFoundError } from "../db/records.ts";
 import { ProgramError } from "../ir/builder.ts";
 import { BucketError } from "../models/bucket.ts";
 import { NoOnnxGraphError } from "../onnx/graphs.ts";
+import { OnnxReadError, UnknownTaskError, UnsupportedModelError } from "../onnx/import/errors.ts";
 import { ReplayError } from "../models/llm/errors.ts";
 import { RecordsError } from "../models/llm/records.ts";
 import { CandidateError, CompilerNotFoundError, ToolNotFoundError } from "../measure/errors.ts";
@@ -51,6 +52,9 @@ const USER_ERRORS = [
   OrtMismatchError,
   OrtRunError,
   NoOnnxGraphError,
+  OnnxReadError,
+  UnsupportedModelError,
+  UnknownTaskError,
 ];
 
 export function reportError(e: unknown, write: (line: string) => void = printErr): number {

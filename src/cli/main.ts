@@ -4,6 +4,7 @@ import { registerBench } from "./commands/bench.ts";
 import { registerBest } from "./commands/best.ts";
 import { registerCompare } from "./commands/compare.ts";
 import { registerExport } from "./commands/export.ts";
+import { registerImport } from "./commands/import.ts";
 import { registerMeasure } from "./commands/measure.ts";
 import { registerReport } from "./commands/report.ts";
 import { registerRuns } from "./commands/runs.ts";
@@ -30,6 +31,7 @@ export function buildCli(): Command {
   registerReport(program);
   registerBench(program);
   registerCompare(program);
+  registerImport(program);
   return program;
 }
 

@@ -11,7 +11,15 @@ import {
 import { ScheduleError, ScheduleSyntaxError } from "../schedule/errors.ts";
 import { Schedule } from "../schedule/schedule.ts";
 import { parseTrace } from "../schedule/text.ts";
-import { instantiateShape, SIZE_NAMES, type SizeName } from "../workloads/registry.ts";
+import { importedProgram, importedTask } from "../onnx/import/import-model.ts";
+import { taskSubgraph } from "../onnx/import/subgraph.ts";
+import type { OnnxModel } from "../onnx/model.ts";
+import {
+  instantiateShape,
+  parseShapeOverrides,
+  SIZE_NAMES,
+  type SizeName,
+} from "../workloads/registry.ts";
 import { requireFile } from "../util/paths.ts";
 import { UsageError } from "./errors.ts";
 
@@ -46,8 +54,37 @@ export function parseSize(text: string | undefined): SizeName {
   return size as SizeName;
 }
 
+/**
+ * A built-in workload by name, or a task of an ONNX model as `model.onnx#task`; for a
+ * model, `--shape NAME=VALUE` fixes its symbolic dimensions (what `--dim` does for import).
+ */
 export function loadProgram(workload: string, opts: WorkloadOptions): Program {
+  const task = modelTask(workload, opts);
+  if (task) return importedProgram(task.file, task.name, task.dims);
   return instantiateShape(workload, parseSize(opts.size), opts.shape);
+}
+
+/** The ONNX subgraph of `model.onnx#task` (what `colt compare` runs); undefined for a built-in workload. */
+export function loadTaskOnnx(workload: string, opts: WorkloadOptions): OnnxModel | undefined {
+  const task = modelTask(workload, opts);
+  if (!task) return undefined;
+  const { model, task: imported } = importedTask(task.file, task.name, task.dims);
+  return taskSubgraph(model, imported);
+}
+
+function modelTask(
+  workload: string,
+  opts: WorkloadOptions,
+): { file: string; name: string; dims: Record<string, number> } | undefined {
+  const hash = workload.lastIndexOf("#");
+  if (hash <= 0) return undefined;
+  const dims = parseShapeOverrides(opts.shape ?? "", "symbolic dimensions of the model");
+  return { file: workload.slice(0, hash), name: workload.slice(hash + 1), dims };
+}
+
+/** `--dim NAME=VALUE` given once or more. */
+export function parseModelDims(dims: readonly string[] | undefined): Record<string, number> {
+  return parseShapeOverrides((dims ?? []).join(","), "--dim takes NAME=VALUE, e.g. --dim batch=1");
 }
 
 /** Reads and replays a schedule file; errors name the file. */

@@ -46,7 +46,8 @@ export function floatLiteral(v: number): string {
   if (v === Infinity) return "INFINITY";
   if (v === -Infinity) return "(-INFINITY)";
   if (Number.isNaN(v)) return "NAN";
-  const s = Number.isInteger(v) ? `${v}.0` : String(Math.fround(v));
+  // Integers from 1e21 print in exponent form, which takes no ".0".
+  const s = Number.isInteger(v) && Math.abs(v) < 1e21 ? `${v}.0` : String(Math.fround(v));
   return v < 0 ? `(${s}f)` : `${s}f`;
 }
 

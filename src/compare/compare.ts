@@ -12,7 +12,7 @@ import { CandidateError } from "../measure/errors.ts";
 import { referenceOutput } from "../measure/evaluate.ts";
 import { summarize, type TimingSummary } from "../measure/stats.ts";
 import { onnxGraphOf } from "../onnx/graphs.ts";
-import { buildOnnxModel } from "../onnx/model.ts";
+import { buildOnnxModel, type OnnxModel } from "../onnx/model.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import { checkOrtOutput } from "./check.ts";
 import { loadOrt } from "./ort-load.ts";
@@ -31,6 +31,8 @@ export interface CompareOptions {
   readonly runTimeoutMs?: number;
   /** Memory the workload's tensors may take (default: the environment, else the machine's). */
   readonly memoryLimit?: MemoryLimit;
+  /** The ONNX model to run, when the workload is not built in (an imported task's subgraph). */
+  readonly onnxModel?: OnnxModel;
 }
 
 const DEFAULT_RUN_TIMEOUT_MS = 1_800_000;
@@ -57,7 +59,7 @@ const SGEMM_WORKLOADS = ["matmul", "batch-matmul"];
 export async function compareWithOrt(o: CompareOptions): Promise<Comparison> {
   const ort = await loadOrt();
   const program = o.schedule.program;
-  const graph = onnxGraphOf(o.workload);
+  const onnxModel = o.onnxModel ?? buildOnnxModel(program, onnxGraphOf(o.workload), o.seed);
   const flops = flopCount(program);
   const withSpeed = (t: TimingSummary): SideTiming => ({
     ...t,
@@ -86,7 +88,7 @@ export async function compareWithOrt(o: CompareOptions): Promise<Comparison> {
     seed: o.seed,
     runTimeoutMs: o.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
   });
-  const ortRun = await runOrt(buildOnnxModel(program, graph, o.seed), {
+  const ortRun = await runOrt(onnxModel, {
     workload: o.workload,
     threads: o.threads,
     cpus: engine.pinnedCpus(),

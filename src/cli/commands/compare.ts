@@ -15,6 +15,7 @@ import { formatFlops, formatMs, percent } from "../../util/format.ts";
 import {
   admitPrograms,
   loadProgram,
+  loadTaskOnnx,
   MAX_MEMORY_OPTION,
   parsePositiveInt,
   parseThreads,
@@ -71,6 +72,7 @@ export function registerCompare(program: Command): void {
         threads,
         seed: opts.seed,
         minMs: opts.minMs,
+        onnxModel: loadTaskOnnx(workload, opts),
       });
       if (opts.json) {
         const json = {

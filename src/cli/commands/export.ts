@@ -1,5 +1,5 @@
 /** `colt export`: the best kernel of a run or workload as a standalone .c/.h pair plus its trace. */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { Command } from "commander";
 import {
   emitKernel,
@@ -136,7 +136,8 @@ export function registerExport(program: Command): void {
     .option(...DB_OPTION)
     .action(async (what: string, opts: ExportCliOptions) => {
       await withDb(opts.db, (db) => {
-        const isWorkload = listWorkloads().some((w) => w.name === what);
+        // A model task (`model.onnx#task`) is a workload too.
+        const isWorkload = listWorkloads().some((w) => w.name === what) || what.includes("#");
         // A workload name wins over a directory of that name (write ./NAME for the directory).
         const run = isWorkload ? undefined : findRunByRef(db, what);
         let workload: string;
@@ -161,7 +162,8 @@ export function registerExport(program: Command): void {
             `'${what}' is neither a run id in the tuning database, a run directory, nor a workload (see 'colt runs', 'colt workloads')`,
           );
         }
-        const base = `colt_${workload.replace(/[^A-Za-z0-9_]/g, "_")}`;
+        // A model task's name starts with the model's path: its file name is enough.
+        const base = `colt_${basename(workload).replace(/[^A-Za-z0-9_]/g, "_")}`;
         const files = exportKernel(prog, workload, best, threads, base);
         ensureDir(opts.out, "--out");
         writeFileAt(join(opts.out, `${base}.c`), files.c, "--out");
