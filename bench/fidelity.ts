@@ -38,18 +38,11 @@ import {
   replaceBetweenMarkers,
 } from "../src/search/fidelity.ts";
 import { PhaseClock } from "../src/util/phase-clock.ts";
-import { instantiate, SIZE_NAMES, type SizeName } from "../src/workloads/registry.ts";
+import { SIZE_NAMES, instantiate, layerNames, type SizeName } from "../src/workloads/registry.ts";
 
-const LAYERS = [
-  "llama3-8b-attention",
-  "deepseek-r1-moe",
-  "flux-attention",
-  "flux-conv",
-  "llama4-scout-mlp",
-];
 const { values } = parseArgs({
   options: {
-    workloads: { type: "string", default: LAYERS.join(",") },
+    workloads: { type: "string", default: layerNames().join(",") },
     seeds: { type: "string", default: "5" },
     trials: { type: "string", default: "64" },
     size: { type: "string", default: "medium" },

@@ -20,20 +20,10 @@ import { offlineBucket } from "../src/models/offline/proposers.ts";
 import { Schedule } from "../src/schedule/schedule.ts";
 import { tune } from "../src/search/tune.ts";
 import { replaceBetweenMarkers } from "../src/util/doc-markers.ts";
-import { instantiate } from "../src/workloads/registry.ts";
+import { instantiate, layerNames } from "../src/workloads/registry.ts";
 import { paperTable } from "./paper-table.ts";
 
-const WORKLOADS = [
-  "llama3-8b-attention",
-  "deepseek-r1-moe",
-  "flux-attention",
-  "flux-conv",
-  "llama4-scout-mlp",
-  "matmul",
-  "rmsnorm",
-  "layernorm",
-  "softmax",
-];
+const WORKLOADS = [...layerNames(), "matmul", "rmsnorm", "layernorm", "softmax"];
 const { values } = parseArgs({
   options: {
     workloads: { type: "string", default: WORKLOADS.join(",") },

@@ -29,18 +29,11 @@ import {
   type BenchRow,
   type BenchStrategy,
 } from "../src/search/bench.ts";
-import { instantiate } from "../src/workloads/registry.ts";
+import { instantiate, layerNames } from "../src/workloads/registry.ts";
 
-const LAYERS = [
-  "llama3-8b-attention",
-  "deepseek-r1-moe",
-  "flux-attention",
-  "flux-conv",
-  "llama4-scout-mlp",
-];
 const { values } = parseArgs({
   options: {
-    workloads: { type: "string", default: LAYERS.join(",") },
+    workloads: { type: "string", default: layerNames().join(",") },
     strategies: { type: "string", default: "colt,random,mcts" },
     seeds: { type: "string", default: "5" },
     trials: { type: "string", default: "64" },

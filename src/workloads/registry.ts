@@ -40,6 +40,11 @@ export function listWorkloads(): readonly WorkloadDef[] {
   return WORKLOADS;
 }
 
+/** The model layers (attention, MLP, MoE, conv): what the benches compare strategies on. */
+export function layerNames(): string[] {
+  return WORKLOADS.filter((w) => w.kind === "layer").map((w) => w.name);
+}
+
 export function getWorkload(name: string): WorkloadDef {
   const def = BY_NAME.get(name);
   if (!def) throw new UnknownWorkloadError(name, [...BY_NAME.keys()]);

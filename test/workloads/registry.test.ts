@@ -5,6 +5,7 @@ import {
   getWorkload,
   instantiate,
   instantiateShape,
+  layerNames,
   listWorkloads,
   parseShapeOverrides,
   ShapeError,
@@ -17,6 +18,16 @@ const AXIS_NAME = /^[a-z]{1,3}$/;
 
 describe("workload registry", () => {
   const workloads = listWorkloads();
+
+  it("names the five model layers the benches compare strategies on", () => {
+    expect(layerNames().sort()).toEqual([
+      "deepseek-r1-moe",
+      "flux-attention",
+      "flux-conv",
+      "llama3-8b-attention",
+      "llama4-scout-mlp",
+    ]);
+  });
 
   it("holds the operators and the five paper layers, with unique names", () => {
     const names = workloads.map((w) => w.name);
