@@ -12,6 +12,7 @@ import { registerShow } from "./commands/show.ts";
 import { registerTune } from "./commands/tune.ts";
 import { registerWorkloads } from "./commands/workloads.ts";
 import { reportError } from "./errors.ts";
+import { endQuietlyOnClosedPipe } from "./output.ts";
 import { printErr, printOut } from "./output.ts";
 
 export function buildCli(): Command {
@@ -36,6 +37,7 @@ export function buildCli(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  endQuietlyOnClosedPipe();
   try {
     await buildCli().parseAsync(argv);
   } catch (e) {

@@ -5,6 +5,17 @@
  */
 import { printable } from "../util/printable.ts";
 
+/**
+ * A reader that closes the pipe early (`colt workloads | head`) has all it wants: end
+ * quietly, as Unix tools do, instead of dying on the unhandled EPIPE.
+ */
+export function endQuietlyOnClosedPipe(): void {
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+    process.exit(0);
+  });
+}
+
 export function printOut(text: string): void {
   process.stdout.write(printable(text));
 }

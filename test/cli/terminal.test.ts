@@ -1,10 +1,12 @@
 /** Text from files and arguments reaches the terminal shown, never as control characters. */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CONTROL_CHARACTERS } from "../support/control.ts";
-import { colt } from "../support/cli.ts";
+import { BIN, colt } from "../support/cli.ts";
 
 const cache = mkdtempSync(join(tmpdir(), "colt-terminal-"));
 const env = { COLT_CACHE_DIR: cache };
@@ -30,4 +32,20 @@ describe("terminal output", () => {
     for (const out of [r.stdout, r.stderr, option.stdout, option.stderr])
       expect(out).not.toMatch(CONTROL_CHARACTERS);
   });
+});
+
+describe("a reader that stops early", () => {
+  it("ends colt quietly with exit 0 (as in `colt workloads | head -1`)", async () => {
+    const child = spawn(process.execPath, [BIN, "workloads"], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    // The reader is gone before colt writes its first line.
+    child.stdout.destroy();
+    const [code] = (await once(child, "close")) as [number | null];
+    expect(stderr).not.toMatch(/EPIPE|internal error/);
+    expect(code).toBe(0);
+  }, 60_000);
 });

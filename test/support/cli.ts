@@ -2,7 +2,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const BIN = fileURLToPath(new URL("../../bin/colt.js", import.meta.url));
+export const BIN = fileURLToPath(new URL("../../bin/colt.js", import.meta.url));
 
 export interface CliResult {
   readonly code: number | null;
