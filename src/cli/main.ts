@@ -8,6 +8,8 @@ import { registerMeasure } from "./commands/measure.ts";
 import { registerReport } from "./commands/report.ts";
 import { registerShow } from "./commands/show.ts";
 import { registerTune } from "./commands/tune.ts";
+import { registerWorker } from "./commands/worker.ts";
+import { registerWorkers } from "./commands/workers.ts";
 import { registerWorkloads } from "./commands/workloads.ts";
 import { reportError } from "./errors.ts";
 import { printErr, printOut } from "./output.ts";
@@ -28,6 +30,8 @@ export function buildCli(): Command {
   registerReport(program);
   registerBench(program);
   registerCompare(program);
+  registerWorker(program);
+  registerWorkers(program);
   return program;
 }
 

@@ -22,10 +22,12 @@ import { parseTrace } from "../../schedule/text.ts";
 import { generateC } from "../../codegen/generate.ts";
 import { emitKernel } from "../../codegen/c-kernel.ts";
 import { LearnedCostModel } from "../../costmodel/learned.ts";
-import { flopCount } from "../../ir/program.ts";
+import { flopCount, type Program } from "../../ir/program.ts";
 import { cacheDir, ensureCacheDir } from "../../measure/cache-dir.ts";
 import { detectCompiler, type Compiler } from "../../measure/compiler.ts";
 import { MeasurementEngine } from "../../measure/engine.ts";
+import type { Runner } from "../../measure/runner.ts";
+import type { QueueRunner } from "../../distributed/queue-runner.ts";
 import { machineProfile } from "../../measure/profile.ts";
 import { ABOVE_BOUND, rooflineFraction } from "../../measure/roofline.ts";
 import type { Bucket } from "../../models/bucket.ts";
@@ -60,8 +62,15 @@ import {
   type RunSettings,
 } from "../recorded-run.ts";
 import { printErr, printOut } from "../output.ts";
+import {
+  LOCAL_FALLBACK_OPTION,
+  openQueueRunner,
+  QUEUE_OPTION,
+  WAIT_FOR_WORKER_OPTION,
+  type QueueCliOptions,
+} from "../queue.ts";
 
-interface TuneCliOptions extends WorkloadOptions {
+interface TuneCliOptions extends WorkloadOptions, QueueCliOptions {
   strategy: string;
   trials: number;
   seed: number;
@@ -151,6 +160,9 @@ export function registerTune(program: Command): void {
     )
     .option("--remeasure", "with --replay: measure again instead of replaying measurements")
     .option(...MAX_MEMORY_OPTION)
+    .option(...QUEUE_OPTION)
+    .option(...WAIT_FOR_WORKER_OPTION)
+    .option(...LOCAL_FALLBACK_OPTION)
     .option(...DB_OPTION)
     .option(
       "--resume <run-id>",
@@ -172,6 +184,8 @@ export function registerTune(program: Command): void {
           "--models and --replay exclude each other: a replay uses the recorded bucket",
         );
       if (opts.remeasure && !replay) throw new UsageError("--remeasure needs --replay <run-dir>");
+      if (opts.queue && replay)
+        throw new UsageError("--queue and --replay exclude each other: a replay measures here");
       if (replay && opts.out && resolve(opts.out) === resolve(replay.dir))
         throw new UsageError(
           "--out must not be the --replay directory (its records would be overwritten)",
@@ -214,11 +228,10 @@ async function tuneCommand(
   const prog = loadProgram(workload, opts);
   // A strict replay answers measurements from the records: no compiler involved.
   // The cost model (whose predictions prompts quote) sees the recorded machine.
-  let engine: Pick<MeasurementEngine, "measure" | "measureAll">;
+  let engine: Runner;
   let profile: MachineProfile;
-  let recording: RecordingEngine | undefined;
-  let known: Schedule[] | undefined;
   let compiler: Compiler | undefined;
+  let queued: QueueRunner | undefined;
   if (replay && !opts.remeasure) {
     engine = new ReplayedMeasurements(replay);
     profile = replay.profile;
@@ -234,7 +247,61 @@ async function tuneCommand(
       memoryLimit,
     });
     profile = replay?.profile ?? (await machineProfile(compiler, cacheDir()));
+    if (opts.queue) {
+      const settings = {
+        workload,
+        size: parseSize(opts.size),
+        seed: opts.seed,
+        threads: opts.threads,
+        minMs: opts.minMs,
+      };
+      queued = await openQueueRunner(
+        { ...opts, queue: opts.queue },
+        compiler,
+        profile,
+        settings,
+        opts.quiet === true || opts.json === true,
+      );
+      engine = queued ?? engine;
+    }
   }
+  try {
+    await tuneWith(workload, opts, replay, db, {
+      prog,
+      strategy,
+      resumed,
+      engine,
+      profile,
+      compiler,
+      queued,
+    });
+  } finally {
+    await queued?.close();
+  }
+}
+
+/** What measures a run, and on what. */
+interface Measuring {
+  readonly prog: Program;
+  readonly strategy: StrategyName;
+  readonly resumed: ReturnType<typeof getRun> | undefined;
+  readonly engine: Runner;
+  readonly profile: MachineProfile;
+  readonly compiler: Compiler | undefined;
+  readonly queued: QueueRunner | undefined;
+}
+
+async function tuneWith(
+  workload: string,
+  opts: TuneCliOptions,
+  replay: RecordedRun | undefined,
+  db: Db | undefined,
+  m: Measuring,
+): Promise<void> {
+  const { prog, strategy, resumed, profile, compiler, queued } = m;
+  let { engine } = m;
+  let recording: RecordingEngine | undefined;
+  let known: Schedule[] | undefined;
   const models = openModels({
     bucketFile: opts.models,
     replay,
@@ -358,6 +425,7 @@ async function tuneCommand(
           database: { fromDatabase: recording.fromDb, measured: recording.measured },
         }
       : {}),
+    ...(queued ? { workers: queued.workers() } : {}),
   };
   if (db && recording) {
     const { runId } = recording;
