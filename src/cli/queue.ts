@@ -38,7 +38,7 @@ export async function openQueueRunner(
   compiler: Compiler,
   profile: MachineProfile,
   settings: JobSettings,
-  quiet: boolean,
+  say: { info: boolean; warnings: boolean },
 ): Promise<QueueRunner | undefined> {
   const connection = parseQueueUrl(o.queue);
   const key = machineKey(machineKind(profile.cpuModel, compiler, settings.threads));
@@ -49,13 +49,15 @@ export async function openQueueRunner(
     waitForWorkerMs: o.waitForWorker * 1000,
   });
   try {
-    if (!quiet) printErr(`measuring on workers of machine key ${key} via ${connection.display}\n`);
+    if (say.info)
+      printErr(`measuring on workers of machine key ${key} via ${connection.display}\n`);
     if (await runner.awaitWorker(!o.localFallback)) return runner;
   } catch (e) {
     await runner.close();
     throw e;
   }
   await runner.close();
-  if (!quiet) printErr(`colt: warning: no worker of machine key ${key} came; measuring locally\n`);
+  if (say.warnings)
+    printErr(`colt: warning: no worker of machine key ${key} came; measuring locally\n`);
   return undefined;
 }

@@ -14,7 +14,7 @@ export interface QueueConnection {
 }
 
 export function redactUrl(url: string): string {
-  return url.replace(/^(rediss?:\/\/)[^@/]*@/, "$1[redacted]@");
+  return url.replace(/^([a-z][\w+.-]*:\/\/)[^@/]*@/i, "$1[redacted]@");
 }
 
 export function parseQueueUrl(url: string): QueueConnection {

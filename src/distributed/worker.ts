@@ -28,8 +28,8 @@ export interface WorkerOptions {
   /** How long a job stays leased without a renewal (a killed worker's job waits this long). */
   readonly leaseMs: number;
   readonly runTimeoutMs?: number;
-  /** Called after each job, with the job's id and the status it measured. */
-  readonly onJob?: (id: string, status: string) => void;
+  /** Called as each job starts ("started") and ends (the status it measured). */
+  readonly onJob?: (id: string, event: string) => void;
   /** Connection errors (ioredis retries them; a restarted Redis is reconnected to). */
   readonly onError: (e: Error) => void;
 }
@@ -105,6 +105,7 @@ export class MeasurementWorker {
     } catch (e) {
       throw new UnrecoverableError(`invalid job data: ${(e as Error).message}`);
     }
+    this.o.onJob?.(job.id ?? "", "started");
     const measurement = await this.engine(data).measure(schedule);
     this.jobsDone++;
     this.o.onJob?.(job.id ?? "", measurement.status);

@@ -255,13 +255,10 @@ async function tuneCommand(
         threads: opts.threads,
         minMs: opts.minMs,
       };
-      queued = await openQueueRunner(
-        { ...opts, queue: opts.queue },
-        compiler,
-        profile,
-        settings,
-        opts.quiet === true || opts.json === true,
-      );
+      queued = await openQueueRunner({ ...opts, queue: opts.queue }, compiler, profile, settings, {
+        info: !opts.quiet && !opts.json,
+        warnings: !opts.quiet,
+      });
       engine = queued ?? engine;
     }
   }

@@ -64,7 +64,7 @@ export function registerWorker(program: Command): void {
         memoryLimit: resolveMemoryLimit(opts.maxMemory),
         leaseMs: opts.lease * 1000,
         ...(opts.runTimeout !== undefined ? { runTimeoutMs: opts.runTimeout * 1000 } : {}),
-        onJob: (id, status) => printErr(`${name}: job ${id.slice(0, 12)} ${status}\n`),
+        onJob: (id, event) => printErr(`${name}: job ${id} ${event}\n`),
         onError: (e) => printErr(`${name}: warning: ${connection.redact(e.message)}\n`),
       });
       try {
