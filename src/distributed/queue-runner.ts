@@ -55,6 +55,8 @@ export class QueueRunner implements Runner {
     // Connection errors are retried by ioredis (a restarted Redis is reconnected to); the
     // last one is kept for the message when the wait for a worker runs out.
     const keep = (e: Error) => (this.lastError = e);
+    // Each pending add() listens for the queue closing; a round adds many at once.
+    this.queue.setMaxListeners(0);
     this.queue.on("error", keep);
     this.events.on("error", keep);
   }
