@@ -63,10 +63,18 @@ export class Watched {
   }
 }
 
-/** Starts redis-server with no persistence on a free port; `password` turns on AUTH. */
-export async function startRedis(password?: string): Promise<{ url: string; server: Watched }> {
-  const port = await freePort();
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+/**
+ * Starts redis-server on a free port: no persistence, or with `aof` on its port with an
+ * append-only file there, synced at every write; `password` turns on AUTH.
+ */
+export async function startRedis(
+  password?: string,
+  aof?: { dir: string; port: number },
+): Promise<{ url: string; server: Watched }> {
+  const port = aof?.port ?? (await freePort());
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", ""];
+  if (aof) args.push("--appendonly", "yes", "--appendfsync", "always", "--dir", aof.dir);
+  else args.push("--appendonly", "no");
   if (password) args.push("--requirepass", password);
   const server = new Watched(spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] }));
   await server.waitFor(/Ready to accept connections/, 10_000);
