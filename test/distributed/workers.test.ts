@@ -100,6 +100,37 @@ describe("colt tune --queue with colt worker", () => {
     expect(new Set(allFinished()).size).toBe(allFinished().length);
   }, 120_000);
 
+  it("runs colt bench on the workers", async () => {
+    const before = allFinished().length;
+    const out = mkdtempSync(join(tmpdir(), "colt-workers-bench-"));
+    const b = startColt(
+      [
+        "bench",
+        "--workloads",
+        "matmul",
+        "--strategies",
+        "random",
+        "--seeds",
+        "1",
+        "--trials",
+        "3",
+        "--min-ms",
+        "5",
+        "--final-rounds",
+        "0",
+        "--queue",
+        redis.url,
+        "--out",
+        out,
+        "--json",
+      ],
+      env,
+    );
+    expect((await b.exited).code, b.out).toBe(0);
+    // The baseline and three trials, all measured by the workers.
+    expect(allFinished().length - before).toBe(4);
+  }, 120_000);
+
   it("completes a run whose worker is SIGKILLed mid-job, each candidate measured once", async () => {
     const alpha = workers.get("alpha")!;
     const startedBefore = (alpha.out.match(/ started$/gm) ?? []).length;

@@ -15,9 +15,10 @@ import {
 import { RecordingEngine } from "../../db/recording-engine.ts";
 import { programHash } from "../../ir/hash.ts";
 import { cacheDir, ensureCacheDir } from "../../measure/cache-dir.ts";
-import { detectCompiler } from "../../measure/compiler.ts";
+import { detectCompiler, type Compiler } from "../../measure/compiler.ts";
 import { MeasurementEngine } from "../../measure/engine.ts";
-import { machineProfile } from "../../measure/profile.ts";
+import { machineProfile, type MachineProfile } from "../../measure/profile.ts";
+import type { QueueRunner } from "../../distributed/queue-runner.ts";
 import { offlineBucket } from "../../models/offline/proposers.ts";
 import { reportData } from "../../report/data.ts";
 import { escapeHtml, renderBenchReport } from "../../report/html.ts";
@@ -34,6 +35,14 @@ import {
 } from "../../search/bench.ts";
 import { ensureDir, writeFileAt } from "../../util/paths.ts";
 import { DB_OPTION, withDb } from "../db.ts";
+import type { Runner } from "../../measure/runner.ts";
+import {
+  LOCAL_FALLBACK_OPTION,
+  openQueueRunner,
+  QUEUE_OPTION,
+  WAIT_FOR_WORKER_OPTION,
+  type QueueCliOptions,
+} from "../queue.ts";
 import { UsageError } from "../errors.ts";
 import { formatMs, percent } from "../format.ts";
 import {
@@ -48,7 +57,7 @@ import {
 import type { MemoryLimit } from "../../measure/memory-limit.ts";
 import { printErr, printOut } from "../output.ts";
 
-interface BenchCliOptions {
+interface BenchCliOptions extends QueueCliOptions {
   workloads: string;
   strategies: string;
   seeds: number;
@@ -160,6 +169,9 @@ export function registerBench(program: Command): void {
       "write bench.txt, bench.json and report.html here (default: report only, bench-<id>.html)",
     )
     .option(...MAX_MEMORY_OPTION)
+    .option(...QUEUE_OPTION)
+    .option(...WAIT_FOR_WORKER_OPTION)
+    .option(...LOCAL_FALLBACK_OPTION)
     .option(...DB_OPTION)
     .option("--json", "print the table as JSON")
     .option("--quiet", "no progress lines")
@@ -201,6 +213,67 @@ async function bench(
   const benchId = `bench-${newRunId()}`;
   const progress = !opts.quiet && !opts.json;
   const firstRun = new Map<string, string>();
+  const queues = await openQueues(opts, compiler, profile, programs);
+  try {
+    await benchWith(db, opts, strategies, programs, memoryLimit, queues, {
+      compiler,
+      profile,
+      profileId,
+      compilerId,
+      benchId,
+      progress,
+      firstRun,
+    });
+  } finally {
+    for (const q of queues.values()) await q?.close();
+  }
+}
+
+/** With --queue: a queue runner per workload (its jobs name it), or none to measure locally. */
+async function openQueues(
+  opts: BenchCliOptions,
+  compiler: Compiler,
+  profile: MachineProfile,
+  programs: readonly { workload: string }[],
+): Promise<Map<string, QueueRunner | undefined>> {
+  const queues = new Map<string, QueueRunner | undefined>();
+  if (!opts.queue) return queues;
+  for (const { workload } of programs) {
+    const settings = {
+      workload,
+      size: parseSize(opts.size),
+      seed: 1,
+      threads: opts.threads,
+      minMs: opts.minMs,
+    };
+    const say = { info: !opts.quiet && !opts.json && queues.size === 0, warnings: !opts.quiet };
+    queues.set(
+      workload,
+      await openQueueRunner({ ...opts, queue: opts.queue }, compiler, profile, settings, say),
+    );
+  }
+  return queues;
+}
+
+interface BenchContext {
+  readonly compiler: Compiler;
+  readonly profile: MachineProfile;
+  readonly profileId: number;
+  readonly compilerId: number;
+  readonly benchId: string;
+  readonly progress: boolean;
+  readonly firstRun: Map<string, string>;
+}
+
+async function benchWith(
+  db: Db,
+  opts: BenchCliOptions,
+  strategies: BenchStrategy[],
+  programs: { workload: string; program: ReturnType<typeof loadProgram> }[],
+  memoryLimit: MemoryLimit,
+  queues: ReadonlyMap<string, QueueRunner | undefined>,
+  { compiler, profile, profileId, compilerId, benchId, progress, firstRun }: BenchContext,
+): Promise<void> {
   const runs = await runBench({
     programs,
     strategies,
@@ -229,9 +302,8 @@ async function bench(
         bench: benchId,
       });
       if (!firstRun.has(workload)) firstRun.set(workload, runId);
-      const engine = new RecordingEngine(
-        db,
-        runId,
+      const measuring: Runner =
+        queues.get(workload) ??
         new MeasurementEngine({
           compiler,
           cacheDir: cacheDir(),
@@ -239,9 +311,8 @@ async function bench(
           seed: 1,
           minMs: opts.minMs,
           memoryLimit,
-        }),
-        compiler,
-      );
+        });
+      const engine = new RecordingEngine(db, runId, measuring, compiler);
       return {
         engine,
         onTrial: (t) => engine.recordTrial(t),
