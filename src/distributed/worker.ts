@@ -9,6 +9,7 @@ import { UnrecoverableError, Worker, type Job, type RedisClient } from "bullmq";
 import type { Compiler } from "../measure/compiler.ts";
 import { MeasurementEngine } from "../measure/engine.ts";
 import type { MemoryLimit } from "../measure/memory-limit.ts";
+import type { Schedule } from "../schedule/schedule.ts";
 import type { QueueConnection } from "./connection.ts";
 import { InvalidJobError } from "./errors.ts";
 import { parseJob, scheduleOfJob, type JobResult, type MeasureJob } from "./job.ts";
@@ -94,7 +95,7 @@ export class MeasurementWorker {
 
   private async process(job: Job<MeasureJob, JobResult>): Promise<JobResult> {
     let data: MeasureJob;
-    let schedule;
+    let schedule: Schedule;
     try {
       data = parseJob(job.data);
       if (data.threads !== this.o.kind.threads)

@@ -68,6 +68,8 @@ export function registerWorker(program: Command): void {
         onError: (e) => printErr(`${name}: warning: ${connection.redact(e.message)}\n`),
       });
       try {
+        // Until Redis answers, the worker keeps trying (as after a Redis restart).
+        printErr(`worker ${name}: connecting to ${connection.display}\n`);
         await worker.start();
         printErr(
           `worker ${name}: machine key ${worker.key} (${profile.cpuModel}, ${claim.cores.length} thread${claim.cores.length > 1 ? "s" : ""}), cores ${claim.list}, queue ${connection.display}\n`,
