@@ -5,6 +5,8 @@
 import { OrtMismatchError } from "../compare/check.ts";
 import { OrtMissingError } from "../compare/ort-load.ts";
 import { OrtRunError } from "../compare/ort-run.ts";
+import { CoresError } from "../distributed/cores.ts";
+import { QueueError } from "../distributed/errors.ts";
 import { DatabaseError } from "../db/database.ts";
 import { RunNotFoundError } from "../db/records.ts";
 import { ProgramError } from "../ir/builder.ts";
@@ -55,6 +57,8 @@ const USER_ERRORS = [
   OnnxReadError,
   UnsupportedModelError,
   UnknownTaskError,
+  QueueError,
+  CoresError,
 ];
 
 export function reportError(e: unknown, write: (line: string) => void = printErr): number {

@@ -10,6 +10,8 @@ import { registerReport } from "./commands/report.ts";
 import { registerRuns } from "./commands/runs.ts";
 import { registerShow } from "./commands/show.ts";
 import { registerTune } from "./commands/tune.ts";
+import { registerWorker } from "./commands/worker.ts";
+import { registerWorkers } from "./commands/workers.ts";
 import { registerWorkloads } from "./commands/workloads.ts";
 import { reportError } from "./errors.ts";
 import { endQuietlyOnClosedPipe } from "./output.ts";
@@ -33,6 +35,8 @@ export function buildCli(): Command {
   registerBench(program);
   registerCompare(program);
   registerImport(program);
+  registerWorker(program);
+  registerWorkers(program);
   return program;
 }
 

@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { validateBucket, type Bucket } from "../models/bucket.ts";
 import { ReplayError } from "../models/llm/errors.ts";
 import { readRecords, RECORDS_FILE, type LlmRecord } from "../models/llm/records.ts";
-import type { Measurement, MeasurementEngine } from "../measure/engine.ts";
+import type { Measurement } from "../measure/engine.ts";
+import type { Runner } from "../measure/runner.ts";
 import type { MachineProfile } from "../measure/profile.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import type { TrialRecord } from "../search/trials.ts";
@@ -94,7 +95,7 @@ const REPLAYED_COMPILER = { command: "replay", version: "recorded", flags: [] } 
  * Answers measurements from a recorded run's trial log, by trace. A trace the recorded
  * run did not measure means this run diverged: a ReplayError.
  */
-export class ReplayedMeasurements implements Pick<MeasurementEngine, "measure" | "measureAll"> {
+export class ReplayedMeasurements implements Runner {
   private readonly byTrace = new Map<string, TrialRecord>();
 
   constructor(private readonly run: RecordedRun) {

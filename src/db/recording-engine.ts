@@ -7,14 +7,15 @@
  * rest are measured.
  */
 import { printLoopNest } from "../ir/print.ts";
-import type { Measurement, MeasurementEngine } from "../measure/engine.ts";
+import type { Measurement } from "../measure/engine.ts";
 import { MeasurementAbandonedError } from "../measure/errors.ts";
+import type { Runner } from "../measure/runner.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import type { TrialRecord } from "../search/trials.ts";
 import type { Db } from "./database.ts";
 import { findMeasurement, insertMeasurement, recordTrial, type CompilerInfo } from "./records.ts";
 
-export class RecordingEngine implements Pick<MeasurementEngine, "measure" | "measureAll"> {
+export class RecordingEngine implements Runner {
   /** Measurements answered from the database. */
   fromDb = 0;
   /** Measurements made (and recorded) by this process. */
@@ -25,7 +26,7 @@ export class RecordingEngine implements Pick<MeasurementEngine, "measure" | "mea
   constructor(
     private readonly db: Db,
     readonly runId: string,
-    private readonly inner: Pick<MeasurementEngine, "measure">,
+    private readonly inner: Pick<Runner, "measure">,
     private readonly compiler: CompilerInfo,
     /** The run is stopping (a signal): see measure. */
     private readonly stop?: AbortSignal,

@@ -23,6 +23,7 @@ import { outputPath, parsePrepareMs, parseTimes, readFloat32 } from "./harness-o
 import { checkMemory, resolveMemoryLimit, type MemoryLimit } from "./memory-limit.ts";
 import { processLimits } from "./resource-limits.ts";
 import { runBinary } from "./run.ts";
+import type { Runner } from "./runner.ts";
 import { withMeasurementLock } from "./run-lock.ts";
 import { summarize, type TimingSummary } from "./stats.ts";
 import { DEFAULT_TOLERANCE, relativeL2Error } from "./verify.ts";
@@ -33,6 +34,11 @@ export interface EngineOptions {
   readonly seed?: number;
   /** Cores the kernel runs on (OpenMP threads); default 1, the papers' single-core target. */
   readonly threads?: number;
+  /**
+   * CPU list (taskset syntax) measurements are pinned to; default: the last `threads`
+   * cores. Workers sharing a machine take disjoint lists.
+   */
+  readonly cores?: string;
   /** Minimum measuring time per candidate, after warm-up. */
   readonly minMs?: number;
   readonly warmup?: number;
@@ -78,7 +84,7 @@ export interface Measurement {
   };
 }
 
-export class MeasurementEngine {
+export class MeasurementEngine implements Runner {
   private readonly buildLimit: ReturnType<typeof pLimit>;
   private readonly runLimit = pLimit(1);
   /** Reference outputs by program and seed: computed once, while candidates build. */
@@ -99,8 +105,9 @@ export class MeasurementEngine {
     );
   }
 
-  /** The CPU list a measurement is pinned to: the last `threads` cores. */
+  /** The CPU list a measurement is pinned to: `cores`, else the last `threads` cores. */
   pinnedCpus(): string {
+    if (this.options.cores !== undefined) return this.options.cores;
     const n = cpus().length;
     const threads = Math.min(this.options.threads ?? 1, n);
     return threads === 1 ? String(n - 1) : `${n - threads}-${n - 1}`;

@@ -5,7 +5,7 @@
  */
 import type { CostModel } from "../costmodel/cost-model.ts";
 import { compulsoryTraffic, flopCount, type Program } from "../ir/program.ts";
-import type { MeasurementEngine } from "../measure/engine.ts";
+import type { Runner } from "../measure/runner.ts";
 import type { MachineProfile } from "../measure/profile.ts";
 import { rooflineSeconds } from "../measure/roofline.ts";
 import type { Proposer } from "../models/protocol.ts";
@@ -40,8 +40,8 @@ export interface TuneOptions {
   readonly strategy: StrategyName;
   readonly seed: number;
   readonly budget: Budget;
-  /** What measures: the engine, or a stand-in with the same two methods (replayed runs). */
-  readonly engine: Pick<MeasurementEngine, "measure" | "measureAll">;
+  /** What measures: the local engine, a queue of workers, the database wrapper or a replay. */
+  readonly engine: Runner;
   readonly profile: MachineProfile;
   readonly threads: number;
   readonly proposers: readonly Proposer[];

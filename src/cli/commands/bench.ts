@@ -14,9 +14,10 @@ import {
 import { RecordingEngine } from "../../db/recording-engine.ts";
 import { programHash } from "../../ir/hash.ts";
 import { cacheDir, ensureCacheDir } from "../../measure/cache-dir.ts";
-import { detectCompiler } from "../../measure/compiler.ts";
+import { detectCompiler, type Compiler } from "../../measure/compiler.ts";
 import { MeasurementEngine } from "../../measure/engine.ts";
-import { machineProfile } from "../../measure/profile.ts";
+import { machineProfile, type MachineProfile } from "../../measure/profile.ts";
+import type { QueueRunner } from "../../distributed/queue-runner.ts";
 import { offlineBucket } from "../../models/offline/proposers.ts";
 import { reportData } from "../../report/data.ts";
 import { escapeHtml, renderBenchReport } from "../../report/html.ts";
@@ -35,6 +36,14 @@ import { ensureDir, writeFileAt } from "../../util/paths.ts";
 import { PhaseClock } from "../../util/phase-clock.ts";
 import { guardRuns, RunLifecycle, type Ending } from "../run-lifecycle.ts";
 import { DB_OPTION, withDb } from "../db.ts";
+import type { Runner } from "../../measure/runner.ts";
+import {
+  LOCAL_FALLBACK_OPTION,
+  openQueueRunner,
+  QUEUE_OPTION,
+  WAIT_FOR_WORKER_OPTION,
+  type QueueCliOptions,
+} from "../queue.ts";
 import { UsageError } from "../errors.ts";
 import { formatMs, percent } from "../../util/format.ts";
 import {
@@ -49,7 +58,7 @@ import {
 import type { MemoryLimit } from "../../measure/memory-limit.ts";
 import { printErr, printOut } from "../output.ts";
 
-interface BenchCliOptions {
+interface BenchCliOptions extends QueueCliOptions {
   workloads: string;
   strategies: string;
   seeds: number;
@@ -165,6 +174,9 @@ export function registerBench(program: Command): void {
       "write bench.txt, bench.json and report.html here (default: report only, bench-<id>.html)",
     )
     .option(...MAX_MEMORY_OPTION)
+    .option(...QUEUE_OPTION)
+    .option(...WAIT_FOR_WORKER_OPTION)
+    .option(...LOCAL_FALLBACK_OPTION)
     .option(...DB_OPTION)
     .option("--json", "print the table as JSON")
     .option("--quiet", "no progress lines")
@@ -215,6 +227,82 @@ async function bench(
   const benchId = `bench-${newRunId()}`;
   const progress = !opts.quiet && !opts.json;
   const firstRun = new Map<string, string>();
+  const queues = await openQueues(opts, compiler, profile, programs);
+  try {
+    await benchWith(db, opts, strategies, programs, memoryLimit, queues, {
+      compiler,
+      profile,
+      profileId,
+      compilerId,
+      benchId,
+      progress,
+      firstRun,
+      stop,
+      ending,
+    });
+  } finally {
+    for (const q of queues.values()) await q?.close();
+  }
+}
+
+/** With --queue: a queue runner per workload (its jobs name it), or none to measure locally. */
+async function openQueues(
+  opts: BenchCliOptions,
+  compiler: Compiler,
+  profile: MachineProfile,
+  programs: readonly { workload: string }[],
+): Promise<Map<string, QueueRunner | undefined>> {
+  const queues = new Map<string, QueueRunner | undefined>();
+  if (!opts.queue) return queues;
+  for (const { workload } of programs) {
+    const settings = {
+      workload,
+      size: parseSize(opts.size),
+      seed: 1,
+      threads: opts.threads,
+      minMs: opts.minMs,
+    };
+    const say = { info: !opts.quiet && !opts.json && queues.size === 0, warnings: !opts.quiet };
+    queues.set(
+      workload,
+      await openQueueRunner({ ...opts, queue: opts.queue }, compiler, profile, settings, say),
+    );
+  }
+  return queues;
+}
+
+interface BenchContext {
+  readonly compiler: Compiler;
+  readonly profile: MachineProfile;
+  readonly profileId: number;
+  readonly compilerId: number;
+  readonly benchId: string;
+  readonly progress: boolean;
+  readonly firstRun: Map<string, string>;
+  /** Aborted by the first SIGINT/SIGTERM; `ending` holds the run under way to mark. */
+  readonly stop: AbortSignal;
+  readonly ending: Ending;
+}
+
+async function benchWith(
+  db: Db,
+  opts: BenchCliOptions,
+  strategies: BenchStrategy[],
+  programs: { workload: string; program: ReturnType<typeof loadProgram> }[],
+  memoryLimit: MemoryLimit,
+  queues: ReadonlyMap<string, QueueRunner | undefined>,
+  {
+    compiler,
+    profile,
+    profileId,
+    compilerId,
+    benchId,
+    progress,
+    firstRun,
+    stop,
+    ending,
+  }: BenchContext,
+): Promise<void> {
   const runs = await runBench({
     programs,
     strategies,
@@ -247,9 +335,8 @@ async function bench(
       const clock = new PhaseClock();
       const lifecycle = new RunLifecycle(db, runId);
       ending.lifecycle = lifecycle;
-      const engine = new RecordingEngine(
-        db,
-        runId,
+      const measuring: Runner =
+        queues.get(workload) ??
         new MeasurementEngine({
           compiler,
           cacheDir: cacheDir(),
@@ -259,10 +346,8 @@ async function bench(
           memoryLimit,
           clock,
           stop,
-        }),
-        compiler,
-        stop,
-      );
+        });
+      const engine = new RecordingEngine(db, runId, measuring, compiler, stop);
       return {
         engine,
         clock,

@@ -12,6 +12,7 @@ import {
   insertExpansion,
   markRunning,
   setBaseline,
+  type RunRow,
 } from "../../db/records.ts";
 import { RecordingEngine } from "../../db/recording-engine.ts";
 import { programHash } from "../../ir/hash.ts";
@@ -20,10 +21,12 @@ import { parseTrace } from "../../schedule/text.ts";
 import { generateC } from "../../codegen/generate.ts";
 import { emitKernel } from "../../codegen/c-kernel.ts";
 import { LearnedCostModel } from "../../costmodel/learned.ts";
-import { flopCount } from "../../ir/program.ts";
+import { flopCount, type Program } from "../../ir/program.ts";
 import { cacheDir, ensureCacheDir } from "../../measure/cache-dir.ts";
 import { detectCompiler, type Compiler } from "../../measure/compiler.ts";
 import { MeasurementEngine } from "../../measure/engine.ts";
+import type { Runner } from "../../measure/runner.ts";
+import type { QueueRunner } from "../../distributed/queue-runner.ts";
 import { machineProfile } from "../../measure/profile.ts";
 import { ABOVE_BOUND, rooflineFraction } from "../../measure/roofline.ts";
 import type { Bucket } from "../../models/bucket.ts";
@@ -62,8 +65,15 @@ import {
   type RunSettings,
 } from "../recorded-run.ts";
 import { printErr, printOut } from "../output.ts";
+import {
+  LOCAL_FALLBACK_OPTION,
+  openQueueRunner,
+  QUEUE_OPTION,
+  WAIT_FOR_WORKER_OPTION,
+  type QueueCliOptions,
+} from "../queue.ts";
 
-interface TuneCliOptions extends WorkloadOptions {
+interface TuneCliOptions extends WorkloadOptions, QueueCliOptions {
   strategy: string;
   trials: number;
   seed: number;
@@ -153,6 +163,9 @@ export function registerTune(program: Command): void {
     )
     .option("--remeasure", "with --replay: measure again instead of replaying measurements")
     .option(...MAX_MEMORY_OPTION)
+    .option(...QUEUE_OPTION)
+    .option(...WAIT_FOR_WORKER_OPTION)
+    .option(...LOCAL_FALLBACK_OPTION)
     .option(...DB_OPTION)
     .option(
       "--resume <run>",
@@ -174,6 +187,8 @@ export function registerTune(program: Command): void {
           "--models and --replay exclude each other: a replay uses the recorded bucket",
         );
       if (opts.remeasure && !replay) throw new UsageError("--remeasure needs --replay <run-dir>");
+      if (opts.queue && replay)
+        throw new UsageError("--queue and --replay exclude each other: a replay measures here");
       if (replay && opts.out && resolve(opts.out) === resolve(replay.dir))
         throw new UsageError(
           "--out must not be the --replay directory (its records would be overwritten)",
@@ -244,13 +259,12 @@ async function searchAndReport(
   const prog = loadProgram(workload, opts);
   // A strict replay answers measurements from the records: no compiler involved.
   // The cost model (whose predictions prompts quote) sees the recorded machine.
-  let engine: Pick<MeasurementEngine, "measure" | "measureAll">;
+  let engine: Runner;
   let profile: MachineProfile;
-  let recording: RecordingEngine | undefined;
-  let known: Schedule[] | undefined;
   let compiler: Compiler | undefined;
   // Shared by the engine (building, measuring) and the search (proposing).
   const clock = new PhaseClock();
+  let queued: QueueRunner | undefined;
   if (replay && !opts.remeasure) {
     engine = new ReplayedMeasurements(replay);
     profile = replay.profile;
@@ -268,7 +282,65 @@ async function searchAndReport(
       stop,
     });
     profile = replay?.profile ?? (await machineProfile(compiler, cacheDir()));
+    if (opts.queue) {
+      const settings = {
+        workload,
+        size: parseSize(opts.size),
+        seed: opts.seed,
+        threads: opts.threads,
+        minMs: opts.minMs,
+      };
+      queued = await openQueueRunner({ ...opts, queue: opts.queue }, compiler, profile, settings, {
+        info: !opts.quiet && !opts.json,
+        warnings: !opts.quiet,
+      });
+      engine = queued ?? engine;
+    }
   }
+  try {
+    await tuneWith(workload, opts, replay, db, ending, {
+      prog,
+      strategy,
+      resumed,
+      engine,
+      profile,
+      compiler,
+      queued,
+      clock,
+      stop,
+    });
+  } finally {
+    await queued?.close();
+  }
+}
+
+/** What measures a run, and on what. */
+interface Measuring {
+  readonly prog: Program;
+  readonly strategy: StrategyName;
+  readonly resumed: RunRow | undefined;
+  readonly engine: Runner;
+  readonly profile: MachineProfile;
+  readonly compiler: Compiler | undefined;
+  readonly queued: QueueRunner | undefined;
+  /** Shared by the engine (building, measuring) and the search (proposing). */
+  readonly clock: PhaseClock;
+  /** Aborted by the first SIGINT/SIGTERM (see run-lifecycle.ts). */
+  readonly stop: AbortSignal | undefined;
+}
+
+async function tuneWith(
+  workload: string,
+  opts: TuneCliOptions,
+  replay: RecordedRun | undefined,
+  db: Db | undefined,
+  ending: Ending,
+  m: Measuring,
+): Promise<void> {
+  const { prog, strategy, resumed, profile, compiler, queued, clock, stop } = m;
+  let { engine } = m;
+  let recording: RecordingEngine | undefined;
+  let known: Schedule[] | undefined;
   const models = openModels({
     bucketFile: opts.models,
     replay,
@@ -392,6 +464,7 @@ async function searchAndReport(
           database: { fromDatabase: recording.fromDb, measured: recording.measured },
         }
       : {}),
+    ...(queued ? { workers: queued.workers() } : {}),
   };
   if (db && recording) {
     const { runId } = recording;

@@ -1,0 +1,92 @@
+/** `colt worker`: measure candidates for tuners on other machines (docs/distributed.md). */
+import { hostname } from "node:os";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { parseQueueUrl } from "../../distributed/connection.ts";
+import { claimCores, parseCores } from "../../distributed/cores.ts";
+import { machineKind } from "../../distributed/machine-key.ts";
+import { MeasurementWorker } from "../../distributed/worker.ts";
+import { cacheDir, ensureCacheDir } from "../../measure/cache-dir.ts";
+import { detectCompiler } from "../../measure/compiler.ts";
+import { resolveMemoryLimit } from "../../measure/memory-limit.ts";
+import { machineProfile } from "../../measure/profile.ts";
+import { MAX_MEMORY_OPTION, parsePositiveInt } from "../options.ts";
+import { printErr } from "../output.ts";
+import { UsageError } from "../errors.ts";
+
+interface WorkerCliOptions {
+  queue: string;
+  cores?: string;
+  name?: string;
+  lease: number;
+  runTimeout?: number;
+  maxMemory?: string;
+}
+
+export function registerWorker(program: Command): void {
+  program
+    .command("worker")
+    .description("take measurement jobs of this machine's kind from a Redis queue until stopped")
+    .requiredOption("--queue <url>", "the Redis of the tuners: redis://[:PASSWORD@]HOST:PORT")
+    .option(
+      "--cores <list>",
+      "cores the kernels run on, e.g. 3 or 0-3 (default: the highest core no other worker took); the thread count is their number",
+    )
+    .option("--name <name>", "the worker's name in results and 'colt workers' (default: host-pid)")
+    .option(
+      "--lease <s>",
+      "seconds a job stays with a worker that stops answering before it is delivered again",
+      parsePositiveInt("--lease"),
+      30,
+    )
+    .option(
+      "--run-timeout <s>",
+      "seconds a candidate may run before it is classified as a timeout",
+      parsePositiveInt("--run-timeout"),
+    )
+    .option(...MAX_MEMORY_OPTION)
+    .action(async (opts: WorkerCliOptions) => {
+      const connection = parseQueueUrl(opts.queue);
+      const name = opts.name ?? `${hostname()}-${process.pid}`;
+      if (!/^[\w.-]{1,64}$/.test(name))
+        throw new UsageError(`--name '${name}': use letters, digits, '.', '-' and '_' only`);
+      ensureCacheDir();
+      const compiler = detectCompiler();
+      const profile = await machineProfile(compiler, cacheDir());
+      const claim = claimCores(cacheDir(), opts.cores ? parseCores(opts.cores) : undefined);
+      const worker = new MeasurementWorker({
+        connection,
+        name,
+        cores: claim.list,
+        kind: machineKind(profile.cpuModel, compiler, claim.cores.length),
+        compiler,
+        cacheDir: join(cacheDir(), "workers", name),
+        memoryLimit: resolveMemoryLimit(opts.maxMemory),
+        leaseMs: opts.lease * 1000,
+        ...(opts.runTimeout !== undefined ? { runTimeoutMs: opts.runTimeout * 1000 } : {}),
+        onJob: (id, event) => printErr(`${name}: job ${id} ${event}\n`),
+        onError: (e) => printErr(`${name}: warning: ${connection.redact(e.message)}\n`),
+      });
+      try {
+        // Until Redis answers, the worker keeps trying (as after a Redis restart).
+        printErr(`worker ${name}: connecting to ${connection.display}\n`);
+        await worker.start();
+        printErr(
+          `worker ${name}: machine key ${worker.key} (${profile.cpuModel}, ${claim.cores.length} thread${claim.cores.length > 1 ? "s" : ""}), cores ${claim.list}, queue ${connection.display}\n`,
+        );
+        await stopSignal();
+        printErr(`worker ${name}: stopping after the current job\n`);
+        await worker.close();
+      } finally {
+        claim.release();
+      }
+    });
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function stopSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+}
