@@ -240,7 +240,7 @@ describe("colt tune --queue with colt worker", () => {
       await events.close();
       await queue.close();
     }
-  }, 60_000);
+  }, 180_000); // the workers may still be finishing the killed tuner's jobs first
 
   it("classifies a candidate that hangs on a worker, without retrying it", async () => {
     for (const name of ["alpha2", "beta"]) await workers.get(name)!.stop("SIGTERM");
