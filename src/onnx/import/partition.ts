@@ -8,7 +8,7 @@
  * Pow), so that it costs no extra tensor.
  */
 import type { OnnxNode } from "./graph.ts";
-import { isArithmetic, isHeavy, isLayout, type ShapedGraph } from "./shapes.ts";
+import { isArithmetic, isHeavy, isLayout, STREAMING_OPS, type ShapedGraph } from "./shapes.ts";
 
 export interface TaskPlan {
   readonly index: number;
@@ -24,16 +24,7 @@ export interface Partition {
   readonly taskOf: ReadonlyMap<OnnxNode, number>;
 }
 
-const STREAMING = [
-  "Softmax",
-  "LayerNormalization",
-  "ReduceMean",
-  "ReduceSum",
-  "ReduceMax",
-  "MaxPool",
-  "AveragePool",
-  "GlobalAveragePool",
-];
+const STREAMING: readonly string[] = STREAMING_OPS;
 
 export function partition(g: ShapedGraph): Partition {
   const tasks: TaskPlan[] = [];

@@ -52,10 +52,8 @@ export const LAYOUT_OPS = [
   "Concat",
   "Slice",
 ] as const;
-export const HEAVY_OPS = [
-  "MatMul",
-  "Gemm",
-  "Conv",
+/** Heavy operators that read each input element once, in one pass (norms, reductions, pooling). */
+export const STREAMING_OPS = [
   "Softmax",
   "LayerNormalization",
   "ReduceMean",
@@ -65,6 +63,7 @@ export const HEAVY_OPS = [
   "AveragePool",
   "GlobalAveragePool",
 ] as const;
+export const HEAVY_OPS = ["MatMul", "Gemm", "Conv", ...STREAMING_OPS] as const;
 export const SUPPORTED_OPS: readonly string[] = [
   ...UNARY_OPS,
   ...BINARY_OPS,
