@@ -6,7 +6,8 @@
  * 8-proposer graded bucket), and a one-seed spot check at `paper` size per layer.
  *
  *   npm run bench:fidelity -- [--workloads a,b] [--seeds 5] [--trials 64] [--size medium]
- *       [--ablations lambda,course-alteration,graded-bucket|none] [--paper-strategies colt,mcts|none]
+ *       [--strategies colt,mcts,mcts-mid,evolutionary,random]
+ *       [--ablations lambda,course-alteration,graded-bucket,levers|none] [--paper-strategies colt,mcts|none]
  *       [--doc docs/benchmarks.md] [--report fidelity.html]
  *
  * Every run's best and the unscheduled program are re-measured side by side per workload
@@ -36,7 +37,7 @@ import {
   FIDELITY_STRATEGIES,
   fidelityTable,
   replaceBetweenMarkers,
-} from "../src/search/fidelity.ts";
+} from "../src/cli/fidelity.ts";
 import { PhaseClock } from "../src/util/phase-clock.ts";
 import { SIZE_NAMES, instantiate, layerNames, type SizeName } from "../src/workloads/registry.ts";
 
@@ -46,6 +47,7 @@ const { values } = parseArgs({
     seeds: { type: "string", default: "5" },
     trials: { type: "string", default: "64" },
     size: { type: "string", default: "medium" },
+    strategies: { type: "string", default: FIDELITY_STRATEGIES.map((v) => v.name).join(",") },
     ablations: { type: "string", default: "lambda,course-alteration,graded-bucket" },
     "paper-strategies": { type: "string", default: "colt,mcts" },
     "min-ms": { type: "string", default: "30" },
@@ -62,17 +64,21 @@ const workloads = values.workloads.split(",").map((w) => w.trim());
 const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => i + 1);
 const trials = Number(values.trials);
 const ablations = ablationVariants(values.ablations);
+/** The FIDELITY_STRATEGIES an option names, comma-separated. */
+const namedStrategies = (option: string, list: string) =>
+  list.split(",").map((name) => {
+    const variant = FIDELITY_STRATEGIES.find((v) => v.name === name.trim());
+    if (!variant)
+      throw new Error(
+        `unknown --${option} entry '${name}' (${FIDELITY_STRATEGIES.map((v) => v.name).join(", ")}${option === "paper-strategies" ? ", or none" : ""})`,
+      );
+    return variant;
+  });
+const strategies = namedStrategies("strategies", values.strategies);
 const paperStrategies =
   values["paper-strategies"] === "none"
     ? []
-    : values["paper-strategies"].split(",").map((name) => {
-        const variant = FIDELITY_STRATEGIES.find((v) => v.name === name.trim());
-        if (!variant)
-          throw new Error(
-            `unknown --paper-strategies entry '${name}' (${FIDELITY_STRATEGIES.map((v) => v.name).join(", ")}, or none)`,
-          );
-        return variant;
-      });
+    : namedStrategies("paper-strategies", values["paper-strategies"]);
 
 const compiler = detectCompiler();
 const dir = cacheDir();
@@ -122,7 +128,7 @@ async function bench(
   });
 }
 
-const main = await bench(size, [...FIDELITY_STRATEGIES, ...ablations], seeds);
+const main = await bench(size, [...strategies, ...ablations], seeds);
 const paper = paperStrategies.length > 0 ? await bench("paper", paperStrategies, [1]) : [];
 const minutes = ((Date.now() - started) / 60_000).toFixed(0);
 

@@ -46,9 +46,15 @@ export function scheduleOfRun(db: Db, workload: string, runId: string): ChosenSc
   };
 }
 
-export function bestKnownOrInitial(db: Db, program: Program, threads: number): ChosenSchedule {
+export function bestKnownOrInitial(
+  db: Db,
+  program: Program,
+  threads: number,
+  target: string,
+): ChosenSchedule {
   const workloadId = findWorkload(db, programHash(program));
-  const best = workloadId === undefined ? undefined : bestCandidate(db, { workloadId, threads });
+  const best =
+    workloadId === undefined ? undefined : bestCandidate(db, { workloadId, threads, target });
   if (!best) {
     return {
       schedule: Schedule.initial(program),

@@ -20,6 +20,9 @@ import { MemoryLimitError, MemorySizeError } from "../measure/memory-limit.ts";
 import { ScheduleError, ScheduleSyntaxError } from "../schedule/errors.ts";
 import { TuneError } from "../search/tune.ts";
 import { PathError } from "../util/paths.ts";
+import { LibraryError } from "../library/errors.ts";
+import { ModelBudgetError } from "../tuning/model-tuner.ts";
+import { TargetError } from "../target/errors.ts";
 import { ShapeError, UnknownWorkloadError } from "../workloads/registry.ts";
 import { printErr } from "./output.ts";
 
@@ -58,7 +61,10 @@ const USER_ERRORS = [
   UnsupportedModelError,
   UnknownTaskError,
   QueueError,
+  TargetError,
   CoresError,
+  ModelBudgetError,
+  LibraryError,
 ];
 
 export function reportError(e: unknown, write: (line: string) => void = printErr): number {

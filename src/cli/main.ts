@@ -9,6 +9,7 @@ import { registerMeasure } from "./commands/measure.ts";
 import { registerReport } from "./commands/report.ts";
 import { registerRuns } from "./commands/runs.ts";
 import { registerShow } from "./commands/show.ts";
+import { registerTargets } from "./commands/targets.ts";
 import { registerTune } from "./commands/tune.ts";
 import { registerWorker } from "./commands/worker.ts";
 import { registerWorkers } from "./commands/workers.ts";
@@ -25,6 +26,7 @@ export function buildCli(): Command {
     .configureOutput({ writeOut: printOut, writeErr: printErr })
     .exitOverride();
   registerWorkloads(program);
+  registerTargets(program);
   registerShow(program);
   registerMeasure(program);
   registerTune(program);

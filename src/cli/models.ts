@@ -8,7 +8,7 @@ import { loadBucketFile, type Bucket } from "../models/bucket.ts";
 import { buildBucket, type BuiltBucket } from "../models/llm/build.ts";
 import type { LlmCallError } from "../models/llm/errors.ts";
 import { ReplayLibrary } from "../models/llm/replay.ts";
-import type { Proposer } from "../models/protocol.ts";
+import type { Proposer } from "../search/proposer.ts";
 import type { RecordedRun } from "./recorded-run.ts";
 
 export interface LlmReport {

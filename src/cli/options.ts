@@ -21,11 +21,38 @@ import {
   type SizeName,
 } from "../workloads/registry.ts";
 import { requireFile } from "../util/paths.ts";
+import { detectTargetName, findTarget, resolveTarget } from "../target/detect.ts";
+import type { BoundTarget, Target } from "../target/target.ts";
 import { UsageError } from "./errors.ts";
 
 export interface WorkloadOptions {
   size?: string;
   shape?: string;
+}
+
+export const TARGET_OPTION = [
+  "--target <name>",
+  "what to build for: native (this machine's, the default) or a name from 'colt targets'",
+] as const;
+
+/** The target of --target, bound to this machine (how its binaries run here). */
+export function loadTarget(name: string | undefined): BoundTarget {
+  return resolveTarget(name ?? "native");
+}
+
+/** The target of --target for a command that only reads records: it need not run here. */
+export function chosenTarget(name: string | undefined): Target {
+  return findTarget(name === undefined || name === "native" ? detectTargetName() : name);
+}
+
+/** The target of --target for a command that times kernels: never an emulated one. */
+export function loadTimedTarget(name: string | undefined, command: string): BoundTarget {
+  const target = loadTarget(name);
+  if (target.execution.kind === "emulated")
+    throw new UsageError(
+      `${target.name} runs under an emulator here, and emulated times are not timings; run colt ${command} on ${target.isa.arch} hardware (colt measure --target ${target.name} verifies a schedule here)`,
+    );
+  return target;
 }
 
 export const MAX_MEMORY_OPTION = [

@@ -31,6 +31,8 @@ export interface RunSettings {
   readonly seed: number;
   readonly trials: number;
   readonly threads: number;
+  /** --target as given (absent: native). */
+  readonly target?: string;
   readonly minMs: number;
   readonly calls?: number;
   readonly maxTokens?: number;

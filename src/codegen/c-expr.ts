@@ -14,6 +14,7 @@ import {
   type IntExpr,
 } from "../ir/int-expr.ts";
 import type { Cond, Expr, UnaryOp } from "../ir/program.ts";
+import { maskType, vecType } from "../target/gnu-vectors.ts";
 
 export interface VectorContext {
   /** The vectorized loop variable (C name already resolved by the caller). */
@@ -37,10 +38,6 @@ export interface ExprEnv {
   /** Records which vector helpers the emitted code uses. */
   useHelper(name: string): void;
 }
-
-export const vecType = (lanes: number) => `colt_v${lanes}`;
-export const vecTypeUnaligned = (lanes: number) => `colt_v${lanes}u`;
-export const maskType = (lanes: number) => `colt_i${lanes}`;
 
 export function floatLiteral(v: number): string {
   if (v === Infinity) return "INFINITY";
@@ -108,6 +105,9 @@ export function emitExpr(
           vec: true,
         };
       }
+      // A vector divided by a scalar (softmax's row sum) multiplies by its reciprocal,
+      // which the compiler hoists: one scalar divide per row, not a vector divide per vector.
+      if (e.op === "/" && !b.vec) return { code: `(${a.code} * (1.0f / ${b.code}))`, vec: true };
       return { code: `(${a.code} ${e.op} ${b.code})`, vec: true };
     }
     case "un": {
@@ -222,9 +222,15 @@ export function helperDefinitions(used: ReadonlySet<string>): string {
 }
 
 /**
- * exp on whole vectors (Cephes expf: x = n·ln2 + r, a degree-6 polynomial in r, then
- * 2^n from the exponent bits), about 2 ulp; a lane-by-lane expf call is slower than
- * scalar code. Large arguments give +inf, very negative ones (and -inf) give 0.
+ * exp on whole vectors: x = n·ln2 + r with n = round(x·log2 e) by the 1.5·2^23 rounding
+ * trick (no conversions), 2·e^r as a degree-5 polynomial in r (a near-minimax fit on
+ * |r| <= ln2/2, relative error 1.1e-7, its coefficients doubled so no add doubles it) in
+ * five multiply-adds (Horner: fewer operations than an Estrin square), and
+ * 2^(n-1) built in the exponent bits; within 4 ulp of expf. Arguments above 88.72 give +inf;
+ * below -86.98 (and -inf), where exp is under 2^-125.5 (twice the smallest normal float), 0.
+ * Few operations on purpose: softmax at paper size is bound by this exp as much as by
+ * memory (Cephes' degree-7 form took a fifth more time per element). A lane-by-lane expf
+ * call is slower than scalar code.
  */
 function vectorExp(lanes: number): string {
   const V = vecType(lanes);
@@ -232,22 +238,18 @@ function vectorExp(lanes: number): string {
   const splat = (c: string) => `(-(${V}){} + ${c})`;
   return [
     `static inline ${V} colt_vexp_v${lanes}(${V} x) {`,
-    `  ${M} over = x > ${splat("88.7228393f")}, under = x < ${splat("-87.3365402f")};`,
-    `  ${M} big = x > ${splat("88.0f")}, small = x < ${splat("-87.0f")};`,
-    `  x = (${V})((big & (${M})${splat("88.0f")}) | (~big & (${M})x));`,
-    `  x = (${V})((small & (${M})${splat("-87.0f")}) | (~small & (${M})x));`,
-    `  ${V} fx = x * 1.44269504088896341f + 0.5f;`,
-    `  ${M} n = __builtin_convertvector(fx, ${M});`,
-    `  n += (${M})(__builtin_convertvector(n, ${V}) > fx);`,
-    `  ${V} nf = __builtin_convertvector(n, ${V});`,
+    `  ${M} over = x > ${splat("88.7228393f")}, under = x < ${splat("-86.98f")};`,
+    `  ${V} fx = x * 1.44269504088896341f + 12582912.0f;`,
+    `  ${V} nf = fx - 12582912.0f;`,
     `  ${V} r = x - nf * 0.693359375f + nf * 2.12194440e-4f;`,
-    `  ${V} y = r * 1.9875691500e-4f + 1.3981999507e-3f;`,
-    `  y = y * r + 8.3334519073e-3f;`,
-    `  y = y * r + 4.1665795894e-2f;`,
-    `  y = y * r + 1.6666665459e-1f;`,
-    `  y = y * r + 5.0000001201e-1f;`,
-    `  y = y * (r * r) + r + 1.0f;`,
-    `  ${V} result = y * (${V})((n + 127) << 23);`,
+    `  ${V} y = r * 1.6625050455e-2f + 8.3780229092e-2f;`,
+    `  y = y * r + 3.3334228396e-1f;`,
+    `  y = y * r + 9.9998462200e-1f;`,
+    `  y = y * r + 2.0f;`,
+    `  y = y * r + 2.0f;`,
+    // 2^(n-1): 2^n itself is not a float for n = 128 (x in 88.03..88.72); at n = -126
+    // 2^(n-1) is not a normal float either, so those lanes flush to 0 (under).
+    `  ${V} result = y * (${V})(((${M})fx << 23) + 0x3f000000);`,
     `  result = (${V})(~under & (${M})result);`,
     `  return (${V})((over & (${M})${splat("INFINITY")}) | (~over & (${M})result));`,
     `}`,

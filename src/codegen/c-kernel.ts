@@ -19,13 +19,11 @@ import {
   emitExpr,
   helperDefinitions,
   intCode,
-  maskType,
-  vecType,
-  vecTypeUnaligned,
   type Emitted,
   type ExprEnv,
   type VectorContext,
 } from "./c-expr.ts";
+import { vecType, vecTypeUnaligned, vectorTypedefs } from "../target/gnu-vectors.ts";
 
 export const KERNEL_NAME = "colt_kernel";
 export const WORKSPACE_FN = "colt_workspace_floats";
@@ -170,13 +168,7 @@ class KernelEmitter implements ExprEnv {
       "#include <stddef.h>",
       "#include <omp.h>",
       "",
-      ...[...this.vectorWidths]
-        .sort((a, b) => a - b)
-        .flatMap((l) => [
-          `typedef float ${vecType(l)} __attribute__((vector_size(${l * 4})));`,
-          `typedef float ${vecTypeUnaligned(l)} __attribute__((vector_size(${l * 4}), aligned(4)));`,
-          `typedef int ${maskType(l)} __attribute__((vector_size(${l * 4})));`,
-        ]),
+      ...[...this.vectorWidths].sort((a, b) => a - b).flatMap((l) => vectorTypedefs(l)),
       `static inline ${this.indexType} colt_imin(${this.indexType} a, ${this.indexType} b) { return a < b ? a : b; }`,
       "static inline float colt_fmin(float a, float b) { return a < b ? a : b; }",
       "static inline float colt_fmax(float a, float b) { return a > b ? a : b; }",

@@ -1,14 +1,15 @@
 /**
  * Analytic run-time estimate: a roofline refined by what the schedule does to the core.
  * Compute time comes from a port model of each innermost loop body (scalar code issues one
- * element per FP instruction, 1/16 of peak; a reduction into one accumulator waits for the
+ * element per FP instruction, one lane's share of peak; a reduction into one accumulator waits for the
  * previous add; loads and stores compete for their ports; see nest-analysis.ts), memory
  * time from the cache lines missing L1 and L2 according to loop footprints. The two
  * overlap only partly.
  */
 import type { MachineProfile } from "../measure/profile.ts";
 import type { Schedule } from "../schedule/schedule.ts";
-import { analyzeNest, FP_PORTS, HW_LANES, L2_BYTES, type NestAnalysis } from "./nest-analysis.ts";
+import { machineModel } from "./machine-model.ts";
+import { analyzeNest, type NestAnalysis } from "./nest-analysis.ts";
 
 /** Bytes per cycle L2 delivers to L1 (sustained, one core). */
 const L2_BYTES_PER_CYCLE = 32;
@@ -26,15 +27,10 @@ export interface AnalyticBreakdown {
   readonly totalSeconds: number;
 }
 
-/** The private cache per core the profile reports (L2 on most machines), else 2 MiB. */
-export function privateCacheBytes(profile: MachineProfile): number {
-  const bytes = (profile as { cacheBytesPerCore?: number }).cacheBytesPerCore;
-  return bytes !== undefined && Number.isFinite(bytes) && bytes > 0 ? bytes : L2_BYTES;
-}
-
 /** Core clock implied by the calibrated peak (FMA on every FP port, full vectors). */
 export function coreHz(profile: MachineProfile): number {
-  return profile.peakFlopsPerCore / (FP_PORTS * 2 * HW_LANES);
+  const m = machineModel(profile);
+  return profile.peakFlopsPerCore / (m.fpPorts * 2 * m.lanes);
 }
 
 export function analyticBreakdown(
@@ -67,7 +63,7 @@ export function analyticEstimateMs(
   profile: MachineProfile,
   threads = 1,
 ): number {
-  const analysis = analyzeNest(schedule.lower(), threads, privateCacheBytes(profile));
+  const analysis = analyzeNest(schedule.lower(), machineModel(profile), threads);
   const b = analyticBreakdown(analysis, profile, threads);
   const ms = b.totalSeconds * 1e3;
   return Number.isFinite(ms) && ms > 0 ? ms : CALL_SECONDS * 1e3;

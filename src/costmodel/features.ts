@@ -7,8 +7,9 @@
 import { compulsoryBytes, flopCount } from "../ir/program.ts";
 import type { MachineProfile } from "../measure/profile.ts";
 import type { Schedule } from "../schedule/schedule.ts";
-import { analyticBreakdown, coreHz, privateCacheBytes } from "./analytic.ts";
-import { analyzeNest, L1_BYTES, type StoreInfo } from "./nest-analysis.ts";
+import { analyticBreakdown, coreHz } from "./analytic.ts";
+import { machineModel } from "./machine-model.ts";
+import { analyzeNest, type StoreInfo } from "./nest-analysis.ts";
 
 /** What each entry of the feature vector is, in order. */
 export const FEATURE_NAMES = [
@@ -88,8 +89,9 @@ export function extractFeatures(
   threads = 1,
 ): number[] {
   const lp = schedule.lower();
-  const l2 = privateCacheBytes(profile);
-  const a = analyzeNest(lp, threads, l2);
+  const machine = machineModel(profile);
+  const l2 = machine.l2Bytes;
+  const a = analyzeNest(lp, machine, threads);
   const t = analyticBreakdown(a, profile, threads);
   const flops = flopCount(schedule.program);
   const bytes = compulsoryBytes(schedule.program);
@@ -180,7 +182,7 @@ export function extractFeatures(
 
     mean(
       (s) => log2p(s.fitL1),
-      (s) => s.fitL1 > 0 && s.fitL1 <= L1_BYTES,
+      (s) => s.fitL1 > 0 && s.fitL1 <= machine.l1Bytes,
     ),
     frac((s) => s.fitL1 === 0),
     mean(

@@ -12,6 +12,7 @@
  * from trees.
  */
 import type { MachineProfile } from "../measure/profile.ts";
+import type { Program } from "../ir/program.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import { analyticEstimateMs } from "./analytic.ts";
 import type { CostModel, CostSample } from "./cost-model.ts";
@@ -48,11 +49,16 @@ export class LearnedCostModel implements CostModel {
   private readonly threads: number;
   private readonly seed: number;
   private readonly gbdtOptions: Partial<GbdtOptions>;
-  private readonly encoded = new WeakMap<Schedule, Encoded>();
+  /**
+   * By program, then trace: proposers rebuild the same candidates as new Schedule objects
+   * call after call, and the analytic part never changes, so each one is analysed once.
+   */
+  private readonly encoded = new WeakMap<Program, Map<string, Encoded>>();
   private readonly x: number[][] = [];
   /** log(measured) - log(analytic) per sample. */
   private readonly y: number[] = [];
   private model: GradientBoostedTrees | undefined;
+  private analysed = 0;
   private meanCorrection = 0;
   private lo: number[] = [];
   private hi: number[] = [];
@@ -66,6 +72,11 @@ export class LearnedCostModel implements CostModel {
 
   get sampleCount(): number {
     return this.y.length;
+  }
+
+  /** Programs analysed so far (each program and trace once). */
+  get analysedCount(): number {
+    return this.analysed;
   }
 
   predictMs(schedule: Schedule): number {
@@ -95,13 +106,19 @@ export class LearnedCostModel implements CostModel {
     if (added > 0) this.retrain();
   }
 
-  /** The features the model sees for a schedule (cached per schedule object). */
+  /** The features the model sees for a schedule (cached per trace). */
   features(schedule: Schedule): readonly number[] {
     return this.encode(schedule).features;
   }
 
   private encode(schedule: Schedule): Encoded {
-    let e = this.encoded.get(schedule);
+    let byTrace = this.encoded.get(schedule.program);
+    if (!byTrace) {
+      byTrace = new Map();
+      this.encoded.set(schedule.program, byTrace);
+    }
+    const key = schedule.text();
+    let e = byTrace.get(key);
     if (!e) {
       const analytic = analyticEstimateMs(schedule, this.profile, this.threads);
       e = {
@@ -109,7 +126,8 @@ export class LearnedCostModel implements CostModel {
         analyticMs: analytic,
         logAnalytic: Math.log(analytic),
       };
-      this.encoded.set(schedule, e);
+      byTrace.set(key, e);
+      this.analysed++;
     }
     return e;
   }

@@ -1,12 +1,15 @@
 /** Brings a database written by an older colt up to the current schema, in place. */
 import type { Db } from "./database.ts";
-import { runsTable } from "./schema.ts";
+import { LEGACY_TARGET } from "../target/targets.ts";
+import { profilesTable, runsTable } from "./schema.ts";
 
 /**
  * Called inside the transaction that creates missing tables, with foreign keys off.
  * Version 1 allowed fewer run statuses; SQLite cannot change a CHECK constraint, so the
  * runs table is rebuilt under its name (the way the SQLite manual prescribes) with every
- * row kept.
+ * row kept. Before version 4 a profile had no target and its uniqueness ignored it; the
+ * table is rebuilt the same way, and its rows (and so every older run) belong to
+ * `LEGACY_TARGET`, the one target COLT built for then.
  */
 export function migrate(db: Db, fromVersion: number): void {
   if (fromVersion === 1)
@@ -14,6 +17,12 @@ export function migrate(db: Db, fromVersion: number): void {
     INSERT INTO runs_v2 SELECT * FROM runs;
     DROP TABLE runs;
     ALTER TABLE runs_v2 RENAME TO runs;`);
+  const profileColumns = db.pragma("table_info(profiles)") as { name: string }[];
+  if (!profileColumns.some((c) => c.name === "target"))
+    db.exec(`${profilesTable("profiles_v4")}
+    INSERT INTO profiles_v4 SELECT *, '${LEGACY_TARGET}' FROM profiles;
+    DROP TABLE profiles;
+    ALTER TABLE profiles_v4 RENAME TO profiles;`);
   addMissingColumns(db);
 }
 

@@ -5,6 +5,7 @@ import type { MachineProfile } from "../measure/profile.ts";
 import type { TimingSummary } from "../measure/stats.ts";
 import type { TrialRecord } from "../search/trials.ts";
 import type { Db } from "./database.ts";
+import { LEGACY_TARGET } from "../target/targets.ts";
 import type { RunStatus } from "./schema.ts";
 
 export interface CompilerInfo {
@@ -18,6 +19,8 @@ export interface RunRow {
   readonly workloadId: number;
   readonly workload: string;
   readonly profileId: number;
+  /** The target its kernels were built for (its profile's). */
+  readonly target: string;
   readonly compilerId: number | null;
   readonly strategy: string;
   readonly seed: number;
@@ -78,9 +81,10 @@ export function findWorkload(db: Db, hash: string): number | undefined {
 }
 
 export function ensureProfile(db: Db, p: MachineProfile): number {
+  const target = p.target ?? LEGACY_TARGET;
   db.prepare(
-    `INSERT INTO profiles (cpu_model, cores, compiler, peak_flops_per_core, bandwidth_per_core, cache_bytes_per_core)
-     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    `INSERT INTO profiles (cpu_model, cores, compiler, peak_flops_per_core, bandwidth_per_core, cache_bytes_per_core, target)
+     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   ).run(
     p.cpuModel,
     p.cores,
@@ -88,11 +92,14 @@ export function ensureProfile(db: Db, p: MachineProfile): number {
     p.peakFlopsPerCore,
     p.bandwidthPerCore,
     p.cacheBytesPerCore,
+    target,
   );
   return (
     db
-      .prepare("SELECT id FROM profiles WHERE cpu_model = ? AND cores = ? AND compiler = ?")
-      .get(p.cpuModel, p.cores, p.compiler) as { id: number }
+      .prepare(
+        "SELECT id FROM profiles WHERE cpu_model = ? AND cores = ? AND compiler = ? AND target = ?",
+      )
+      .get(p.cpuModel, p.cores, p.compiler, target) as { id: number }
   ).id;
 }
 
@@ -150,6 +157,7 @@ interface RawRun {
   workload_id: number;
   name: string;
   profile_id: number;
+  target: string;
   compiler_id: number | null;
   strategy: string;
   seed: number;
@@ -170,6 +178,7 @@ function toRun(r: RawRun): RunRow {
     workloadId: r.workload_id,
     workload: r.name,
     profileId: r.profile_id,
+    target: r.target,
     compilerId: r.compiler_id,
     strategy: r.strategy,
     seed: r.seed,
@@ -186,7 +195,8 @@ function toRun(r: RawRun): RunRow {
 }
 
 const RUN_SELECT =
-  "SELECT runs.*, workloads.name AS name FROM runs JOIN workloads ON workloads.id = runs.workload_id";
+  "SELECT runs.*, workloads.name AS name, profiles.target AS target FROM runs " +
+  "JOIN workloads ON workloads.id = runs.workload_id JOIN profiles ON profiles.id = runs.profile_id";
 
 export function findRun(db: Db, id: string): RunRow | undefined {
   const r = db.prepare(`${RUN_SELECT} WHERE runs.id = ?`).get(id) as RawRun | undefined;
@@ -346,6 +356,8 @@ export interface BestQuery {
   readonly profileId?: number;
   readonly compilerId?: number;
   readonly threads?: number;
+  /** Only records of this target: another target's kernels are never reused. */
+  readonly target?: string;
   readonly excludeRun?: string;
 }
 
@@ -357,6 +369,7 @@ export function bestCandidate(db: Db, q: BestQuery): (CandidateRow & { run: RunR
     ["runs.profile_id = ?", q.profileId],
     ["runs.compiler_id = ?", q.compilerId],
     ["runs.threads = ?", q.threads],
+    ["profiles.target = ?", q.target],
     ["runs.id <> ?", q.excludeRun],
   ];
   for (const [clause, value] of filters) {
@@ -367,6 +380,7 @@ export function bestCandidate(db: Db, q: BestQuery): (CandidateRow & { run: RunR
   const r = db
     .prepare(
       `SELECT candidates.* FROM candidates JOIN runs ON runs.id = candidates.run_id
+       JOIN profiles ON profiles.id = runs.profile_id
        WHERE ${where.join(" AND ")} ORDER BY candidates.ms LIMIT 1`,
     )
     .get(...args) as RawCandidate | undefined;

@@ -1,7 +1,26 @@
 /** The tuning database's tables (see database.ts), by schema version. */
 
-/** 2: runs may be `interrupted` (a signal stopped them; `colt tune --resume` continues). */
-export const SCHEMA_VERSION = 3;
+/**
+ * 2: runs may be `interrupted` (a signal stopped them; `colt tune --resume` continues).
+ * 4: a profile belongs to a target; a run's records belong to its profile's target.
+ */
+export const SCHEMA_VERSION = 4;
+
+/** The profiles table; `migrate.ts` rebuilds an older one (no target) with it. */
+export function profilesTable(name: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${name} (
+  id INTEGER PRIMARY KEY,
+  cpu_model TEXT NOT NULL,
+  cores INTEGER NOT NULL,
+  compiler TEXT NOT NULL,
+  peak_flops_per_core REAL NOT NULL,
+  bandwidth_per_core REAL NOT NULL,
+  cache_bytes_per_core INTEGER NOT NULL,
+  target TEXT NOT NULL,
+  UNIQUE (cpu_model, cores, compiler, target)
+);
+`;
+}
 
 export const RUN_STATUSES = ["running", "done", "failed", "interrupted"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -35,17 +54,7 @@ CREATE TABLE IF NOT EXISTS workloads (
   name TEXT NOT NULL,
   shape TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS profiles (
-  id INTEGER PRIMARY KEY,
-  cpu_model TEXT NOT NULL,
-  cores INTEGER NOT NULL,
-  compiler TEXT NOT NULL,
-  peak_flops_per_core REAL NOT NULL,
-  bandwidth_per_core REAL NOT NULL,
-  cache_bytes_per_core INTEGER NOT NULL,
-  UNIQUE (cpu_model, cores, compiler)
-);
-CREATE TABLE IF NOT EXISTS compilers (
+${profilesTable("profiles")}CREATE TABLE IF NOT EXISTS compilers (
   id INTEGER PRIMARY KEY,
   command TEXT NOT NULL,
   version TEXT NOT NULL,

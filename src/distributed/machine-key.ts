@@ -16,7 +16,7 @@ export interface MachineKind {
 export function machineKind(cpuModel: string, compiler: Compiler, threads: number): MachineKind {
   return {
     cpuModel,
-    target: `${process.platform}-${process.arch}`,
+    target: compiler.target.name,
     compiler: compiler.version,
     flags: compiler.flags,
     threads,

@@ -44,22 +44,24 @@ export class QueueRunner implements Runner {
   /** Measurements by the worker that made them. */
   readonly byWorker = new Map<string, number>();
   private readonly queue: Queue<MeasureJob, JobResult>;
-  private readonly events: QueueEvents;
-  private ready?: Promise<void>;
+  /** Made on the first measurement: its reading loop never ends against a silent Redis. */
+  private events?: QueueEvents;
+  private ready?: Promise<QueueEvents>;
   private lastError?: Error;
 
   constructor(private readonly o: QueueRunnerOptions) {
     const name = queueName(o.machineKey);
     this.queue = new Queue<MeasureJob, JobResult>(name, { connection: o.connection.options });
-    this.events = new QueueEvents(name, { connection: o.connection.options });
     // Connection errors are retried by ioredis (a restarted Redis is reconnected to); the
     // last one is kept for the message when the wait for a worker runs out.
-    const keep = (e: Error) => (this.lastError = e);
     // Each pending add() listens for the queue closing; a round adds many at once.
     this.queue.setMaxListeners(0);
-    this.queue.on("error", keep);
-    this.events.on("error", keep);
+    this.queue.on("error", this.keepError);
   }
+
+  private readonly keepError = (e: Error): void => {
+    this.lastError = e;
+  };
 
   /**
    * Waits for a live worker of the machine key; throws NoWorkerError when the wait runs
@@ -67,17 +69,20 @@ export class QueueRunner implements Runner {
    */
   async awaitWorker(orFail: boolean): Promise<boolean> {
     const deadline = Date.now() + this.o.waitForWorkerMs;
+    // A poll cut short by the deadline on a loaded machine is not Redis failing to answer:
+    // the message blames Redis only when no poll of the whole wait got an answer.
+    let answered = false;
     for (;;) {
       const client = await beforeDeadline(this.queue.client, deadline);
       const workers = client && (await beforeDeadline(listWorkers(client), deadline));
+      answered ||= workers !== undefined;
       if (workers?.some((w) => w.machineKey === this.o.machineKey && isLive(w))) return true;
       if (Date.now() >= deadline) {
         if (!orFail) return false;
         const waitedS = Math.round(this.o.waitForWorkerMs / 1000);
-        const why =
-          workers === undefined
-            ? `Redis did not answer (${this.lastError?.message ?? "no reply"})`
-            : undefined;
+        const why = !answered
+          ? `Redis did not answer (${this.lastError?.message ?? "no reply"})`
+          : undefined;
         throw new NoWorkerError(this.o.connection.display, this.o.machineKey, waitedS, why);
       }
       await new Promise((r) => setTimeout(r, POLL_MS));
@@ -90,7 +95,7 @@ export class QueueRunner implements Runner {
 
   async measure(schedule: Schedule): Promise<Measurement> {
     this.ready ??= this.prepare();
-    await this.ready;
+    const events = await this.ready;
     const data = jobOf(schedule, this.o.settings);
     const id = jobId(data, this.o.machineKey);
     const job = await this.queue.add("measure", data, {
@@ -101,7 +106,7 @@ export class QueueRunner implements Runner {
     });
     let result: JobResult;
     try {
-      result = (await job.waitUntilFinished(this.events)) as JobResult;
+      result = (await job.waitUntilFinished(events)) as JobResult;
     } catch (e) {
       throw new RemoteJobError(this.o.connection.display, id, (e as Error).message);
     }
@@ -115,12 +120,16 @@ export class QueueRunner implements Runner {
   }
 
   async close(): Promise<void> {
-    await this.events.close();
+    await this.events?.close();
     await this.queue.close();
   }
 
-  private async prepare(): Promise<void> {
-    await this.events.waitUntilReady();
+  private async prepare(): Promise<QueueEvents> {
+    const events = new QueueEvents(this.queue.name, { connection: this.o.connection.options });
+    events.on("error", this.keepError);
+    this.events = events;
+    await events.waitUntilReady();
     await noteQueue(await this.queue.client, this.o.machineKey);
+    return events;
   }
 }

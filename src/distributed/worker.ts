@@ -41,6 +41,7 @@ export class MeasurementWorker {
   private readonly engines = new Map<string, MeasurementEngine>();
   private worker?: Worker<MeasureJob, JobResult>;
   private heartbeat?: ReturnType<typeof setInterval>;
+  private ready = false;
 
   constructor(private readonly o: WorkerOptions) {
     this.key = machineKey(o.kind);
@@ -60,7 +61,9 @@ export class MeasurementWorker {
         autorun: false,
       },
     );
+    this.worker.on("error", (e) => this.o.onError(e));
     await this.worker.waitUntilReady();
+    this.ready = true;
     await this.beat();
     this.heartbeat = setInterval(
       () => void this.beat().catch((e: Error) => this.o.onError(e)),
@@ -72,7 +75,8 @@ export class MeasurementWorker {
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
     if (!this.worker) return;
-    await withdraw(await this.client(), this.o.name);
+    // A worker stopped before Redis ever answered has nothing to withdraw.
+    if (this.ready) await withdraw(await this.client(), this.o.name);
     await this.worker.close();
   }
 

@@ -47,36 +47,33 @@ export interface Linear {
 }
 
 export function toLinear(e: IntExpr): Linear {
-  const terms = new Map<string, { atom: IntExpr; coef: number }>();
-  let c = 0;
-  const addAtom = (atom: IntExpr, coef: number) => {
-    const key = printInt(atom);
-    const prev = terms.get(key);
-    const next = (prev?.coef ?? 0) + coef;
-    if (next === 0) terms.delete(key);
-    else terms.set(key, { atom, coef: next });
-  };
-  const walk = (x: IntExpr, scale: number) => {
-    switch (x.k) {
-      case "const":
-        c += scale * x.v;
-        return;
-      case "var":
-        addAtom(x, scale);
-        return;
-      case "add":
-        walk(x.a, scale);
-        walk(x.b, scale);
-        return;
-      case "mul":
-        walk(x.a, scale * x.c);
-        return;
-      default:
-        addAtom(x, scale);
+  const l = { terms: new Map<string, { atom: IntExpr; coef: number }>(), c: 0 };
+  addLinear(l, e, 1);
+  return l;
+}
+
+// Module-level rather than closures: toLinear and printInt run for every index of every
+// candidate the proposers lower, and a closure per call costs more than the walk (under
+// tsx each named closure is also renamed with Object.defineProperty when created).
+function addLinear(l: { terms: Linear["terms"]; c: number }, x: IntExpr, scale: number): void {
+  switch (x.k) {
+    case "const":
+      l.c += scale * x.v;
+      return;
+    case "add":
+      addLinear(l, x.a, scale);
+      addLinear(l, x.b, scale);
+      return;
+    case "mul":
+      addLinear(l, x.a, scale * x.c);
+      return;
+    default: {
+      const key = printInt(x);
+      const next = (l.terms.get(key)?.coef ?? 0) + scale;
+      if (next === 0) l.terms.delete(key);
+      else l.terms.set(key, { atom: x, coef: next });
     }
-  };
-  walk(e, 1);
-  return { terms, c };
+  }
 }
 
 export function fromLinear(l: Linear): IntExpr {
@@ -275,34 +272,46 @@ export function evalInt(e: IntExpr, env: ReadonlyMap<string, number>): number {
 /** Human-readable form, also used as the canonical key of an atom. */
 export function printInt(
   e: IntExpr,
-  name: (v: string) => string = (v) => v,
+  name: (v: string) => string = sameName,
   minFunction = "min",
 ): string {
-  const go = (x: IntExpr, prec: number): string => {
-    switch (x.k) {
-      case "const":
-        return x.v < 0 && prec > 0 ? `(${x.v})` : String(x.v);
-      case "var":
-        return name(x.name);
-      case "add": {
-        const a = go(x.a, 1);
-        const neg = negatedTerm(x.b);
-        const s = neg ? `${a} - ${go(neg, 2)}` : `${a} + ${go(x.b, 1)}`;
-        return prec > 1 ? `(${s})` : s;
-      }
-      case "mul": {
-        const s = `${go(x.a, 2)}*${x.c < 0 ? `(${x.c})` : x.c}`;
-        return prec > 2 ? `(${s})` : s;
-      }
-      case "div":
-        return `${go(x.a, 3)}/${x.d}`;
-      case "mod":
-        return `${go(x.a, 3)}%${x.d}`;
-      case "min":
-        return `${minFunction}(${go(x.a, 0)}, ${go(x.b, 0)})`;
+  return printPrec(e, 0, name, minFunction);
+}
+
+function sameName(v: string): string {
+  return v;
+}
+
+function printPrec(
+  x: IntExpr,
+  prec: number,
+  name: (v: string) => string,
+  minFunction: string,
+): string {
+  switch (x.k) {
+    case "const":
+      return x.v < 0 && prec > 0 ? `(${x.v})` : String(x.v);
+    case "var":
+      return name(x.name);
+    case "add": {
+      const a = printPrec(x.a, 1, name, minFunction);
+      const neg = negatedTerm(x.b);
+      const s = neg
+        ? `${a} - ${printPrec(neg, 2, name, minFunction)}`
+        : `${a} + ${printPrec(x.b, 1, name, minFunction)}`;
+      return prec > 1 ? `(${s})` : s;
     }
-  };
-  return go(e, 0);
+    case "mul": {
+      const s = `${printPrec(x.a, 2, name, minFunction)}*${x.c < 0 ? `(${x.c})` : x.c}`;
+      return prec > 2 ? `(${s})` : s;
+    }
+    case "div":
+      return `${printPrec(x.a, 3, name, minFunction)}/${x.d}`;
+    case "mod":
+      return `${printPrec(x.a, 3, name, minFunction)}%${x.d}`;
+    case "min":
+      return `${minFunction}(${printPrec(x.a, 0, name, minFunction)}, ${printPrec(x.b, 0, name, minFunction)})`;
+  }
 }
 
 function negatedTerm(e: IntExpr): IntExpr | undefined {

@@ -1,8 +1,11 @@
-/** The system C compiler: which one, its version, and flags that fit this machine. */
+/** The C compiler for a target: which one, its version, and the target's flags. */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { resolveTarget } from "../target/detect.ts";
+import type { BoundTarget } from "../target/target.ts";
+import { COMMON_FLAGS } from "../target/targets.ts";
 import { CompilerNotFoundError } from "./errors.ts";
 
 export interface Compiler {
@@ -14,11 +17,9 @@ export interface Compiler {
   readonly version: string;
   readonly flags: readonly string[];
   readonly linkFlags: readonly string[];
+  /** What the binaries are built for, and how they run here. */
+  readonly target: BoundTarget;
 }
-
-const BASE_FLAGS = ["-O3", "-march=native", "-fopenmp", "-fno-math-errno"];
-/** Without it clang splits 64-byte vectors into 256-bit halves (about -40% here). */
-const WIDE_VECTORS = "-mprefer-vector-width=512";
 
 const detected = new Map<string, Compiler>();
 
@@ -30,11 +31,20 @@ export function compilerArgv(command: string): readonly string[] {
   return command.split(/\s+/).filter((word) => word !== "");
 }
 
-export function detectCompiler(command: string = process.env.CC || "cc"): Compiler {
-  const known = detected.get(command);
+/**
+ * The compiler for `target` (default: this machine's). `$CC` chooses it for targets
+ * that run natively; a cross target uses its cross compiler.
+ */
+export function detectCompiler(command?: string, target: BoundTarget = resolveTarget()): Compiler {
+  const chosen =
+    command ??
+    (target.execution.kind === "native" ? process.env.CC : undefined) ??
+    target.toolchain.defaultCompiler;
+  const key = `${target.name}\n${chosen}`;
+  const known = detected.get(key);
   if (known) return known;
-  const argv = compilerArgv(command);
-  if (argv.length === 0) throw new CompilerNotFoundError(command);
+  const argv = compilerArgv(chosen);
+  if (argv.length === 0) throw new CompilerNotFoundError(chosen, target.compilerPackage);
   let version: string;
   try {
     version = execFileSync(argv[0], [...argv.slice(1), "--version"], {
@@ -44,12 +54,17 @@ export function detectCompiler(command: string = process.env.CC || "cc"): Compil
       .split("\n")[0]
       .trim();
   } catch {
-    throw new CompilerNotFoundError(command);
+    throw new CompilerNotFoundError(chosen, target.compilerPackage);
   }
-  const flags = [...BASE_FLAGS];
-  if (accepts(argv, [...flags, WIDE_VECTORS])) flags.push(WIDE_VECTORS);
-  const compiler: Compiler = { command, argv, version, flags, linkFlags: ["-lm"] };
-  detected.set(command, compiler);
+  const arch =
+    target.execution.kind === "native"
+      ? target.toolchain.nativeArchFlags
+      : target.toolchain.archFlags;
+  const flags = [...COMMON_FLAGS, ...arch];
+  for (const optional of target.toolchain.optionalFlags)
+    if (accepts(argv, [...flags, optional])) flags.push(optional);
+  const compiler: Compiler = { command: chosen, argv, version, flags, linkFlags: ["-lm"], target };
+  detected.set(key, compiler);
   return compiler;
 }
 

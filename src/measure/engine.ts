@@ -18,11 +18,13 @@ import { buildBinary } from "./build.ts";
 import { runFailure } from "./classify.ts";
 import type { Compiler } from "./compiler.ts";
 import { CandidateError, MeasurementAbandonedError, type FailureClass } from "./errors.ts";
-import { referenceOutput } from "./evaluate.ts";
+import { referenceRun, type ReferenceRun } from "./evaluate.ts";
+import { candidateRunTimeoutMs } from "./run-timeout.ts";
 import { outputPath, parsePrepareMs, parseTimes, readFloat32 } from "./harness-output.ts";
 import { checkMemory, resolveMemoryLimit, type MemoryLimit } from "./memory-limit.ts";
 import { processLimits } from "./resource-limits.ts";
 import { runBinary } from "./run.ts";
+import { isEmulated, runPrefix } from "../target/target.ts";
 import type { Runner } from "./runner.ts";
 import { withMeasurementLock } from "./run-lock.ts";
 import { summarize, type TimingSummary } from "./stats.ts";
@@ -77,6 +79,8 @@ export interface Measurement {
   readonly runMs: number;
   /** Why it failed: compiler stderr excerpt, signal name, ... */
   readonly detail?: string;
+  /** The time is the emulator's (a cross target run under qemu): verification only. */
+  readonly emulated?: boolean;
   readonly compiler: {
     readonly command: string;
     readonly version: string;
@@ -88,7 +92,7 @@ export class MeasurementEngine implements Runner {
   private readonly buildLimit: ReturnType<typeof pLimit>;
   private readonly runLimit = pLimit(1);
   /** Reference outputs by program and seed: computed once, while candidates build. */
-  private readonly references = new Map<string, Promise<Float32Array>>();
+  private readonly references = new Map<string, Promise<ReferenceRun>>();
   readonly memoryLimit: MemoryLimit;
   readonly clock: PhaseClock;
 
@@ -176,11 +180,11 @@ export class MeasurementEngine implements Runner {
     if (this.options.stop?.aborted) throw new MeasurementAbandonedError(subject);
   }
 
-  private reference(program: Program): Promise<Float32Array> {
+  private reference(program: Program): Promise<ReferenceRun> {
     const key = `${programHash(program)}-${this.options.seed ?? 1}`;
     let pending = this.references.get(key);
     if (!pending) {
-      pending = referenceOutput(program, {
+      pending = referenceRun(program, {
         ...this.options,
         runTimeoutMs: REFERENCE_TIMEOUT_MS,
         memoryLimit: this.memoryLimit,
@@ -196,13 +200,15 @@ export class MeasurementEngine implements Runner {
   private async runAndVerify(
     program: Program,
     binary: string,
-    reference: Float32Array,
+    reference: ReferenceRun,
     base: Pick<Measurement, "buildMs" | "buildCached" | "compiler">,
   ): Promise<Measurement> {
     const o = this.options;
     const file = outputPath();
     const threads = o.threads ?? 1;
-    const timeoutMs = o.runTimeoutMs ?? 60_000;
+    const warmup = o.warmup ?? 1;
+    const minMs = o.minMs ?? 100;
+    const timeoutMs = o.runTimeoutMs ?? candidateRunTimeoutMs(reference.runMs, { warmup, minMs });
     const limits = processLimits(program, { threads, memoryLimit: this.memoryLimit, timeoutMs });
     try {
       const r = await this.exclusive(() =>
@@ -217,14 +223,15 @@ export class MeasurementEngine implements Runner {
             file,
             "--time",
             "--warmup",
-            String(o.warmup ?? 1),
+            String(warmup),
             "--min-ms",
-            String(o.minMs ?? 100),
+            String(minMs),
           ],
           {
             timeoutMs,
             cpus: this.pinnedCpus(),
             limits,
+            emulator: runPrefix(o.compiler.target),
             env: {
               ...process.env,
               OMP_NUM_THREADS: String(threads),
@@ -248,7 +255,7 @@ export class MeasurementEngine implements Runner {
         return fail("bad-output", "the harness produced no readable output or timing");
       }
       const output = readFloat32(file);
-      const error = relativeL2Error(output, reference);
+      const error = relativeL2Error(output, reference.output);
       if (!(error <= (o.tolerance ?? DEFAULT_TOLERANCE))) {
         return {
           ...fail(
@@ -269,6 +276,7 @@ export class MeasurementEngine implements Runner {
         ...(prepareMs !== undefined ? { prepareMs } : {}),
         gflops: flopCount(program) / (timing.medianMs * 1e6),
         runMs: r.ms,
+        ...(isEmulated(o.compiler.target) ? { emulated: true } : {}),
       };
     } finally {
       rmSync(file, { force: true });

@@ -3,9 +3,15 @@ export type FailureClass =
   "compile-error" | "crash" | "timeout" | "out-of-memory" | "wrong-result" | "bad-output";
 
 export class CompilerNotFoundError extends Error {
-  constructor(readonly compiler: string) {
+  constructor(
+    readonly compiler: string,
+    /** Debian package of a target's cross compiler. */
+    readonly crossPackage?: string,
+  ) {
     super(
-      `no C compiler found ('${compiler}' did not run): install one (Debian: apt-get install gcc) or point CC at it`,
+      crossPackage
+        ? `no cross compiler found ('${compiler}' did not run): install it (Debian: apt-get install ${crossPackage})`
+        : `no C compiler found ('${compiler}' did not run): install one (Debian: apt-get install gcc) or point CC at it`,
     );
     this.name = "CompilerNotFoundError";
   }

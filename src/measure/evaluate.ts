@@ -2,7 +2,7 @@
  * Build -> run -> verify for one schedule, against the reference output of the
  * unscheduled program (computed once per program and seed, cached on disk).
  */
-import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateC } from "../codegen/generate.ts";
 import { programHash } from "../ir/hash.ts";
@@ -17,6 +17,7 @@ import { outputPath, readFloat32 } from "./harness-output.ts";
 import { checkMemory, resolveMemoryLimit, type MemoryLimit } from "./memory-limit.ts";
 import { processLimits } from "./resource-limits.ts";
 import { runBinary } from "./run.ts";
+import { runPrefix } from "../target/target.ts";
 import { DEFAULT_TOLERANCE, relativeL2Error } from "./verify.ts";
 import { ensureDir } from "../util/paths.ts";
 
@@ -38,13 +39,19 @@ export interface Verification {
   readonly error: number;
 }
 
-/** Runs a binary once and returns its outputs, concatenated in kernel order. */
+/** A run's outputs, concatenated in kernel order, and how long the run took (wall, ms). */
+interface OutputRun {
+  readonly output: Float32Array;
+  readonly runMs: number;
+}
+
+/** Runs a binary once and returns its outputs. */
 async function runForOutputs(
   binary: string,
   program: Program,
   subject: string,
   opts: EvalOptions,
-): Promise<Float32Array> {
+): Promise<OutputRun> {
   const file = outputPath();
   const threads = opts.threads ?? 1;
   const timeoutMs = opts.runTimeoutMs ?? 60_000;
@@ -59,12 +66,12 @@ async function runForOutputs(
       runBinary(
         binary,
         ["--seed", String(opts.seed ?? 1), "--threads", String(threads), "--out", file],
-        { timeoutMs, limits },
+        { timeoutMs, limits, emulator: runPrefix(opts.compiler.target) },
       ),
     );
     const failed = runFailure(r, timeoutMs);
     if (failed) throw new CandidateError(failed.failure, failed.detail, subject);
-    return readFloat32(file);
+    return { output: readFloat32(file), runMs: r.ms };
   } finally {
     rmSync(file, { force: true });
   }
@@ -74,30 +81,57 @@ function outputFloats(p: Program): number {
   return p.outputs.reduce((n, o) => n + tensorShape(p, o).reduce((m, d) => m * d, 1), 0);
 }
 
-/** The unscheduled program's outputs for this seed, from the disk cache when present. */
-export async function referenceOutput(program: Program, opts: EvalOptions): Promise<Float32Array> {
+/**
+ * The unscheduled program's outputs for this seed and the wall time of the run that
+ * computed them (undefined when the cache predates recording it), from the disk cache
+ * when present. The run time sizes the candidates' run timeout (run-timeout.ts).
+ */
+export interface ReferenceRun {
+  readonly output: Float32Array;
+  readonly runMs: number | undefined;
+}
+
+function readRunMs(file: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const runMs: unknown = JSON.parse(readFileSync(file, "utf8")).runMs;
+  return typeof runMs === "number" && runMs > 0 ? runMs : undefined;
+}
+
+export async function referenceRun(program: Program, opts: EvalOptions): Promise<ReferenceRun> {
   checkMemory(program, opts.memoryLimit ?? resolveMemoryLimit(undefined));
   const seed = opts.seed ?? 1;
   const dir = join(opts.cacheDir, "ref");
   const file = join(dir, `${programHash(program)}-${seed}.f32`);
+  const timeFile = `${file}.json`;
   if (existsSync(file)) {
-    const data = readFloat32(file);
-    if (data.length === outputFloats(program)) return data;
+    const output = readFloat32(file);
+    if (output.length === outputFloats(program)) return { output, runMs: readRunMs(timeFile) };
   }
   const { source } = generateC(Schedule.initial(program).lower());
   const { binary } = await buildBinary(source, opts.compiler, {
     cacheDir: opts.cacheDir,
     subject: `${program.name} reference`,
   });
-  const data = await runForOutputs(binary, program, `${program.name} reference`, {
+  const run = await runForOutputs(binary, program, `${program.name} reference`, {
     ...opts,
     threads: 1,
   });
   ensureDir(dir, "cache directory");
+  writeAtomically(timeFile, JSON.stringify({ runMs: run.runMs }));
+  writeAtomically(file, new Uint8Array(run.output.buffer));
+  return run;
+}
+
+/** Readers in other processes see the whole file or none of it. */
+function writeAtomically(file: string, data: string | Uint8Array): void {
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  writeFileSync(tmp, new Uint8Array(data.buffer));
+  writeFileSync(tmp, data);
   renameSync(tmp, file);
-  return data;
+}
+
+/** The unscheduled program's outputs for this seed (see referenceRun). */
+export async function referenceOutput(program: Program, opts: EvalOptions): Promise<Float32Array> {
+  return (await referenceRun(program, opts)).output;
 }
 
 /** Builds and runs a schedule and compares its outputs with the reference. */
@@ -109,7 +143,7 @@ export async function verifySchedule(
   const { source } = generateC(schedule.lower());
   const subject = `${schedule.program.name} candidate`;
   const { binary } = await buildBinary(source, opts.compiler, { cacheDir: opts.cacheDir, subject });
-  const [candidate, reference] = await Promise.all([
+  const [{ output: candidate }, reference] = await Promise.all([
     runForOutputs(binary, schedule.program, subject, opts),
     referenceOutput(schedule.program, opts),
   ]);

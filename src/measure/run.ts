@@ -26,6 +26,8 @@ export interface RunOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Address space and CPU time the process (and its children) may use. */
   readonly limits?: ProcessLimits;
+  /** Runs the binary under this command (a target's emulator, `runPrefix`). */
+  readonly emulator?: readonly string[];
 }
 
 /** How long output may keep arriving after the candidate's group was killed. */
@@ -45,6 +47,7 @@ export function runBinary(
   const argv = [
     ...(opts.limits ? prlimitPrefix(opts.limits) : []),
     ...(opts.cpus ? ["taskset", "-c", opts.cpus] : []),
+    ...(opts.emulator ?? []),
     binary,
     ...args,
   ];

@@ -3,13 +3,14 @@
  * be decided from loop structure alone; access-pattern legality (contiguity, regions,
  * buffer sizes) is decided by lowering, which every accepted step goes through.
  */
+import { EMITTABLE_VECTOR_WIDTHS } from "../target/gnu-vectors.ts";
 import { add, intVar, mul, substitute, type IntExpr } from "../ir/int-expr.ts";
 import type { Program, Stage } from "../ir/program.ts";
 import { forEachRead, isWeight, mapExpr } from "../ir/program.ts";
 import { select, icmp } from "../ir/builder.ts";
+import { requireChainAt } from "./consumers.ts";
 import { ScheduleError } from "./errors.ts";
 import {
-  consumersOf,
   initialStageState,
   loopExtents,
   stageDefinition,
@@ -19,9 +20,9 @@ import {
   type StageState,
 } from "./state.ts";
 import type { Transform } from "./transform.ts";
+import { requireVectorReduction } from "./vector-reduction.ts";
 
 const MAX_UNROLL = 64;
-const VECTOR_WIDTHS = [4, 8, 16, 32, 64];
 
 export function applyStructural(state: ScheduleState, t: Transform): ScheduleState {
   const st = stageState(state, t.stage);
@@ -57,7 +58,12 @@ export function applyStructural(state: ScheduleState, t: Transform): ScheduleSta
         throw new ScheduleError(`already accumulates locally at ${st.cacheWriteAt}`, st.name, t.at);
       }
       const at = st.loops.findIndex((l) => l.name === t.at);
-      if (!st.loops.slice(at + 1).some((l) => !l.reduce)) {
+      const inside = st.loops.slice(at + 1);
+      // With every reduction loop inside, the local holds whole results: in a register
+      // (a vector of lanes once the reduction loop is vectorized) even with no spatial loop.
+      const wholeReduction =
+        inside.some((l) => l.reduce) && st.loops.slice(0, at + 1).every((l) => !l.reduce);
+      if (!inside.some((l) => !l.reduce) && !wholeReduction) {
         throw new ScheduleError(
           "no spatial loop inside it: nothing to accumulate locally",
           st.name,
@@ -78,6 +84,9 @@ export function applyStructural(state: ScheduleState, t: Transform): ScheduleSta
       return computeAt(state, st, t.consumer, t.at);
     case "compute_inline":
       return computeInline(state, st);
+    case "skip_masked":
+      if (st.skipMasked) throw new ScheduleError("already skips its masked iterations", st.name);
+      return replaceStage(state, { ...st, skipMasked: true });
     case "rfactor":
       return rfactor(state, st, t.loop, t.factor, t.outer, t.inner);
   }
@@ -259,13 +268,7 @@ function annotate(
       );
   }
   if (annotation === "vector") {
-    if (l.reduce) {
-      throw new ScheduleError(
-        "cannot vectorize a reduction loop (lanes would race on one accumulator); vectorize a spatial loop",
-        st.name,
-        loop,
-      );
-    }
+    if (l.reduce) requireVectorReduction(st, loop);
     const last = st.loops[st.loops.length - 1];
     if (last.name !== loop) {
       throw new ScheduleError(
@@ -274,9 +277,9 @@ function annotate(
         loop,
       );
     }
-    if (!VECTOR_WIDTHS.includes(extent)) {
+    if (!EMITTABLE_VECTOR_WIDTHS.includes(extent)) {
       throw new ScheduleError(
-        `vector width must be one of ${VECTOR_WIDTHS.join(", ")}, the loop's extent is ${extent}; split it first`,
+        `vector width must be one of ${EMITTABLE_VECTOR_WIDTHS.join(", ")}, the loop's extent is ${extent}; split it first`,
         st.name,
         loop,
       );
@@ -370,17 +373,11 @@ function computeAt(
       st.name,
     );
   }
-  const consumers = consumersOf(state.program, st.name);
-  if (consumers.length !== 1 || consumers[0] !== consumer) {
-    throw new ScheduleError(
-      `compute_at needs exactly one consumer; '${st.name}' is read by ${consumers.join(", ") || "nobody"}`,
-      st.name,
-    );
-  }
   const c = stageState(state, consumer);
   if (c.placement.k === "inline")
     throw new ScheduleError("consumer is inlined; it has no loops", consumer, at);
   requireLoop(c, at);
+  requireChainAt(state, st.name, consumer, at);
   if (c.copies.some((x) => x.tensor === st.name)) {
     throw new ScheduleError(
       `consumer ${consumer} copies '${st.name}' with a pack or cache_read; cannot also compute it inside`,
@@ -414,7 +411,8 @@ function computeInline(state: ScheduleState, st: StageState): ScheduleState {
     annotated ||
     st.cacheWriteAt ||
     st.copies.length > 0 ||
-    st.prepared.length > 0
+    st.prepared.length > 0 ||
+    st.skipMasked
   ) {
     throw new ScheduleError(
       "has loop transformations of its own, which inlining would discard; inline it before scheduling it",
@@ -459,6 +457,7 @@ function rfactor(
     !st.cacheWriteAt &&
     st.copies.length === 0 &&
     st.prepared.length === 0 &&
+    !st.skipMasked &&
     !state.stages.some((s) => s.placement.k === "at" && s.placement.consumer === st.name);
   if (!untouched) {
     throw new ScheduleError(

@@ -1,23 +1,26 @@
 /**
  * Legal next transformations of a schedule, with parameters that make sense on a CPU:
  * split factors that fit vector widths, register tiles and cache levels (and divisors
- * of odd extents), loop swaps, vectorizing the innermost loop, every attachment point
+ * of odd extents), loop swaps, vectorizing the innermost loop at the target's widths, every attachment point
  * for packs, local accumulation and compute_at, and preparing each weight. Search and
  * offline proposers draw from this list.
  */
 import { forEachRead, isWeight } from "../ir/program.ts";
+import { chainCandidates } from "./consumers.ts";
+import { resolveTarget } from "../target/detect.ts";
+import type { Target } from "../target/target.ts";
 import type { Schedule } from "./schedule.ts";
 import { consumersOf, loopExtents, type StageState } from "./state.ts";
 import type { Transform } from "./transform.ts";
 
 const SPLIT_FACTORS = [4, 8, 16, 32, 64, 128, 256];
 const RFACTOR_FACTORS = [4, 16, 64];
-/** 32 and 64 lanes are legal but gcc lowers such wide vectors poorly (10-20x slower). */
-const VECTOR_WIDTHS = [4, 8, 16];
 
 export interface MoveOptions {
   /** Cores the program runs on: with one, parallel loops only cost and are not offered. */
   readonly threads?: number;
+  /** Whose vector widths vectorize offers; default: this machine's (`native`). */
+  readonly target?: Target;
 }
 
 export interface LegalMove {
@@ -28,6 +31,7 @@ export interface LegalMove {
 /** Candidate transformations before validation (cheap; may include illegal ones). */
 export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[] {
   const parallelUseful = (opts.threads ?? 2) > 1;
+  const vectorWidths = (opts.target ?? resolveTarget()).vectorWidths;
   const out: Transform[] = [];
   const program = s.state.program;
   for (const st of s.state.stages) {
@@ -50,7 +54,8 @@ export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[]
         if (parallelUseful && !l.reduce && pos <= 2 && extent >= 2) {
           out.push({ kind: "parallel", stage: st.name, loop: l.name });
         }
-        if (pos === loops.length - 1 && !l.reduce && VECTOR_WIDTHS.includes(extent)) {
+        // A reduction loop vectorizes into a vector accumulator when cache_write allows it.
+        if (pos === loops.length - 1 && vectorWidths.includes(extent)) {
           out.push({ kind: "vectorize", stage: st.name, loop: l.name });
         }
       }
@@ -87,15 +92,14 @@ export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[]
       if (!st.prepared.includes(weight) && !st.copies.some((c) => c.tensor === weight))
         out.push({ kind: "prepare", stage: st.name, tensor: weight });
     }
-    // Producers of this stage that it alone consumes may be computed inside its loops.
-    for (const producer of readTensors(stage.body)) {
-      const pst = s.state.stages.find((x) => x.name === producer);
-      if (!pst || pst.placement.k === "inline" || program.outputs.includes(producer)) continue;
-      const consumers = consumersOf(program, producer);
-      if (consumers.length !== 1) continue;
-      for (const l of loops)
+    // Producers read only by this stage, or by stages already computed at one of its loops,
+    // may be computed inside that loop.
+    for (const l of loops) {
+      for (const producer of chainCandidates(s.state, st.name, l.name))
         out.push({ kind: "compute_at", stage: producer, consumer: st.name, at: l.name });
     }
+    // Lowering refuses it unless a mask voids some of the stage's work.
+    if (!st.skipMasked) out.push({ kind: "skip_masked", stage: st.name });
     const isProducer =
       consumersOf(program, st.name).length > 0 && !program.outputs.includes(st.name);
     if (isProducer && stage.reduceAxes.length === 0)

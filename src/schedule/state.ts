@@ -47,6 +47,8 @@ export interface StageState {
   /** Weights this stage reads from a copy re-laid once before the kernel runs (`prepare`). */
   readonly prepared: readonly string[];
   readonly placement: Placement;
+  /** Iterations where a mask makes the stage's work void are skipped (`skip_masked`). */
+  readonly skipMasked?: boolean;
 }
 
 export interface ScheduleState {

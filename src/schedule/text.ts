@@ -31,6 +31,8 @@ export function printTransform(t: Transform): string {
       return `prepare ${t.tensor} in ${t.stage}`;
     case "compute_at":
       return `compute_at ${t.stage} at ${t.consumer}.${t.at}`;
+    case "skip_masked":
+      return `skip_masked ${t.stage}`;
     case "compute_inline":
       return `compute_inline ${t.stage}`;
     case "rfactor":
@@ -171,9 +173,14 @@ export function parseTransform(text: string, line = 1): Transform {
       arity(2, "compute_inline STAGE");
       return { kind, stage: ident(words[1], "a stage name") };
     }
+    case "skip_masked": {
+      noNames();
+      arity(2, "skip_masked STAGE");
+      return { kind, stage: ident(words[1], "a stage name") };
+    }
     default:
       return fail(
-        `unknown transformation '${kind ?? ""}' (known: split, tile, reorder, fuse, parallel, vectorize, unroll, cache_write, pack, prepare, cache_read, compute_at, compute_inline, rfactor)`,
+        `unknown transformation '${kind ?? ""}' (known: split, tile, reorder, fuse, parallel, vectorize, unroll, cache_write, pack, prepare, cache_read, compute_at, compute_inline, skip_masked, rfactor)`,
       );
   }
 }

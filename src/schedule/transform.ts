@@ -47,6 +47,7 @@ export type Transform =
       readonly at: string;
     }
   | { readonly kind: "compute_inline"; readonly stage: string }
+  | { readonly kind: "skip_masked"; readonly stage: string }
   | {
       readonly kind: "rfactor";
       readonly stage: string;
@@ -72,6 +73,7 @@ export const TRANSFORM_KINDS: readonly TransformKind[] = [
   "cache_read",
   "compute_at",
   "compute_inline",
+  "skip_masked",
   "rfactor",
 ];
 

@@ -14,12 +14,13 @@ import { flopCount, type Program } from "../ir/program.ts";
 import type { MeasurementEngine } from "../measure/engine.ts";
 import type { MachineProfile } from "../measure/profile.ts";
 import { median, quantile } from "../measure/stats.ts";
-import type { Proposer } from "../models/protocol.ts";
+import type { Proposer } from "./proposer.ts";
 import { Schedule } from "../schedule/schedule.ts";
 import type { PhaseClock } from "../util/phase-clock.ts";
 import type { ColtOptions } from "./colt.ts";
 import type { TrialRecord } from "./trials.ts";
-import { STRATEGIES, tune, type StrategyName, type TuneResult } from "./tune.ts";
+import { STRATEGIES, type StrategyName } from "./strategies.ts";
+import { tune, type TuneResult } from "./tune.ts";
 
 /**
  * Single-model MCTS held to as many proposer calls as the same seed's COLT run gave its

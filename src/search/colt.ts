@@ -1,36 +1,36 @@
 /**
- * The COLT search (docs/design.md): one tree shared by every proposal model.
- * Each iteration selects a node with the model-aware policy, lets the node's model
- * propose a joint action (transformations + the model that expands the child), applies
- * course alteration when small models keep regressing, evaluates the child (measured
- * time, else the cost model), backpropagates, and periodically measures the most
- * promising unmeasured nodes. With one model and no model choice it is the
+ * The COLT search (docs/design.md, "One iteration"): one tree shared by every proposal
+ * model. Each iteration selects a node with the model-aware policy, lets the node's model
+ * propose a joint action (transformation steps + the model that expands the child),
+ * applies course alteration when small models keep regressing, evaluates the child
+ * (measured time, else the cost model), backpropagates, and measures the most promising
+ * unmeasured nodes when a round is full. With one model and no model choice it is the
  * single-model MCTS baseline (the Reasoning Compiler).
  */
-import { printLoopNest } from "../ir/print.ts";
 import { legalMoves } from "../schedule/enumerate.ts";
 import type { Schedule } from "../schedule/schedule.ts";
-import { parseTransform } from "../schedule/text.ts";
-import type { Transform } from "../schedule/transform.ts";
-import { ScheduleError, ScheduleSyntaxError } from "../schedule/errors.ts";
+import { Random } from "../util/random.ts";
+import { ProposerAccounting } from "./accounting.ts";
+import { applySteps } from "./apply-steps.ts";
+import { proposalContext } from "./context.ts";
+import {
+  DEFAULT_COURSE_ALTERATION_K,
+  keepFaster,
+  RegressionStreak,
+  rejectedProposal,
+  type GrownChild,
+} from "./course-alteration.ts";
+import { frontierModel } from "./frontier-rule.ts";
+import { MeasuredEscalation, type DueAlteration } from "./measured-escalation.ts";
+import { MeasurementRounds, ROUND_LENGTH } from "./measure-round.ts";
+import type { ModelStats } from "./model-stats.ts";
+import { DEFAULT_POLICY, exhausted, phiOf, selectPath, type PolicyParams } from "./policy.ts";
 import {
   ProposerError,
   type JointAction,
   type ProposalContext,
   type Proposer,
-  type ScoreView,
-} from "../models/protocol.ts";
-import { ModelStats } from "./model-stats.ts";
-import {
-  DEFAULT_POLICY,
-  exhausted,
-  phiOf,
-  selectChild,
-  wideningLimit,
-  type PolicyParams,
-} from "./policy.ts";
-import { Random } from "../util/random.ts";
-import { chooseToMeasure, promising } from "./measure-choice.ts";
+} from "./proposer.ts";
 import { randomLegalTrace } from "./random-trace.ts";
 import type { TuningSession } from "./session.ts";
 import { TreeNode } from "./tree.ts";
@@ -40,6 +40,25 @@ export interface ColtOptions {
   readonly policy?: Partial<PolicyParams>;
   /** Every K-th regression of a smaller model's streak triggers course alteration; 0 disables it. */
   readonly courseAlterationK?: number;
+  /**
+   * What counts as a smaller model's regression: "predicted" (default) judges its child
+   * when it is created, on the best-known times, and the largest model answers at once;
+   * "measured" judges it once a round measured it against its measured parent
+   * (measured-escalation.ts).
+   */
+  readonly escalation?: "predicted" | "measured";
+  /**
+   * Shared measurement rounds: the share of each round's measurements reserved for the
+   * smaller models' best predicted children (default 0). A smaller model's child measured
+   * faster than its parent is then expanded by that model, not the largest.
+   */
+  readonly smallerShare?: number;
+  /**
+   * Which model expands a node: "proposer" (default) the one the proposer named with the
+   * child; "frontier" cheap by default, the largest near the run's best where the cheap
+   * models' last children did not improve (frontier-rule.ts).
+   */
+  readonly nextModelRule?: "proposer" | "frontier";
   /**
    * Proposer cost between measurement rounds, in calls of the largest model: a call costs
    * its model's size over the largest size, so cheap models expand more per round.
@@ -89,84 +108,35 @@ export interface ColtResult {
   readonly proposerCost: number;
 }
 
-/**
- * How much the tree grows between measurement rounds: proposer cost (in calls of the
- * largest model) and expansions. One model measures after 4 of its calls, but a round
- * without a promising candidate is deferred (MAX_DEFERRED_ROUNDS), and single-model MCTS
- * defers about every other one: its children are the lookahead's picks, many of them
- * repeats. Several models fill every round with candidates and rarely defer, so at the
- * same round length COLT spent half MCTS's proposer cost per trial (llama3-8b-attention,
- * 64 trials: 78 against 132 largest-model calls). Twice the length brings both to about
- * the same cost per trial (130 against 132) at the same share for the largest model.
- */
-export const ROUND_LENGTH = {
-  oneModel: { cost: 4, expansions: 16 },
-  severalModels: { cost: 8, expansions: 32 },
-} as const;
-
-/** Measurement rounds in a row that add no trial (only already-measured programs) before giving up. */
-const MAX_IDLE_ROUNDS = 32;
-
-/**
- * A round measures only promising candidates (measure-choice.ts); when there is none, the
- * tree grows for another round instead, at most this many rounds in a row, so trials are
- * not spent on programs the cost model already ranks well behind the best.
- */
-const MAX_DEFERRED_ROUNDS = 2;
-
-/**
- * The random share of a round's measurements. It bites where a round has many candidates
- * (COLT's cheap models fill the tree); at 1/4 it spent 16 of 64 trials on draws among nodes
- * predicted up to 2x slower than the best.
- */
-const DEFAULT_EPSILON = 0.1;
-
-/** Nodes a measurement round measures. */
-const DEFAULT_MEASURE_PER_ROUND = 4;
-
-/** Every K-th regression of a smaller model's streak calls the largest model (course alteration). */
-const DEFAULT_COURSE_ALTERATION_K = 2;
-
 /** Shown as the proposer of a schedule grafted from the tuning database. */
 export const KNOWN_SCHEDULE_SOURCE = "database";
 
 export class ColtSearch {
   private readonly policy: PolicyParams;
   private readonly random: Random;
-  private readonly stats = new Map<string, ModelStats>();
-  private readonly sizes = new Map<string, number>();
+  private readonly accounting: ProposerAccounting;
   private readonly phi: (m: string) => number;
-  private readonly largest: string;
-  private readonly byName = new Map<string, Proposer>();
+  private readonly streak: RegressionStreak;
+  private readonly measuredEscalation?: MeasuredEscalation;
   private readonly expansions: ExpansionEvent[] = [];
   private nextId = 0;
-  private streak = 0;
   private courseAlterations = 0;
-  private proposerCalls = 0;
-  /** Proposer cost spent so far, in calls of the largest model. */
-  private proposerCost = 0;
-  /** Whether each model's most recent call failed outright (ProposerError). */
-  private readonly lastCallFailed = new Map<string, boolean>();
 
   constructor(
     private readonly session: TuningSession,
     private readonly options: ColtOptions,
     seed: number,
   ) {
-    if (options.proposers.length === 0) throw new Error("COLT needs at least one proposal model");
+    this.accounting = new ProposerAccounting(options.proposers, session.options.budget);
     this.policy = { ...DEFAULT_POLICY, ...options.policy };
     this.random = new Random(seed ^ 0xc017);
-    for (const p of options.proposers) {
-      if (this.byName.has(p.info.name)) throw new Error(`two models are named '${p.info.name}'`);
-      this.byName.set(p.info.name, p);
-      this.stats.set(p.info.name, new ModelStats(p.info));
-      this.sizes.set(p.info.name, p.info.size);
-    }
-    this.phi = phiOf(this.sizes);
-    this.largest = [...options.proposers].sort((a, b) => b.info.size - a.info.size)[0].info.name;
-    if (options.rootModel && !this.byName.has(options.rootModel)) {
+    this.phi = phiOf(this.accounting.sizes);
+    this.streak = new RegressionStreak(options.courseAlterationK ?? DEFAULT_COURSE_ALTERATION_K);
+    if (options.escalation === "measured" && !options.singleModel && this.streak.k > 0)
+      this.measuredEscalation = new MeasuredEscalation(this.streak);
+    if (options.rootModel && !this.accounting.has(options.rootModel)) {
       throw new Error(
-        `root model '${options.rootModel}' is not in the bucket (${[...this.byName.keys()].join(", ")})`,
+        `root model '${options.rootModel}' is not in the bucket (${this.accounting.names().join(", ")})`,
       );
     }
   }
@@ -177,76 +147,108 @@ export class ColtSearch {
    */
   async run(root: Schedule, known: readonly Schedule[] = []): Promise<ColtResult> {
     const s = this.session;
-    const rootModel = this.options.rootModel ?? this.largest;
-    const rootNode = new TreeNode(
-      this.nextId++,
-      root,
-      undefined,
-      rootModel,
-      undefined,
-      s.options.baselineMs,
-    );
-    rootNode.measuredMs = s.options.baselineMs;
-    rootNode.ownValue = s.score(s.options.baselineMs);
-    rootNode.visits = 1;
-    rootNode.valueSum = rootNode.ownValue;
+    const rootNode = this.measuredRoot(root);
     for (const schedule of known) this.graftKnown(rootNode, schedule);
-    const length =
-      this.byName.size > 1 && !this.options.singleModel
-        ? ROUND_LENGTH.severalModels
-        : ROUND_LENGTH.oneModel;
-    const maxPerRound = this.options.expansionsPerRound ?? length.expansions;
-    const roundCost = this.options.roundCost ?? length.cost;
+    const rounds = new MeasurementRounds(s, rootNode, this.random, this.roundOptions(), (n) =>
+      this.afterMeasured(n),
+    );
     let iteration = 0;
-    let sinceRound = 0;
-    let roundStart = this.proposerCost;
-    let idleRounds = 0;
-    let deferredRounds = 0;
-    while (!s.done && idleRounds < MAX_IDLE_ROUNDS) {
-      if (!this.proposerBudgetLeft() || exhausted(rootNode)) {
-        if (!(await this.measureRound(rootNode, s.trialsLeft))) break;
+    while (!s.done && !rounds.stalled) {
+      if (!this.accounting.budgetLeft() || exhausted(rootNode)) {
+        // Proposing has ended: the remaining trials measure the tree.
+        if (!(await rounds.measure(s.trialsLeft))) break;
         continue;
       }
-      const path = this.select(rootNode);
-      const leaf = path[path.length - 1];
-      const child = await this.expandWithCourseAlteration(leaf, ++iteration);
-      if (child) {
-        const value = this.evaluate(child);
-        child.ownValue = value;
-        for (const n of [...path, child]) {
-          n.visits += 1;
-          n.valueSum += value;
-        }
+      const due = this.measuredEscalation?.next();
+      if (due) {
+        await this.alterOnMeasurement(due, ++iteration);
+        await rounds.afterExpansion(this.accounting.cost);
+        continue;
       }
-      if (++sinceRound >= maxPerRound || this.proposerCost - roundStart >= roundCost) {
-        sinceRound = 0;
-        roundStart = this.proposerCost;
-        const trialsBefore = s.trials.length;
-        const promisingOnly = deferredRounds < MAX_DEFERRED_ROUNDS;
-        const measured = await this.measureRound(
-          rootNode,
-          this.options.measurePerRound ?? DEFAULT_MEASURE_PER_ROUND,
-          promisingOnly,
-        );
-        if (!measured && promisingOnly) {
-          deferredRounds++;
-          continue;
-        }
-        deferredRounds = 0;
-        idleRounds = s.trials.length > trialsBefore ? 0 : idleRounds + 1;
-      }
+      const path = selectPath(rootNode, this.policy, this.phi, this.accounting.sizes);
+      const child = await this.expandWithCourseAlteration(path[path.length - 1], ++iteration);
+      if (child) this.backpropagate(path, child, this.evaluate(child));
+      await rounds.afterExpansion(this.accounting.cost);
     }
-    const size = [...rootNode.walk()].length;
     return {
-      models: [...this.stats.values()],
+      models: this.accounting.all(),
       expansions: this.expansions,
       iterations: iteration,
-      treeSize: size,
+      treeSize: [...rootNode.walk()].length,
       courseAlterations: this.courseAlterations,
-      allModelsFailing: this.allModelsFailing(),
-      stalled: idleRounds >= MAX_IDLE_ROUNDS,
-      proposerCost: this.proposerCost,
+      allModelsFailing: this.accounting.allFailing(),
+      stalled: rounds.stalled,
+      proposerCost: this.accounting.cost,
     };
+  }
+
+  /** The unscheduled program, measured as the baseline, expanded by the root model. */
+  private measuredRoot(root: Schedule): TreeNode {
+    const baselineMs = this.session.options.baselineMs;
+    const rootModel = this.options.rootModel ?? this.accounting.largest;
+    const node = new TreeNode(this.nextId++, root, undefined, rootModel, undefined, baselineMs);
+    node.measuredMs = baselineMs;
+    node.ownValue = this.session.score(baselineMs);
+    node.visits = 1;
+    node.valueSum = node.ownValue;
+    return node;
+  }
+
+  private roundOptions() {
+    const several = this.options.proposers.length > 1 && !this.options.singleModel;
+    const length = several ? ROUND_LENGTH.severalModels : ROUND_LENGTH.oneModel;
+    return {
+      cost: this.options.roundCost ?? length.cost,
+      expansions: this.options.expansionsPerRound ?? length.expansions,
+      measurePerRound: this.options.measurePerRound,
+      epsilon: this.options.epsilon,
+      smallerShare: this.options.singleModel ? 0 : this.options.smallerShare,
+      largest: this.accounting.largest,
+    };
+  }
+
+  /** A measured node: judged for measured escalation; with shared rounds, a cheap model's gain stays with it. */
+  private afterMeasured(node: TreeNode): void {
+    this.measuredEscalation?.measured(node);
+    const by = node.proposedBy;
+    const { largest } = this.accounting;
+    if (!this.options.smallerShare || this.options.singleModel || !by || by === largest) return;
+    if (!this.accounting.has(by) || node.model !== largest) return;
+    if (!node.failed && node.measuredMs! < (node.parent?.bestKnownMs ?? Infinity)) node.model = by;
+  }
+
+  /**
+   * Measured escalation: the largest model expands the node where a smaller model's child
+   * measured slower, told what was rejected; both children stay (the regressed one is
+   * measured, and its value is already in the tree).
+   */
+  private async alterOnMeasurement(due: DueAlteration, iteration: number): Promise<void> {
+    const by = due.first.child.proposedBy!;
+    this.courseAlterations++;
+    this.accounting.statsOf(by).alterationsCaused++;
+    const rejected = { ...rejectedProposal(this.session, due.node, due.first), model: by };
+    const alternative = await this.expand(
+      due.node,
+      this.accounting.largest,
+      "course-alteration",
+      iteration,
+      rejected,
+    );
+    if (alternative) {
+      const path = [...due.node.ancestors(), due.node];
+      this.backpropagate(path, alternative.child, this.evaluate(alternative.child));
+    }
+  }
+
+  /** The model that expands `node` now: the node's own, or the frontier rule's choice. */
+  private modelFor(node: TreeNode): string {
+    if (this.options.nextModelRule !== "frontier" || this.options.singleModel) return node.model;
+    const s = this.session;
+    return frontierModel(node, {
+      largest: this.accounting.largest,
+      bestMs: Math.min(s.best?.ms ?? Infinity, s.options.baselineMs),
+      cheap: this.accounting.bestHitRateModel(this.accounting.largest),
+    });
   }
 
   /** A known schedule as a child of the root, with its measured value, expanded next by the root's model. */
@@ -262,9 +264,7 @@ export class ColtSearch {
       KNOWN_SCHEDULE_SOURCE,
       this.session.predictMs(schedule),
     );
-    const m = this.session.measurementOf(schedule);
-    if (m?.verified && m.timing) child.measuredMs = m.timing.medianMs;
-    else if (m) child.failed = true;
+    this.recordMeasurement(child);
     child.ownValue = this.evaluate(child);
     child.visits = 1;
     child.valueSum = child.ownValue;
@@ -273,178 +273,65 @@ export class ColtSearch {
     root.children.push(child);
   }
 
-  /**
-   * Every model is down: each one was called and its latest call failed outright, so the
-   * tree grew on random legal moves at the end of the run.
-   */
-  private allModelsFailing(): boolean {
-    return [...this.byName.keys()].every((m) => this.lastCallFailed.get(m) === true);
-  }
-
-  /** Descends from the root until a node may take another child. */
-  private select(root: TreeNode): TreeNode[] {
-    const path = [root];
-    let node = root;
-    for (;;) {
-      const width = node.children.length + node.duplicates;
-      const canWiden = !node.terminal && width < wideningLimit(node.visits, this.policy);
-      if (canWiden || node.children.length === 0) return path;
-      const next = selectChild(node, this.policy, this.phi, this.sizes);
-      if (!next) {
-        if (!node.terminal) return path;
-        node.terminal = true;
-        return path;
-      }
-      path.push(next);
-      node = next;
-    }
-  }
-
-  private scoreView(n: TreeNode | undefined): ScoreView | undefined {
-    if (!n) return undefined;
-    return {
-      ms: n.bestKnownMs,
-      measured: n.measuredMs !== undefined,
-      score: this.session.score(n.bestKnownMs),
-    };
-  }
-
-  private context(
-    node: TreeNode,
-    purpose: ProposalContext["purpose"],
-    rejected?: ProposalContext["rejected"],
-  ): ProposalContext {
-    const s = this.session;
-    let text: string | undefined;
-    return {
-      purpose,
-      schedule: node.schedule,
-      get programText() {
-        text ??= printLoopNest(node.schedule.lower());
-        return text;
-      },
-      traceText: node.schedule.text(),
-      node: this.scoreView(node)!,
-      parent: this.scoreView(node.parent),
-      grandparent: this.scoreView(node.parent?.parent),
-      legalMoves: () => (node.legalMoves ??= legalMoves(node.schedule, this.moveOptions())),
-      predictMs: (sch) => s.predictMs(sch),
-      models: [...this.stats.values()].map((m) => m.view()),
-      children: node.children.map((c) => ({ trace: c.schedule.text(), ...this.scoreView(c)! })),
-      ancestorModels: [...node.ancestors(), node]
-        .map((n) => n.proposedBy)
-        .filter((m): m is string => m !== undefined),
-      threads: s.options.threads ?? 1,
-      budget: {
-        trialsUsed: s.trials.length,
-        trials: s.options.budget.trials,
-        proposerCalls: this.proposerCalls,
-      },
-      ...(rejected ? { rejected } : {}),
-    };
-  }
-
   /** Expansion by the node's model, then course alteration by the largest model when due. */
   private async expandWithCourseAlteration(
     node: TreeNode,
     iteration: number,
   ): Promise<TreeNode | undefined> {
-    const first = await this.expand(node, node.model, "expand", iteration);
+    const model = this.modelFor(node);
+    const first = await this.expand(node, model, "expand", iteration);
     if (!first) return undefined;
     const firstEvent = this.expansions.length - 1;
-    const k = this.options.courseAlterationK ?? DEFAULT_COURSE_ALTERATION_K;
-    if (this.options.singleModel || k <= 0 || node.model === this.largest) return first.child;
-    // Regression is judged on times: scores are clamped at the unscheduled program's.
-    const parentScore = this.session.score(node.bestKnownMs);
-    const childScore = this.session.score(first.child.bestKnownMs);
-    if (first.child.bestKnownMs <= node.bestKnownMs) {
-      this.streak = 0;
+    const { largest } = this.accounting;
+    if (this.options.singleModel || this.streak.k <= 0 || model === largest) return first.child;
+    if (this.measuredEscalation) {
+      if (first.created) this.measuredEscalation.watch(first);
       return first.child;
     }
-    this.streak++;
-    if (this.streak % k !== 0) return first.child;
-    if (!this.proposerBudgetLeft()) return first.child;
+    if (!this.streak.due(node, first.child) || !this.accounting.budgetLeft()) return first.child;
     this.courseAlterations++;
-    this.stats.get(node.model)!.alterationsCaused++;
-    const alt = await this.expand(node, this.largest, "course-alteration", iteration, {
-      model: node.model,
-      transformations: first.action.transformations,
-      nextModel: first.action.nextModel,
-      parentScore,
-      childScore,
-      parentMs: node.bestKnownMs,
-      childMs: first.child.bestKnownMs,
-    });
-    if (!alt || alt.child === first.child) return first.child;
-    if (alt.child.bestKnownMs <= first.child.bestKnownMs) {
-      // A child that existed before this iteration stays: it is someone else's too.
-      if (first.created) node.children.splice(node.children.indexOf(first.child), 1);
-      this.expansions[firstEvent] = { ...this.expansions[firstEvent], replaced: true };
-      return alt.child;
-    }
-    if (alt.created) node.children.splice(node.children.indexOf(alt.child), 1);
-    return first.child;
+    this.accounting.statsOf(model).alterationsCaused++;
+    const rejected = { ...rejectedProposal(this.session, node, first), model };
+    const alternative = await this.expand(node, largest, "course-alteration", iteration, rejected);
+    if (keepFaster(node, first, alternative) === "first") return first.child;
+    this.expansions[firstEvent] = { ...this.expansions[firstEvent], replaced: true };
+    return alternative!.child;
   }
 
+  /** One proposer call at `node`: the joint action's steps applied with fallbacks, the child added. */
   private async expand(
     node: TreeNode,
-    modelName: string,
+    model: string,
     purpose: ProposalContext["purpose"],
     iteration: number,
     rejected?: ProposalContext["rejected"],
-  ): Promise<{ child: TreeNode; action: JointAction; created: boolean } | undefined> {
-    const proposer = this.byName.get(modelName)!;
-    const stats = this.stats.get(modelName)!;
-    stats.calls++;
-    if (purpose === "course-alteration") stats.courseAlterations++;
-    this.proposerCalls++;
-    this.proposerCost += proposer.info.size / this.sizes.get(this.largest)!;
-    let action: JointAction;
-    let errors = 0;
-    let failed = false;
-    try {
-      const ctx = this.context(node, purpose, rejected);
-      const proposal = await this.session.clock.time("proposing", () => proposer.propose(ctx));
-      stats.addUsage(proposal.usage);
-      action = proposal.action;
-      this.lastCallFailed.set(modelName, false);
-    } catch (e) {
-      if (!(e instanceof ProposerError)) throw e;
-      if (e.usage) stats.addUsage(e.usage);
-      errors++;
-      failed = true;
-      this.lastCallFailed.set(modelName, true);
-      action = { transformations: [], nextModel: "" };
-    }
-    // Apply the proposal; every invalid part is an error, replaced by a random legal move.
-    let schedule = node.schedule;
-    let applied = 0;
-    for (const text of action.transformations) {
-      const t = parseOrUndefined(text);
-      const r = t ? schedule.tryApply(t) : undefined;
-      if (r?.ok) {
-        schedule = r.schedule;
-        applied++;
-      } else {
-        errors++;
-        const fallback = this.randomMove(schedule);
-        if (fallback) schedule = fallback;
-      }
-    }
-    if (applied === 0 && action.transformations.length === 0) {
-      if (errors === 0) errors++;
-      const fallback = this.randomMove(schedule);
-      if (fallback) schedule = fallback;
-    }
+  ): Promise<GrownChild | undefined> {
+    const stats = this.accounting.statsOf(model);
+    this.accounting.charge(model, purpose);
+    const { action, failed } = await this.propose(node, model, purpose, rejected);
+    const applied = applySteps(node.schedule, action.steps, (sch) => this.randomMove(sch));
+    let errors = applied.errors;
     let nextModel = this.options.singleModel ? node.model : action.nextModel;
-    if (!this.byName.has(nextModel)) {
+    if (!this.accounting.has(nextModel)) {
       // A failed call is one error, not also an unknown model name.
       if (!failed) errors++;
-      nextModel = this.bestHitRateModel();
+      nextModel = this.accounting.bestHitRateModel();
     }
+    const { largest } = this.accounting;
+    if (
+      this.options.nextModelRule === "frontier" &&
+      nextModel === largest &&
+      !this.options.singleModel
+    )
+      nextModel = model !== largest ? model : this.accounting.bestHitRateModel(largest);
     stats.errors += errors;
+    const schedule = applied.schedule;
     if (schedule.text() === node.schedule.text()) {
-      node.terminal = legalMoves(node.schedule, this.moveOptions()).length === 0;
+      // The node was just expanded, so its legal moves are usually still kept.
+      const moves = this.session.recentLegalMoves.of(node, () =>
+        legalMoves(node.schedule, this.session.moveOptions()),
+      );
+      node.terminal = moves.length === 0;
       return undefined;
     }
     const existing = node.children.find((c) => c.schedule.text() === schedule.text());
@@ -455,24 +342,20 @@ export class ColtSearch {
         schedule,
         node,
         nextModel,
-        modelName,
+        model,
         this.session.predictMs(schedule),
         purpose === "course-alteration",
       );
     if (existing) node.duplicates++;
     else {
-      const m = this.session.measurementOf(schedule);
-      if (m) {
-        if (m.verified && m.timing) child.measuredMs = m.timing.medianMs;
-        else child.failed = true;
-      }
+      this.recordMeasurement(child);
       node.children.push(child);
     }
     // A child grown from fallbacks after a failed call is not the model's hit.
     if (child.bestKnownMs < node.bestKnownMs && !child.failed && !failed) stats.hits++;
     this.expansions.push({
       iteration,
-      model: modelName,
+      model,
       courseAlteration: purpose === "course-alteration",
       replaced: false,
       trace: schedule.text(),
@@ -486,32 +369,36 @@ export class ColtSearch {
     return { child, action, created: !existing };
   }
 
-  /** Proposer calls, tokens and money left; once spent, the remaining trials measure the tree. */
-  private proposerBudgetLeft(): boolean {
-    const b = this.session.options.budget;
-    const all = [...this.stats.values()];
-    const tokens = all.reduce((n, m) => n + m.tokensIn + m.tokensOut, 0);
-    const usd = all.reduce((n, m) => n + m.costUsd, 0);
-    return (
-      this.proposerCalls < (b.proposerCalls ?? Infinity) &&
-      tokens < (b.tokens ?? Infinity) &&
-      usd < (b.usd ?? Infinity)
-    );
+  /** The model's joint action; a failed call (ProposerError) is an empty one. */
+  private async propose(
+    node: TreeNode,
+    model: string,
+    purpose: ProposalContext["purpose"],
+    rejected: ProposalContext["rejected"],
+  ): Promise<{ action: JointAction; failed: boolean }> {
+    const proposer = this.accounting.proposer(model);
+    try {
+      const ctx = proposalContext(this.session, this.accounting, node, purpose, rejected);
+      const proposal = await this.session.clock.time("proposing", () => proposer.propose(ctx));
+      this.accounting.settle(model, false, proposal.usage);
+      return { action: proposal.action, failed: false };
+    } catch (e) {
+      if (!(e instanceof ProposerError)) throw e;
+      this.accounting.settle(model, true, e.usage);
+      return { action: { steps: [], nextModel: "" }, failed: true };
+    }
   }
 
-  private moveOptions() {
-    return { threads: this.session.options.threads ?? 1 };
+  /** The session's earlier measurement of the node's program, if any. */
+  private recordMeasurement(node: TreeNode): void {
+    const m = this.session.measurementOf(node.schedule);
+    if (m?.verified && m.timing) node.measuredMs = m.timing.medianMs;
+    else if (m) node.failed = true;
   }
 
   private randomMove(schedule: Schedule): Schedule | undefined {
-    const moves = legalMoves(schedule, this.moveOptions());
+    const moves = legalMoves(schedule, this.session.moveOptions());
     return moves.length > 0 ? this.random.pick(moves).schedule : undefined;
-  }
-
-  private bestHitRateModel(): string {
-    const all = [...this.stats.values()];
-    const rate = (m: ModelStats) => (m.hits + 1) / (m.calls + 2);
-    return all.sort((a, b) => rate(b) - rate(a) || a.info.size - b.info.size)[0].info.name;
   }
 
   /** Value of a new child: measured score, else predicted (optionally after a rollout). */
@@ -521,68 +408,18 @@ export class ColtSearch {
     let value = s.score(child.bestKnownMs);
     const steps = this.options.rolloutSteps ?? 0;
     if (steps > 0 && child.measuredMs === undefined) {
-      const end = randomLegalTrace(child.schedule, steps, this.random, this.moveOptions());
+      const end = randomLegalTrace(child.schedule, steps, this.random, s.moveOptions());
       value = Math.max(value, s.score(s.predictMs(end)));
     }
     return value;
   }
 
-  /**
-   * Measures the most promising unmeasured nodes (by prediction) plus a random share,
-   * updates their values along the path to the root. Returns false when nothing was
-   * measured: no candidate left, or with `promisingOnly` none predicted near the best.
-   */
-  private async measureRound(
-    root: TreeNode,
-    count: number,
-    promisingOnly = false,
-  ): Promise<boolean> {
-    // A promising node may sit below unmeasured ones (a cheap model's step that pays off
-    // only with the next one); otherwise only nodes whose parent is measured, so a step
-    // that predicted well but measures badly is seen as a regression from a measured
-    // parent and the tree turns away from it (instead of building on it unseen).
-    let unmeasured = [...root.walk()].filter(
-      (n) => !n.measured && (promisingOnly || n.parent?.measured !== false),
-    );
-    for (const n of unmeasured) n.predictedMs = this.session.predictMs(n.schedule);
-    if (promisingOnly) {
-      // The unscheduled program counts: a run whose trials all regressed is not their judge.
-      const bestMs = Math.min(this.session.best?.ms ?? Infinity, this.session.options.baselineMs);
-      unmeasured = promising(unmeasured, bestMs);
+  /** The child's value, with one visit, added to every node on the selected path and to the child. */
+  private backpropagate(path: readonly TreeNode[], child: TreeNode, value: number): void {
+    child.ownValue = value;
+    for (const n of [...path, child]) {
+      n.visits += 1;
+      n.valueSum += value;
     }
-    if (unmeasured.length === 0 || count <= 0) return false;
-    const chosen = chooseToMeasure(
-      unmeasured,
-      count,
-      this.options.epsilon ?? DEFAULT_EPSILON,
-      this.random,
-    );
-    const results = await this.session.measure(
-      chosen.map((n) => ({
-        schedule: n.schedule,
-        model: n.proposedBy,
-        predictedMs: n.predictedMs,
-      })),
-    );
-    chosen.forEach((n, i) => {
-      const m = results[i];
-      if (!m) return;
-      if (m.verified && m.timing) n.measuredMs = m.timing.medianMs;
-      else n.failed = true;
-      const value = n.failed ? 0 : this.session.score(n.measuredMs!);
-      const delta = value - n.ownValue;
-      n.ownValue = value;
-      if (n.visits > 0) for (let a: TreeNode | undefined = n; a; a = a.parent) a.valueSum += delta;
-    });
-    return results.some((m) => m !== undefined);
-  }
-}
-
-function parseOrUndefined(text: string): Transform | undefined {
-  try {
-    return parseTransform(text);
-  } catch (e) {
-    if (e instanceof ScheduleSyntaxError || e instanceof ScheduleError) return undefined;
-    throw e;
   }
 }

@@ -1,5 +1,5 @@
 /** Per-model accounting: calls, hits, errors, course alterations, tokens, cost, latency. */
-import type { ModelInfo, ModelStatsView, ProposalUsage } from "../models/protocol.ts";
+import type { ModelInfo, ModelStatsView, ProposalUsage } from "./proposer.ts";
 
 export class ModelStats {
   calls = 0;

@@ -94,6 +94,30 @@ export function selectChild(
   return best;
 }
 
+/**
+ * Select: descends from the root while the node is at its widening limit, and returns the
+ * path to the node that takes the next child.
+ */
+export function selectPath(
+  root: TreeNode,
+  p: PolicyParams,
+  phi: (m: string) => number,
+  sizes: ReadonlyMap<string, number>,
+): TreeNode[] {
+  const path = [root];
+  let node = root;
+  for (;;) {
+    const width = node.children.length + node.duplicates;
+    const canWiden = !node.terminal && width < wideningLimit(node.visits, p);
+    if (canWiden || node.children.length === 0) return path;
+    const next = selectChild(node, p, phi, sizes);
+    // No selectable child: this node takes the child (or, terminal, the expansion finds nothing).
+    if (!next) return path;
+    path.push(next);
+    node = next;
+  }
+}
+
 /** A subtree with nothing left to expand. */
 export function exhausted(n: TreeNode): boolean {
   return n.terminal && n.children.every(exhausted);

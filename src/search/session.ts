@@ -7,7 +7,11 @@ import type { CostModel } from "../costmodel/cost-model.ts";
 import type { Measurement } from "../measure/engine.ts";
 import type { Program } from "../ir/program.ts";
 import { printLoopNest } from "../ir/print.ts";
+import type { MoveOptions } from "../schedule/enumerate.ts";
+import { RecentLegalMoves } from "./recent-legal-moves.ts";
 import type { Schedule } from "../schedule/schedule.ts";
+import { resolveTarget } from "../target/detect.ts";
+import type { Target } from "../target/target.ts";
 import { PhaseClock } from "../util/phase-clock.ts";
 import type { BestResult, Budget, TrialRecord, TrialRunner } from "./trials.ts";
 
@@ -23,6 +27,8 @@ export interface SessionOptions {
   readonly rooflineMs: number;
   /** Cores each candidate runs on. */
   readonly threads?: number;
+  /** What candidates are built for: its vector widths are the ones offered. */
+  readonly target?: Target;
   /**
    * The unscheduled program, measured and verified (trial BASELINE_TRIAL): the best a run
    * starts from, so a run's best is never a candidate slower than the program as written.
@@ -50,10 +56,22 @@ export class TuningSession {
   private readonly predictions = new Map<string, number>();
   private roundsWithoutImprovement = 0;
   readonly clock: PhaseClock;
+  /** Legal next moves of the nodes expanded last: every expansion of a node offers the same list. */
+  readonly recentLegalMoves = new RecentLegalMoves();
 
   constructor(readonly options: SessionOptions) {
     this.clock = options.clock ?? new PhaseClock();
     this.best = options.unscheduled;
+  }
+
+  /** What candidates are built for; this machine's when the session does not say. */
+  get target(): Target {
+    return this.options.target ?? resolveTarget();
+  }
+
+  /** How legal moves are enumerated for this session's candidates. */
+  moveOptions(): MoveOptions {
+    return { threads: this.options.threads ?? 1, target: this.target };
   }
 
   get trialsLeft(): number {

@@ -1,5 +1,4 @@
 /** The search tree shared by every model: a node is a schedule (its trace is its identity). */
-import type { LegalMove } from "../schedule/enumerate.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 
 export class TreeNode {
@@ -16,8 +15,6 @@ export class TreeNode {
   terminal = false;
   /** Proposals at this node that repeated an existing child: they use up widening too. */
   duplicates = 0;
-  /** Legal next moves, computed once: every expansion of this node offers the same list. */
-  legalMoves?: readonly LegalMove[];
 
   constructor(
     readonly id: number,

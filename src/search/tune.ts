@@ -8,25 +8,16 @@ import { compulsoryTraffic, flopCount, type Program } from "../ir/program.ts";
 import type { Runner } from "../measure/runner.ts";
 import type { MachineProfile } from "../measure/profile.ts";
 import { rooflineSeconds } from "../measure/roofline.ts";
-import type { Proposer } from "../models/protocol.ts";
+import type { Proposer } from "./proposer.ts";
 import { Schedule } from "../schedule/schedule.ts";
-import { beamSearch } from "./baselines/beam.ts";
-import { evolutionarySearch } from "./baselines/evolutionary.ts";
-import { randomSearch } from "./baselines/random-search.ts";
-import {
-  ColtSearch,
-  KNOWN_SCHEDULE_SOURCE,
-  type ColtOptions,
-  type ExpansionEvent,
-} from "./colt.ts";
+import { KNOWN_SCHEDULE_SOURCE, type ColtOptions, type ExpansionEvent } from "./colt.ts";
+import type { Target } from "../target/target.ts";
 import type { ModelStats } from "./model-stats.ts";
 import { PhaseClock, type WallSplit } from "../util/phase-clock.ts";
 import { Random } from "../util/random.ts";
 import { TuningSession } from "./session.ts";
+import { STRATEGY_REGISTRY, type StrategyName } from "./strategies.ts";
 import { BASELINE_TRIAL, type BestResult, type Budget, type TrialRecord } from "./trials.ts";
-
-export const STRATEGIES = ["colt", "mcts", "random", "evolutionary", "beam"] as const;
-export type StrategyName = (typeof STRATEGIES)[number];
 
 export class TuneError extends Error {
   constructor(message: string) {
@@ -44,6 +35,8 @@ export interface TuneOptions {
   readonly engine: Runner;
   readonly profile: MachineProfile;
   readonly threads: number;
+  /** What candidates are built for (the engine's compiler's target). */
+  readonly target?: Target;
   readonly proposers: readonly Proposer[];
   readonly costModel: CostModel;
   readonly colt?: Partial<ColtOptions>;
@@ -115,48 +108,22 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     baselineMs,
     rooflineMs,
     threads: o.threads,
+    target: o.target,
     unscheduled: unscheduledBest,
     onTrial: (t) => o.onTrial?.(t, session),
     clock,
   });
   if (o.known && o.known.length > 0)
     await session.measure(o.known.map((schedule) => ({ schedule, model: KNOWN_SCHEDULE_SOURCE })));
-  const random = new Random(o.seed);
-  let models: ModelStats[] = [];
-  let expansions: ExpansionEvent[] = [];
-  let allModelsFailing = false;
-  let stalled = false;
-  let proposerCost: number | null = null;
-  switch (o.strategy) {
-    case "colt":
-    case "mcts": {
-      const single = o.strategy === "mcts";
-      const proposers = single
-        ? [[...o.proposers].sort((a, b) => b.info.size - a.info.size)[0]]
-        : o.proposers;
-      const search = new ColtSearch(
-        session,
-        { ...o.colt, proposers, singleModel: single, onIteration: o.onIteration },
-        o.seed,
-      );
-      const r = await search.run(unscheduled, o.known ?? []);
-      models = r.models;
-      expansions = r.expansions;
-      allModelsFailing = r.allModelsFailing;
-      stalled = r.stalled;
-      proposerCost = r.proposerCost;
-      break;
-    }
-    case "random":
-      await randomSearch({ session, random });
-      break;
-    case "evolutionary":
-      await evolutionarySearch({ session, random, known: o.known });
-      break;
-    case "beam":
-      await beamSearch({ session, random, known: o.known });
-      break;
-  }
+  const outcome = await STRATEGY_REGISTRY[o.strategy].run({
+    session,
+    random: new Random(o.seed),
+    known: o.known,
+    seed: o.seed,
+    proposers: o.proposers,
+    colt: o.colt,
+    onIteration: o.onIteration,
+  });
   return {
     strategy: o.strategy,
     seed: o.seed,
@@ -165,11 +132,11 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     // The session starts from the unscheduled program: it always has a best.
     best: session.best ?? unscheduledBest,
     trials: session.trials,
-    models,
-    expansions,
-    allModelsFailing,
-    stalled,
-    proposerCost,
+    models: outcome?.models ?? [],
+    expansions: outcome?.expansions ?? [],
+    allModelsFailing: outcome?.allModelsFailing ?? false,
+    stalled: outcome?.stalled ?? false,
+    proposerCost: outcome?.proposerCost ?? null,
     elapsedMs: session.elapsedMs(),
     wall: clock.since(started),
   };

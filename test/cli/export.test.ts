@@ -1,4 +1,5 @@
 /** `colt export`: the best kernel as a .c/.h pair that compiles and runs without COLT. */
+import { resolveTarget } from "../../src/target/detect.ts";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -56,7 +57,7 @@ function compileAndRun(dir: string, source: string): number {
     "cc",
     [
       "-O2",
-      "-march=native",
+      ...resolveTarget().toolchain.nativeArchFlags,
       "-fopenmp",
       "-Wall",
       "-Werror=implicit-function-declaration",
@@ -122,6 +123,7 @@ describe("colt export", () => {
       { trace, ms: 0.01, gflops: 10, runId: "test-run" },
       1,
       "colt_matmul",
+      resolveTarget(),
     );
     expect(files.h).toContain("size_t colt_prepared_floats(void);");
     expect(files.h).toContain(

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
 import { detectCompiler } from "../../src/measure/compiler.ts";
-import { PROFILE_VERSION } from "../../src/measure/profile.ts";
+import { PROFILE_VERSION, profilePath } from "../../src/measure/profile.ts";
+import { detectTargetName } from "../../src/target/detect.ts";
 import { colt, type CliResult } from "../support/cli.ts";
 
 const cache = mkdtempSync(join(tmpdir(), "colt-inputs-"));
@@ -138,9 +139,10 @@ describe("a kernel faster than its roofline bound", () => {
     const dir = mkdtempSync(join(tmpdir(), "colt-slow-profile-"));
     // A calibration that claims a very slow machine: every kernel beats its bound.
     writeFileSync(
-      join(dir, "machine-profile.json"),
+      profilePath(dir, detectTargetName()),
       JSON.stringify({
         version: PROFILE_VERSION,
+        target: detectTargetName(),
         cpuModel: cpus()[0]?.model ?? "unknown CPU",
         cores: cpus().length,
         compiler: detectCompiler().version,

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { STRATEGIES, STRATEGY_REGISTRY } from "../../src/search/strategies.ts";
 import { colt } from "../support/cli.ts";
 
 const cache = mkdtempSync(join(tmpdir(), "colt-tune-"));
@@ -70,5 +71,13 @@ describe("colt tune", () => {
     expect(r.stderr.trim()).toBe(
       "colt: unknown strategy 'greedy' (strategies: colt, mcts, random, evolutionary, beam)",
     );
+  });
+
+  it("describes every strategy of the registry in its --strategy help", () => {
+    const r = colt(["tune", "--help"], env);
+    expect(r.code).toBe(0);
+    const help = r.stdout.replace(/\s+/g, " ");
+    for (const name of STRATEGIES)
+      expect(help).toContain(`${name} (${STRATEGY_REGISTRY[name].description})`);
   });
 });

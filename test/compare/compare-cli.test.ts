@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { colt } from "../support/cli.ts";
+import { HIDE_ORT } from "../support/hide-ort.ts";
 
 const cache = mkdtempSync(join(tmpdir(), "colt-compare-"));
 const env = { COLT_CACHE_DIR: cache, COLT_DB: join(cache, "colt.db") };
@@ -28,24 +29,6 @@ interface ComparisonJson {
   ratio: number;
   schedule: { source: string; run: string | null; trace: string };
 }
-
-/**
- * A module-resolution hook that makes `onnxruntime-node` unresolvable, as it is when the
- * optional dependency was not installed.
- */
-const HIDE_ORT_HOOKS = `export async function resolve(specifier, context, next) {
-  if (specifier === "onnxruntime-node") {
-    const e = new Error("Cannot find package 'onnxruntime-node'");
-    e.code = "ERR_MODULE_NOT_FOUND";
-    throw e;
-  }
-  return next(specifier, context);
-}`;
-const HIDE_ORT = `data:text/javascript,${encodeURIComponent(
-  `import { register } from "node:module"; register(${JSON.stringify(
-    `data:text/javascript,${encodeURIComponent(HIDE_ORT_HOOKS)}`,
-  )});`,
-)}`;
 
 describe("colt compare", () => {
   it("times a schedule file against ONNX Runtime and prints JSON with the ratio", () => {

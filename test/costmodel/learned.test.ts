@@ -3,7 +3,8 @@ import { analyticEstimateMs } from "../../src/costmodel/analytic.ts";
 import { extractFeatures, FEATURE_NAMES } from "../../src/costmodel/features.ts";
 import { LearnedCostModel, MIN_SAMPLES } from "../../src/costmodel/learned.ts";
 import { spearman } from "../../src/costmodel/rank.ts";
-import type { Schedule } from "../../src/schedule/schedule.ts";
+import { Schedule } from "../../src/schedule/schedule.ts";
+import { instantiate } from "../../src/workloads/registry.ts";
 import { PROFILE, randomSchedules, sched } from "./support.ts";
 
 // One pool of random legal matmul schedules, shared by the tests below.
@@ -27,6 +28,20 @@ const samples = (list: readonly Schedule[]) =>
   list.map((schedule) => ({ schedule, ms: syntheticMs(schedule) }));
 
 describe("LearnedCostModel", () => {
+  it("analyses a program once per trace, whichever Schedule object carries it, and keeps programs apart", () => {
+    const model = new LearnedCostModel({ profile: PROFILE, seed: 1 });
+    const [a] = pool;
+    const again = Schedule.fromTrace(a.program, a.trace);
+    expect(again).not.toBe(a);
+    expect(model.predictMs(again)).toBe(model.predictMs(a));
+    expect(model.analysedCount).toBe(1);
+    // The same (empty) trace of another program is another program.
+    const other = Schedule.initial(instantiate("softmax", "small"));
+    const own = Schedule.initial(a.program);
+    expect(model.predictMs(other)).not.toBe(model.predictMs(own));
+    expect(model.analysedCount).toBe(3);
+  });
+
   it("predicts the analytic estimate, scaled by the mean measured correction, until it has enough samples", () => {
     const model = new LearnedCostModel({ profile: PROFILE, seed: 1 });
     expect(model.sampleCount).toBe(0);

@@ -195,4 +195,51 @@ describe("tuning database", () => {
     writeFileSync(file, "");
     expect(() => openDb(join(file, "x.db"))).toThrow(/^tuning database .*plain-file\/x\.db: /);
   });
+  it("keeps each target's records apart, and gives a version-3 database's records to x86-avx512", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "colt-db-")), "v3.db");
+    const old = new Database(file);
+    // The profiles table as colt wrote it before targets (schema 3), with one run on it.
+    old.exec(`
+      CREATE TABLE profiles (id INTEGER PRIMARY KEY, cpu_model TEXT NOT NULL, cores INTEGER NOT NULL,
+        compiler TEXT NOT NULL, peak_flops_per_core REAL NOT NULL, bandwidth_per_core REAL NOT NULL,
+        cache_bytes_per_core INTEGER NOT NULL, UNIQUE (cpu_model, cores, compiler));
+      INSERT INTO profiles VALUES (1, 'test cpu', 2, 'cc 1', 1e11, 1e10, 1048576);
+      PRAGMA user_version = 3;`);
+    old.close();
+    const db = openDb(file);
+    const workloadId = ensureWorkload(db, "h", "matmul", {});
+    const compilerId = ensureCompiler(db, compiler);
+    const runOn = (profileId: number, ms: number) => {
+      const runId = createRun(db, {
+        workloadId,
+        profileId,
+        compilerId,
+        strategy: "colt",
+        seed: 1,
+        threads: 1,
+        settings: {},
+      });
+      insertMeasurement(db, runId, `k${ms}`, `split C.i 4 -> a b${ms}\n`, {
+        status: "ok",
+        verified: true,
+        timing: { medianMs: ms, minMs: ms, spread: 0, reps: 3 },
+        buildMs: 1,
+        buildCached: false,
+        runMs: 1,
+        compiler,
+      });
+      return runId;
+    };
+    // The old profile (no target) is the one an x86-avx512 profile of the same machine finds.
+    const legacy = runOn(ensureProfile(db, { ...profile, target: "x86-avx512" }), 2);
+    expect(ensureProfile(db, { ...profile, target: "x86-avx512" })).toBe(1);
+    const avx2 = runOn(ensureProfile(db, { ...profile, target: "x86-avx2" }), 1);
+    expect(getRun(db, legacy).target).toBe("x86-avx512");
+    expect(getRun(db, avx2).target).toBe("x86-avx2");
+    // The faster record is x86-avx2's: never the answer for x86-avx512, or for NEON.
+    expect(bestCandidate(db, { workloadId, target: "x86-avx512" })?.runId).toBe(legacy);
+    expect(bestCandidate(db, { workloadId, target: "x86-avx2" })?.runId).toBe(avx2);
+    expect(bestCandidate(db, { workloadId, target: "aarch64-neon" })).toBeUndefined();
+    db.close();
+  });
 });

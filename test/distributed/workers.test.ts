@@ -7,7 +7,9 @@
  */
 import { copyFileSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import { profilePath } from "../../src/measure/profile.ts";
+import { detectTargetName } from "../../src/target/detect.ts";
 import Database from "better-sqlite3";
 import { Queue, QueueEvents } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -72,7 +74,8 @@ beforeAll(async () => {
   await startWorker("alpha", ["--cores", "0", "--lease", "2"]);
   await startWorker("beta", ["--cores", "1", "--lease", "2"]);
   mkdirSync(otherCache, { recursive: true });
-  copyFileSync(join(cache, "machine-profile.json"), join(otherCache, "machine-profile.json"));
+  const profile = basename(profilePath(cache, detectTargetName()));
+  copyFileSync(join(cache, profile), join(otherCache, profile));
   // Two threads: another machine kind than the tuners' (one thread) below.
   await startWorker("gamma", ["--cores", "0-1"], { COLT_CACHE_DIR: otherCache });
 }, 180_000);
@@ -229,7 +232,8 @@ describe("colt tune --queue with colt worker", () => {
           minMs: 5,
           source: "int main(void) { return 0; }",
         },
-        { jobId: "not-a-job" },
+        // Ahead of any job the killed tuner left waiting, so no worker finishes those first.
+        { jobId: "not-a-job", lifo: true },
       );
       await expect(job.waitUntilFinished(events)).rejects.toThrow(/invalid job data/);
       const failed = await queue.getJob(job.id!);
@@ -245,10 +249,11 @@ describe("colt tune --queue with colt worker", () => {
   it("classifies a candidate that hangs on a worker, without retrying it", async () => {
     for (const name of ["alpha2", "beta"]) await workers.get(name)!.stop("SIGTERM");
     const delta = await startWorker("delta", ["--cores", "1", "--run-timeout", "1"]);
-    // The unscheduled 256^3 product times for 4 s; the worker allows 1 s.
-    const t = tune(["--shape", "M=256,N=256,K=256", "--trials", "2", "--min-ms", "4000"]);
+    // The unscheduled 512^3 product (milliseconds a call) times for 4 s; the worker allows
+    // 1 s. (At 256^3 the harness's 1000-repetition cap ended the timing near 1 s.)
+    const t = tune(["--shape", "M=512,N=512,K=512", "--trials", "2", "--min-ms", "4000"]);
     const { code } = await t.exited;
-    expect(code).toBe(1);
+    expect(code, t.out).toBe(1);
     expect(t.out).toMatch(/colt: the unscheduled matmul did not run: timeout/);
     expect(delta.out.match(/ started$/gm)).toHaveLength(1);
     expect(delta.out).toMatch(/: job \w+ timeout$/m);

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { ROUND_LENGTH } from "../../src/search/colt.ts";
+import { ROUND_LENGTH } from "../../src/search/measure-round.ts";
 import { DEFAULT_POLICY } from "../../src/search/policy.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));

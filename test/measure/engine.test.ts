@@ -70,7 +70,7 @@ describe("measurement engine", () => {
     expect(first.buildCached).toBe(false);
     expect(second.buildCached).toBe(true);
     expect(second.verified).toBe(true);
-    const refs = readdirSync(join(opts.cacheDir, "ref"));
+    const refs = readdirSync(join(opts.cacheDir, "ref")).filter((f) => f.endsWith(".f32"));
     expect(refs).toHaveLength(1);
     const refFile = join(opts.cacheDir, "ref", refs[0]);
     const before = statSync(refFile).mtimeMs;

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { join } from "node:path";
-import { machineProfile, PROFILE_VERSION } from "../../src/measure/profile.ts";
+import { machineProfile, PROFILE_VERSION, profilePath } from "../../src/measure/profile.ts";
 import { openBlasAvailable, timeSgemm } from "../../src/measure/blas.ts";
 import { freshEvalOptions } from "../support/toolchain.ts";
 
@@ -15,6 +14,18 @@ describe("machine profile", () => {
     expect(first.bandwidthPerCore).toBeGreaterThan(1e8);
     expect(first.readBandwidthPerCore).toBeGreaterThan(1e8);
     expect(first.cacheBytesPerCore).toBeGreaterThanOrEqual(32 * 1024);
+    // A shared last-level cache (8 private caches or more) gets its own triad bandwidth,
+    // above the memory's.
+    if (first.sharedCacheBytes !== undefined) {
+      expect(first.sharedCacheBytes).toBeGreaterThanOrEqual(8 * first.cacheBytesPerCore);
+      expect(first.sharedCacheBandwidthPerCore).toBeGreaterThan(first.bandwidthPerCore);
+      // and a triad per footprint, from above one private cache to twice the shared one.
+      const footprints = first.sharedCacheBandwidths!.map((p) => p.bytes);
+      expect(footprints[0]).toBeGreaterThan(first.cacheBytesPerCore);
+      expect(footprints).toContain(first.sharedCacheBytes);
+      expect(footprints.at(-1)).toBe(2 * first.sharedCacheBytes);
+      expect([...footprints].sort((a, b) => a - b)).toEqual(footprints);
+    }
     expect(first.compiler).toBe(compiler.version);
     const second = await machineProfile(compiler, cacheDir);
     expect(second).toEqual(first);
@@ -31,7 +42,7 @@ describe("machine profile", () => {
       cacheBytesPerCore: 1 << 20,
       calibratedAt: "2026-01-01T00:00:00.000Z",
     };
-    writeFileSync(join(cacheDir, "machine-profile.json"), JSON.stringify(old));
+    writeFileSync(profilePath(cacheDir, compiler.target.name), JSON.stringify(old));
     const profile = await machineProfile(compiler, cacheDir);
     expect(profile.version).toBe(PROFILE_VERSION);
     expect(profile.readBandwidthPerCore).toBeGreaterThan(1e8);

@@ -5,6 +5,7 @@ import {
   ABOVE_BOUND,
   rooflineFraction,
   rooflineSeconds,
+  sharedCacheBandwidth,
   streamBandwidth,
 } from "../../src/measure/roofline.ts";
 import { instantiate } from "../../src/workloads/registry.ts";
@@ -43,6 +44,77 @@ describe("roofline bound", () => {
     expect(streamBandwidth({ readBytes: 2, writtenBytes: 1 }, profile)).toBe(10e9);
     expect(streamBandwidth({ readBytes: 1, writtenBytes: 1 }, profile)).toBe(10e9);
     expect(streamBandwidth({ readBytes: 3, writtenBytes: 1 }, profile)).toBe(16e9);
+  });
+
+  it("streams data that fits the shared last-level cache from it, not from memory", () => {
+    const withL3 = { ...profile, sharedCacheBytes: 32 << 20, sharedCacheBandwidthPerCore: 80e9 };
+    const inL3 = { readBytes: 12 << 20, writtenBytes: 12 << 20 };
+    const beyond = { readBytes: 16 << 20, writtenBytes: 17 << 20 };
+    expect(rooflineSeconds(1e6, inL3, withL3, 1)).toBeCloseTo((24 << 20) / 80e9, 12);
+    expect(rooflineSeconds(1e6, beyond, withL3, 1)).toBeCloseTo((33 << 20) / 10e9, 12);
+    // A profile without it keeps the memory bound.
+    expect(rooflineSeconds(1e6, inL3, profile, 1)).toBeCloseTo((24 << 20) / 10e9, 12);
+  });
+
+  it("bounds layernorm at paper size (24 MiB) by the shared cache on a 32 MiB L3", () => {
+    const withL3 = { ...profile, sharedCacheBytes: 32 << 20, sharedCacheBandwidthPerCore: 80e9 };
+    const layernorm = instantiate("layernorm", "paper");
+    const traffic = compulsoryTraffic(layernorm);
+    const bytes = traffic.readBytes + traffic.writtenBytes;
+    expect(rooflineSeconds(1, traffic, withL3, 1)).toBeCloseTo(bytes / 80e9, 12);
+  });
+
+  it("streams data in the shared cache at the triad measured over as much data or less", () => {
+    const withPoints = {
+      ...profile,
+      sharedCacheBytes: 32 << 20,
+      sharedCacheBandwidthPerCore: 70e9,
+      sharedCacheBandwidths: [
+        { bytes: 5 << 18, bandwidthPerCore: 100e9 },
+        { bytes: 4 << 20, bandwidthPerCore: 90e9 },
+        { bytes: 16 << 20, bandwidthPerCore: 70e9 },
+        { bytes: 24 << 20, bandwidthPerCore: 55e9 },
+      ],
+    };
+    const bound = (mib: number, threads = 1) =>
+      rooflineSeconds(
+        1,
+        { readBytes: mib * 2 ** 19, writtenBytes: mib * 2 ** 19 },
+        withPoints,
+        threads,
+      );
+    expect(bound(1.1)).toBeCloseTo((1.1 * 2 ** 20) / 100e9, 15);
+    expect(bound(3)).toBeCloseTo((3 * 2 ** 20) / 100e9, 15);
+    expect(bound(12)).toBeCloseTo((12 * 2 ** 20) / 90e9, 15);
+    expect(bound(24)).toBeCloseTo((24 * 2 ** 20) / 55e9, 15);
+    expect(bound(30)).toBeCloseTo((30 * 2 ** 20) / 55e9, 15);
+    expect(bound(24, 2)).toBeCloseTo((24 * 2 ** 20) / (2 * 55e9), 15);
+    expect(bound(40)).toBeCloseTo((40 * 2 ** 20) / 10e9, 15);
+    // A version-4 profile has the half-cache triad only.
+    expect(
+      sharedCacheBandwidth(24 << 20, { ...withPoints, sharedCacheBandwidths: undefined }),
+    ).toBe(70e9);
+  });
+
+  it("bounds data about as large as the shared cache by the triads over as much, repeated", () => {
+    // rmsnorm at paper size moves 32.02 MiB through a 32 MiB L3: repeated, part of it stays.
+    const beyond = {
+      ...profile,
+      sharedCacheBytes: 32 << 20,
+      sharedCacheBandwidths: [
+        { bytes: 24 << 20, bandwidthPerCore: 55e9 },
+        { bytes: 32 << 20, bandwidthPerCore: 30e9 },
+        { bytes: 48 << 20, bandwidthPerCore: 12e9 },
+        { bytes: 64 << 20, bandwidthPerCore: 9e9 },
+      ],
+    };
+    const bound = (mib: number) =>
+      rooflineSeconds(1, { readBytes: mib * 2 ** 19, writtenBytes: mib * 2 ** 19 }, beyond, 1);
+    expect(bound(32.02)).toBeCloseTo((32.02 * 2 ** 20) / 30e9, 15);
+    expect(bound(50)).toBeCloseTo((50 * 2 ** 20) / 12e9, 15);
+    // A triad slower than the memory stream never makes the bound slower than memory.
+    expect(bound(64)).toBeCloseTo((64 * 2 ** 20) / 10e9, 15);
+    expect(bound(80)).toBeCloseTo((80 * 2 ** 20) / 10e9, 15);
   });
 
   it("falls back to the triad for profiles recorded before the read bandwidth", () => {

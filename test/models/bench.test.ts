@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BenchBoard, BenchingProposer } from "../../src/models/llm/bench.ts";
 import { LlmCallError, type FailureKind } from "../../src/models/llm/errors.ts";
-import type { Proposal, ProposalContext, Proposer } from "../../src/models/protocol.ts";
+import type { Proposal, ProposalContext, Proposer } from "../../src/search/proposer.ts";
 import { context } from "./support/context.ts";
 
 /** A proposer that fails with the scripted kinds, then answers. */
@@ -13,7 +13,7 @@ class Flaky implements Proposer {
     const k = this.kinds[this.calls++] ?? "ok";
     if (k !== "ok") throw new LlmCallError("m", k, "scripted", { provider: "openai" });
     return {
-      action: { transformations: [], nextModel: "m" },
+      action: { steps: [], nextModel: "m" },
       usage: { tokensIn: 0, tokensOut: 0, costUsd: 0, latencyMs: 0 },
     };
   }

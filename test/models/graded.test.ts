@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { analyticEstimateMs } from "../../src/costmodel/analytic.ts";
 import { gradedOfflineBucket } from "../../src/models/offline/graded.ts";
 import { offlineBucket } from "../../src/models/offline/proposers.ts";
-import type { Proposer } from "../../src/models/protocol.ts";
+import { stepText, type Proposer } from "../../src/search/proposer.ts";
 import { legalMoves } from "../../src/schedule/enumerate.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
 import { parseTransform } from "../../src/schedule/text.ts";
@@ -39,7 +39,7 @@ async function ask(p: Proposer): Promise<{ transformations: readonly string[]; s
       children: [],
     }),
   );
-  return { transformations: action.transformations, scored };
+  return { transformations: action.steps.map(stepText), scored };
 }
 
 describe("graded offline bucket", () => {

@@ -10,7 +10,12 @@ import {
   stagesByWork,
   vectorizeInner,
 } from "../../src/models/offline/recipes.ts";
-import type { ChildView, ModelStatsView } from "../../src/models/protocol.ts";
+import {
+  stepText,
+  type ChildView,
+  type ModelStatsView,
+  type ProposedStep,
+} from "../../src/search/proposer.ts";
 import { legalMoves } from "../../src/schedule/enumerate.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
 import { parseTrace, printTransform } from "../../src/schedule/text.ts";
@@ -75,14 +80,21 @@ describe("offline recipes", () => {
   it("vectorizes an elementwise stage whose innermost loop is already the vector loop", () => {
     const schedule = Schedule.initial(instantiate("flux-attention", "small"));
     const exp = stagesByWork(schedule).find((st) => st.name === "exp_scores")!;
-    const recipe = vectorizeInner(schedule, exp, { mr: 4, nr: 16, width: 16, kc: 64 });
+    const recipe = vectorizeInner(schedule, exp, {
+      mr: 4,
+      nr: 16,
+      width: 16,
+      kc: 64,
+      maxRows: 8,
+      widths: [16, 8, 4],
+    });
     expect(recipe?.steps.map(printTransform)).toEqual([
       "split exp_scores.t 16 -> to tv",
       "vectorize exp_scores.tv",
     ]);
   });
 
-  const tile = { mr: 4, nr: 16, width: 16, kc: 64 };
+  const tile = { mr: 4, nr: 16, width: 16, kc: 64, maxRows: 4, widths: [16, 8, 4] };
 
   it("prepares a weight that is strided along the vector loop instead of packing it", () => {
     // The router weight is stored [experts, hidden]: strided along the vectorized expert loop.
@@ -136,7 +148,14 @@ describe("offline expert", () => {
         predictMs: (s) => analyticEstimateMs(s, PROFILE),
       }),
     );
-    expect(action.transformations.at(-1)).toMatch(/^vectorize exp_scores\./);
+    expect(action.steps.some((t) => /^vectorize exp_scores\./.test(stepText(t)))).toBe(true);
+    const applied = action.steps.reduce(
+      (s, t) => (t.kind === "unreadable" ? s : s.apply(t)),
+      schedule,
+    );
+    expect(analyticEstimateMs(applied, PROFILE)).toBeLessThan(
+      analyticEstimateMs(schedule, PROFILE),
+    );
   });
 
   it("does not re-propose a child measured slower than the node, but may a faster one", async () => {
@@ -158,28 +177,28 @@ describe("offline expert", () => {
         predictMs: (s) => analyticEstimateMs(s, PROFILE),
         children,
       });
-    const traceOf = (transformations: readonly string[]) =>
-      Schedule.fromTrace(program, parseTrace(transformations.join("\n") + "\n")).text();
+    const traceOf = (steps: readonly ProposedStep[]) =>
+      Schedule.fromTrace(program, parseTrace(steps.map((t) => `${stepText(t)}\n`).join(""))).text();
     for (const i of [0, 1, 2]) {
       // A fresh proposer with the same seed answers the same context the same way.
-      const first = traceOf((await offlineBucket(1)[i].propose(at([]))).action.transformations);
+      const first = traceOf((await offlineBucket(1)[i].propose(at([]))).action.steps);
       const afterGain = await offlineBucket(1)[i].propose(at([child(first, 0.5)]));
-      expect(traceOf(afterGain.action.transformations), `proposer ${i}`).toBe(first);
+      expect(traceOf(afterGain.action.steps), `proposer ${i}`).toBe(first);
       const afterLoss = await offlineBucket(1)[i].propose(at([child(first, 2)]));
-      expect(traceOf(afterLoss.action.transformations), `proposer ${i}`).not.toBe(first);
+      expect(traceOf(afterLoss.action.steps), `proposer ${i}`).not.toBe(first);
     }
     // The random proposer picks the one legal move that did not measure slower.
     const left = moves[moves.length - 1];
     const { action } = await offlineBucket(1)[0].propose(
       at(moves.slice(0, -1).map((m) => child(m.schedule.text(), 2))),
     );
-    expect(action.transformations).toEqual([printTransform(left.transform)]);
+    expect(action.steps).toEqual([left.transform]);
   });
 
   it("hands the child to the largest model when nothing it knows beats the node", async () => {
     const models = [stats("small", 8e9, 20, 15), stats("large", 70e9, 2, 2)];
     const { action } = await expert().propose(context({ models, predictMs: () => 1 }));
-    expect(action.transformations.length).toBeGreaterThan(0);
+    expect(action.steps.length).toBeGreaterThan(0);
     expect(action.nextModel).toBe("large");
   });
 });

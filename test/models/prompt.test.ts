@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildPrompt, formatSize, sampleLegalMoves } from "../../src/models/llm/prompt.ts";
+import { readStep } from "../../src/models/llm/steps.ts";
 import { printTransform } from "../../src/schedule/text.ts";
 import { context } from "./support/context.ts";
 import { legalMovesInPrompt } from "./support/mock-llm.ts";
@@ -20,6 +21,7 @@ describe("prompts", () => {
     expect(prompt).toContain(`- ${printTransform(moves[0].transform)}\n`);
     expect(legalMovesInPrompt(prompt)).toEqual(moves.map((m) => printTransform(m.transform)));
     expect(prompt).toContain("- split S.l F -> lo li");
+    expect(prompt).toMatch(/- vectorize a reduction loop +after cache_write S at a loop outside/);
     // Smallest model first, with its size, hit rate, errors, course alterations made and
     // caused, and cost.
     expect(prompt).toMatch(
@@ -64,7 +66,7 @@ describe("prompts", () => {
       purpose: "course-alteration",
       rejected: {
         model: "small",
-        transformations: ["split C.k 4 -> ko ki"],
+        steps: [readStep("split C.k 4 -> ko ki")],
         nextModel: "small",
         parentScore: 0.4,
         childScore: 0.2,

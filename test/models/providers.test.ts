@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { validateBucket } from "../../src/models/bucket.ts";
 import { LlmCallError } from "../../src/models/llm/errors.ts";
-import type { Proposer } from "../../src/models/protocol.ts";
+import { stepText, type Proposer } from "../../src/search/proposer.ts";
 import { MockLlmServer, type Step } from "./support/mock-llm.ts";
 import { context } from "./support/context.ts";
 import { KEY, liveProposers, pairBucket } from "./support/setup.ts";
@@ -49,8 +49,9 @@ describe("providers through the AI SDK", () => {
     });
     const [small] = pair(s);
     const p = await small.propose(context());
+    // The answer's text is read into typed steps here, in the models layer.
     expect(p.action).toEqual({
-      transformations: ["split C.io 2 -> ioo ioi"],
+      steps: [{ kind: "split", stage: "C", loop: "io", factor: 2, outer: "ioo", inner: "ioi" }],
       nextModel: "large",
       rationale: "r",
     });
@@ -106,7 +107,7 @@ describe("providers through the AI SDK", () => {
     });
     const [plain] = liveProposers(validateBucket({ models: [model()] }, "t"));
     const p = await plain.propose(context());
-    expect(p.action.transformations).toEqual(["split C.io 2 -> ioo ioi"]);
+    expect(p.action.steps.map(stepText)).toEqual(["split C.io 2 -> ioo ioi"]);
     expect(p.usage.costUsd).toBe(0);
     expect(s.requests[0].headers.authorization).toBeUndefined();
     expect(s.requests[0].body.response_format).toBeUndefined();
@@ -126,7 +127,7 @@ describe("providers through the AI SDK", () => {
     const start = performance.now();
     const p = await small.propose(context());
     expect(performance.now() - start).toBeGreaterThanOrEqual(1000);
-    expect(p.action.transformations).toHaveLength(1);
+    expect(p.action.steps).toHaveLength(1);
     expect(p.usage.latencyMs).toBeGreaterThanOrEqual(1000);
     expect(s.requests).toHaveLength(2);
   });
@@ -153,17 +154,17 @@ describe("providers through the AI SDK", () => {
   });
 
   it("times out a slow answer, and retries it", async () => {
-    const slow: Step = { kind: "slow", delayMs: 600, then: { kind: "answer", text: VALID } };
+    const slow: Step = { kind: "slow", delayMs: 3000, then: { kind: "answer", text: VALID } };
     const s = await serve({
       "gpt-small": [slow, { kind: "answer", text: VALID }, slow, slow, slow],
     });
     const [small] = pair(s);
     const ok = await small.propose(context());
-    expect(ok.usage.latencyMs).toBeGreaterThanOrEqual(300);
+    expect(ok.usage.latencyMs).toBeGreaterThanOrEqual(1500);
     const e = await failure(small);
     expect(e.kind).toBe("timeout");
     expect(e.attempts).toBe(3);
-    expect(e.message).toContain("no answer within 300 ms");
+    expect(e.message).toContain("no answer within 1500 ms");
   });
 
   it("retries an empty body and reports it when it persists", async () => {
@@ -214,6 +215,18 @@ describe("providers through the AI SDK", () => {
     expect(e.message).toContain('no JSON object in the answer: "I would split i."');
     expect(e.usage).toMatchObject({ tokensIn: 50, tokensOut: 5 });
     expect(e.usage!.costUsd).toBeGreaterThan(0);
+  });
+
+  it("reads written steps into typed ones; a step that does not parse stays as written, unreadable", async () => {
+    const text = JSON.stringify({
+      transformations: ["unroll C.k", "vectorise everything"],
+      next_model: "large",
+    });
+    const s = await serve({ "gpt-small": [{ kind: "answer", text }] });
+    const [small] = pair(s);
+    const [unroll, sloppy] = (await small.propose(context())).action.steps;
+    expect(unroll).toEqual({ kind: "unroll", stage: "C", loop: "k" });
+    expect(sloppy).toMatchObject({ kind: "unreadable", text: "vectorise everything" });
   });
 
   it("reports a server that is not there as a network failure", async () => {

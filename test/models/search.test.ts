@@ -22,7 +22,7 @@ const status = (s: number, headers?: Record<string, string>): Step => ({
   status: s,
   ...(headers ? { headers } : {}),
 });
-const slow: Step = { kind: "slow", delayMs: 600, then: { kind: "default" } };
+const slow: Step = { kind: "slow", delayMs: 3000, then: { kind: "default" } };
 const alternate = (_model: string, call: number) => (call % 2 === 0 ? "small" : "large");
 
 describe("COLT with LLM proposers", () => {

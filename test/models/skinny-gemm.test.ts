@@ -1,14 +1,16 @@
 /** The skinny-GEMM recipe: weight panels streamed once, prepared, through every row block. */
 import { describe, expect, it } from "vitest";
-import { stagesByWork } from "../../src/models/offline/recipes.ts";
+import { registerTile, stagesByWork } from "../../src/models/offline/recipes.ts";
 import { skinnyWeightGemm } from "../../src/models/offline/skinny-gemm.ts";
 import { verifySchedule } from "../../src/measure/evaluate.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
 import { printTransform } from "../../src/schedule/text.ts";
+import { tileChoices } from "../../src/models/offline/tile-shapes.ts";
+import { X86_AVX2, X86_AVX512 } from "../../src/target/targets.ts";
 import { instantiate } from "../../src/workloads/registry.ts";
 import { freshEvalOptions } from "../support/toolchain.ts";
 
-const tile = { mr: 8, nr: 32, width: 16, kc: 32 };
+const tile = { mr: 8, nr: 32, width: 16, kc: 32, maxRows: 8, widths: [16, 8, 4] };
 
 /** The recipe applied to every stage it takes, heaviest first. */
 function everySkinnyStage(initial: Schedule): { schedule: Schedule; names: string[] } {
@@ -47,6 +49,53 @@ describe("skinny-GEMM recipe", () => {
       "vectorize gate_proj.fv",
       "pack X in gate_proj at hc",
     ]);
+  });
+
+  it("on two threads, cuts the weight's columns into one part per thread, outermost and parallel", async () => {
+    const program = instantiate("llama4-scout-mlp", "small", { T: 16, H: 64, F: 96 });
+    const initial = Schedule.initial(program);
+    const r = skinnyWeightGemm(initial, initial.state.stages[0], tile, 2);
+    const steps = r?.steps.map(printTransform) ?? [];
+    expect(steps.slice(0, 2)).toEqual([
+      "split gate_proj.h 32 -> hc h1",
+      "split gate_proj.f 64 -> fp fr",
+    ]);
+    expect(steps).toContain("reorder gate_proj fp hc fo to h1 t2 fw fv");
+    expect(steps).toContain("parallel gate_proj.fp");
+    const result = await verifySchedule(r!.schedule, freshEvalOptions({ threads: 2 }));
+    expect(result.verified).toBe(true);
+  }, 60_000);
+
+  it("offers only the tallest register tile the registers hold (the hand schedule's on x86-avx512), as does the plain register tile", () => {
+    // The MLP's hand schedule (8 x 32 tiles, kc 256) beat colt tune's 4 x 32 / kc 128 choice,
+    // which the analytic cost model ranks within 1% of it.
+    const initial = Schedule.initial(
+      instantiate("llama4-scout-mlp", "small", { T: 32, H: 512, F: 256 }),
+    );
+    for (const target of [X86_AVX512, X86_AVX2]) {
+      for (const name of ["gate_proj", "up_proj"]) {
+        const st = initial.state.stages.find((x) => x.name === name)!;
+        const offered = tileChoices(target).flatMap((c) => {
+          const steps = skinnyWeightGemm(initial, st, c)?.steps.map(printTransform);
+          return steps ? [{ c, steps }] : [];
+        });
+        expect(offered.length).toBeGreaterThan(0);
+        for (const c of tileChoices(target).filter((x) => x.mr < x.maxRows))
+          expect(registerTile(initial, st, c), `${c.mr}x${c.nr}`).toBeUndefined();
+        for (const { c, steps } of offered) {
+          expect(c.mr, target.name).toBe(c.maxRows);
+          expect(steps).toContain(`split ${name}.t ${c.mr} -> to t2`);
+        }
+        if (target === X86_AVX512)
+          expect(offered.map((o) => o.steps)).toContainEqual(
+            expect.arrayContaining([
+              `split ${name}.h 256 -> hc h1`,
+              `split ${name}.f 32 -> fo f1`,
+              `split ${name}.t 8 -> to t2`,
+            ]),
+          );
+      }
+    }
   });
 
   it("leaves tall products, stages without weights and scheduled stages alone", () => {

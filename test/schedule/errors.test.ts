@@ -60,12 +60,41 @@ const CASES: readonly Case[] = [
     reason: /only the innermost loop can be vectorized \(k is inside it\)/,
   },
   {
-    name: "vectorizing a reduction loop",
+    name: "vectorizing a reduction loop with no vector accumulator",
     workload: "matmul",
     trace: "vectorize C.k",
     stage: "C",
     loop: "k",
-    reason: /cannot vectorize a reduction loop/,
+    reason:
+      /cannot vectorize reduction loop k: lanes would race on one accumulator; cache_write C at a loop outside every reduction loop first/,
+  },
+  {
+    name: "vectorizing a reduction loop whose accumulator is inside the reduction",
+    workload: "rmsnorm",
+    trace:
+      "split sum_sq.j 16 -> jo jl\nsplit sum_sq.i 8 -> io ii\nreorder sum_sq io jo ii jl\ncache_write sum_sq at jo\nvectorize sum_sq.jl",
+    stage: "sum_sq",
+    loop: "jl",
+    reason: /cannot vectorize reduction loop jl: lanes would race on one accumulator/,
+  },
+  {
+    name: "a vectorized reduction whose accumulator is not in registers",
+    workload: "rmsnorm",
+    trace:
+      "split sum_sq.j 16 -> jo jl\nsplit sum_sq.i 8 -> io ii\ncache_write sum_sq at io\nvectorize sum_sq.jl",
+    stage: "sum_sq",
+    loop: "io",
+    reason:
+      /the vector accumulator of the vectorized reduction must live in registers; unroll the spatial loops inside io \(sum_sq\.ii\)/,
+  },
+  {
+    name: "a reorder that moves a reduction loop outside the vector accumulator",
+    workload: "rmsnorm",
+    trace:
+      "split sum_sq.j 16 -> jo jl\ncache_write sum_sq at i\nvectorize sum_sq.jl\nreorder sum_sq jo i",
+    stage: "sum_sq",
+    loop: "jl",
+    reason: /cannot vectorize reduction loop jl: lanes would race on one accumulator/,
   },
   {
     name: "vectorizing with an unsupported width",
@@ -166,12 +195,22 @@ const CASES: readonly Case[] = [
     reason: /is an output of the program and cannot be inlined/,
   },
   {
-    name: "compute_at of a stage with two consumers",
+    name: "compute_at of a stage with a consumer computed elsewhere",
+    workload: "softmax",
+    trace: "compute_at exps at Y.i",
+    stage: "exps",
+    loop: undefined,
+    reason:
+      /compute_at needs every consumer of 'exps' to be Y or computed at Y\.i; 'exps' is read by row_sum, Y \(row_sum not there\)/,
+  },
+  {
+    name: "compute_at in a stage that does not read the producer",
     workload: "softmax",
     trace: "compute_at row_max at Y.i",
     stage: "row_max",
     loop: undefined,
-    reason: /compute_at needs exactly one consumer; 'row_max' is read by row_sum, Y/,
+    reason:
+      /compute_at needs every consumer of 'row_max' to be Y or computed at Y\.i; 'row_max' is read by exps/,
   },
   {
     name: "compute_at of an output",

@@ -14,6 +14,8 @@ export interface PropertyCase {
   readonly workload: string;
   readonly size: SizeName;
   readonly shape?: Record<string, number>;
+  /** A trace the random steps start from (to exercise moves that need a setup first). */
+  readonly prefix?: string;
 }
 
 export async function checkRandomTraces(
@@ -22,6 +24,7 @@ export async function checkRandomTraces(
   opts: EvalOptions,
 ) {
   const programs = cases.map((c) => instantiate(c.workload, c.size, c.shape));
+  const starts = cases.map((c, i) => Schedule.fromTrace(programs[i], parseTrace(c.prefix ?? "")));
   let checked = 0;
   await fc.assert(
     fc.asyncProperty(
@@ -30,7 +33,7 @@ export async function checkRandomTraces(
       fc.integer({ min: 1, max: 8 }),
       async (which, seed, steps) => {
         const program = programs[which];
-        const { schedule, refusals } = randomTrace(program, seed, steps);
+        const { schedule, refusals } = randomTrace(starts[which], seed, steps);
         for (const e of refusals) {
           expect(e.stage, e.message).toBeTruthy();
           expect(e.reason.length).toBeGreaterThan(10);

@@ -9,6 +9,7 @@ describe("random legal and illegal transformation sequences (operators, odd exte
         { workload: "matmul", size: "small", shape: { M: 37, N: 45, K: 29 } },
         { workload: "conv2d", size: "small" },
         { workload: "softmax", size: "small" },
+        { workload: "rmsnorm", size: "small", shape: { rows: 7, cols: 45 } },
       ],
       100,
       freshEvalOptions(),

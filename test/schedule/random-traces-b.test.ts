@@ -10,6 +10,18 @@ describe("random legal and illegal transformation sequences (multi-stage layers)
         { workload: "llama3-8b-attention", size: "small" },
         { workload: "llama4-scout-mlp", size: "small" },
         { workload: "batch-matmul-nt", size: "small" },
+        // A compute_at chain half built: the random steps may attach the rest and schedule it.
+        {
+          workload: "flux-attention",
+          size: "small",
+          shape: { H: 2, S: 19, D: 12 },
+          prefix: [
+            "compute_inline logits",
+            "split O.s 4 -> so si",
+            "compute_at probs at O.so",
+            "compute_at row_sum at O.so",
+          ].join("\n"),
+        },
       ],
       100,
       freshEvalOptions({ threads: 2 }),

@@ -14,14 +14,16 @@ export interface RandomTrace {
   readonly refusals: ScheduleError[];
 }
 
-export function randomTrace(program: Program, seed: number, steps: number): RandomTrace {
+export function randomTrace(from: Program | Schedule, seed: number, steps: number): RandomTrace {
   const rng = new Random(seed);
   const random = () => rng.next();
-  let schedule = Schedule.initial(program);
+  let schedule = from instanceof Schedule ? from : Schedule.initial(from);
   const refusals: ScheduleError[] = [];
   for (let i = 0; i < steps; i++) {
     if (random() < 0.25) {
-      schedule = tryVectorizeRecipe(schedule, random) ?? schedule;
+      const recipes = [tryVectorizeRecipe, tryVectorReductionRecipe, tryFuseProducersRecipe];
+      const recipe = recipes[Math.floor(random() * recipes.length)];
+      schedule = recipe(schedule, random) ?? schedule;
     } else if (random() < 0.3) {
       const candidates = candidateMoves(schedule);
       if (candidates.length === 0) break;
@@ -71,4 +73,65 @@ function tryVectorizeRecipe(schedule: Schedule, random: () => number): Schedule 
     else if (t.kind !== "reorder") return undefined;
   }
   return s;
+}
+
+/**
+ * Vectorize the innermost reduction loop of a stage into a vector accumulator: split it by
+ * a vector width (and sometimes once more, unrolled, for several accumulators), cache_write
+ * just outside the reduction loops, vectorize the lanes.
+ */
+function tryVectorReductionRecipe(schedule: Schedule, random: () => number): Schedule | undefined {
+  const stages = schedule.state.stages.filter(
+    (st) => st.placement.k !== "inline" && st.loops.at(-1)?.reduce,
+  );
+  if (stages.length === 0) return undefined;
+  const st = stages[Math.floor(random() * stages.length)];
+  const loop = st.loops.at(-1)!;
+  const firstReduce = st.loops.findIndex((l) => l.reduce);
+  const width = [4, 8, 16][Math.floor(random() * 3)];
+  const tag = schedule.trace.length;
+  const [outer, lanes] = [`${loop.name}u${tag}`, `${loop.name}v${tag}`];
+  const steps: Transform[] = [
+    { kind: "split", stage: st.name, loop: loop.name, factor: width, outer, inner: lanes },
+  ];
+  if (random() < 0.5) {
+    const [blocks, accumulators] = [`${loop.name}b${tag}`, `${loop.name}a${tag}`];
+    const factor = 2 + Math.floor(random() * 3);
+    steps.push(
+      { kind: "split", stage: st.name, loop: outer, factor, outer: blocks, inner: accumulators },
+      { kind: "unroll", stage: st.name, loop: accumulators },
+    );
+  }
+  if (firstReduce > 0 && !st.cacheWriteAt)
+    steps.push({ kind: "cache_write", stage: st.name, at: st.loops[firstReduce - 1].name });
+  steps.push({ kind: "vectorize", stage: st.name, loop: lanes });
+  let s = schedule;
+  for (const t of steps) {
+    const r = s.tryApply(t);
+    if (!r.ok) return undefined;
+    s = r.schedule;
+  }
+  return s;
+}
+
+/**
+ * compute_at of every producer of a stage at one of its loops, last producer first, so a
+ * producer read by several of them (softmax's exps) follows its other readers inside.
+ */
+function tryFuseProducersRecipe(schedule: Schedule, random: () => number): Schedule | undefined {
+  const program = schedule.state.program;
+  const stages = schedule.state.stages.filter((st) => st.placement.k !== "inline");
+  const consumer = stages[Math.floor(random() * stages.length)];
+  const loop = consumer.loops[Math.floor(random() * consumer.loops.length)];
+  let s = schedule;
+  for (const producer of [...program.stages].reverse()) {
+    const r = s.tryApply({
+      kind: "compute_at",
+      stage: producer.name,
+      consumer: consumer.name,
+      at: loop.name,
+    });
+    if (r.ok) s = r.schedule;
+  }
+  return s === schedule ? undefined : s;
 }

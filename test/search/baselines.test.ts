@@ -12,19 +12,25 @@ import { MeasurementEngine, type Measurement } from "../../src/measure/engine.ts
 import { legalMoves } from "../../src/schedule/enumerate.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
 import {
-  BASELINES,
   beamSearch,
   evolutionarySearch,
   randomSearch,
   type Strategy,
 } from "../../src/search/baselines/index.ts";
+import { BASELINE_STRATEGIES, STRATEGY_REGISTRY } from "../../src/search/strategies.ts";
 import { Random } from "../../src/util/random.ts";
 import { TuningSession } from "../../src/search/session.ts";
 import type { Budget, TrialRunner } from "../../src/search/trials.ts";
 import { instantiate } from "../../src/workloads/registry.ts";
 
 const program = instantiate("matmul", "small");
-const STRATEGIES = Object.entries(BASELINES) as [keyof typeof BASELINES, Strategy][];
+/** The registry's baselines, run as the registry runs them (no proposers). */
+const STRATEGIES = BASELINE_STRATEGIES.map((name): [string, Strategy] => [
+  name,
+  async (run) => {
+    await STRATEGY_REGISTRY[name].run({ ...run, seed: 0, proposers: [] });
+  },
+]);
 
 function hash(text: string): number {
   let h = 0x811c9dc5;

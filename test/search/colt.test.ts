@@ -6,16 +6,17 @@ import {
   type Proposal,
   type ProposalContext,
   type Proposer,
-} from "../../src/models/protocol.ts";
+} from "../../src/search/proposer.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
-import { printTransform } from "../../src/schedule/text.ts";
+import type { Transform } from "../../src/schedule/transform.ts";
+import { readStep } from "../../src/models/llm/steps.ts";
 import {
   ColtSearch,
   KNOWN_SCHEDULE_SOURCE,
-  ROUND_LENGTH,
   type ColtOptions,
   type ExpansionEvent,
 } from "../../src/search/colt.ts";
+import { ROUND_LENGTH } from "../../src/search/measure-round.ts";
 import { legalMoves } from "../../src/schedule/enumerate.ts";
 import { TuningSession } from "../../src/search/session.ts";
 import type { Budget } from "../../src/search/trials.ts";
@@ -53,7 +54,7 @@ const objective: Objective = (t) =>
 const propose = (ctx: ProposalContext, kind: string, next: string, call = 0): JointAction => {
   const ofKind = ctx.legalMoves().filter((m) => m.transform.kind === kind);
   const m = ofKind.length > 0 ? ofKind[call % ofKind.length] : ctx.legalMoves()[0];
-  return { transformations: [printTransform(m.transform)], nextModel: next };
+  return { steps: [m.transform], nextModel: next };
 };
 
 /** A session whose measurements and predictions both follow `objective` (baseline 100 ms). */
@@ -125,7 +126,7 @@ describe("COLT search", () => {
     // The large model saw the small model's proposal and both scores.
     const rejected = large.contexts[0].rejected!;
     expect(rejected.model).toBe("small");
-    expect(rejected.transformations[0]).toMatch(/^split /);
+    expect(rejected.steps[0].kind).toBe("split");
     expect(rejected.childMs).toBeGreaterThan(rejected.parentMs);
   });
 
@@ -142,7 +143,7 @@ describe("COLT search", () => {
       const pick = loops
         .slice(0, 2)
         .map((l) => splits.find((m) => m.transform.kind === "split" && m.transform.loop === l)!);
-      return { transformations: pick.map((m) => printTransform(m.transform)), nextModel: "small" };
+      return { steps: pick.map((m) => m.transform), nextModel: "small" };
     });
     const { result } = await runColt([small, large], 9, {
       rootModel: "small",
@@ -168,7 +169,7 @@ describe("COLT search", () => {
 
   it("counts invalid transformations and unknown next models as errors and falls back", async () => {
     const sloppy = new Scripted(info("sloppy", 1e9), () => ({
-      transformations: ["vectorise everything", "split C.nope 4"],
+      steps: ["vectorise everything", "split C.nope 4"].map(readStep),
       nextModel: "gpt-imaginary",
     }));
     const steady = new Scripted(info("steady", 8e9), (ctx, call) =>
@@ -250,12 +251,12 @@ describe("COLT search", () => {
     /** Each trial's trace and whether its parent (the trace without its last step) was measured before it. */
     const trialsOf = async (
       objective: Objective,
-      next: (ctx: ProposalContext, call: number) => string,
+      next: (ctx: ProposalContext, call: number) => Transform,
     ) => {
       const session = objectiveSession(objective, { trials: 12 });
       // One transformation per call, so a node's parent is its trace without the last line.
       const one = new Scripted(info("one", 70e9), (ctx, call) => ({
-        transformations: [next(ctx, call)],
+        steps: [next(ctx, call)],
         nextModel: "one",
       }));
       await new ColtSearch(session, { proposers: [one], measurePerRound: 1, epsilon: 0 }, 7).run(
@@ -275,7 +276,7 @@ describe("COLT search", () => {
     };
     const anyMove = (ctx: ProposalContext, call: number) => {
       const moves = ctx.legalMoves();
-      return printTransform(moves[(call * 7) % moves.length].transform);
+      return moves[(call * 7) % moves.length].transform;
     };
     // Every step makes the program faster: the deepest node is the most promising.
     const deeper = await trialsOf(
@@ -291,7 +292,7 @@ describe("COLT search", () => {
       (t) => 100 * 3 ** count(t, "split") * 0.99 ** count(t, "unroll"),
       (ctx, call) =>
         propose(ctx, ctx.traceText.includes("split") ? "unroll" : "split", "one", call)
-          .transformations[0],
+          .steps[0] as Transform,
     );
     expect(slow).toHaveLength(12);
     for (const t of slow) expect(t.parentMeasured, t.trace).toBe(true);
@@ -361,7 +362,7 @@ describe("COLT search", () => {
       new Scripted(info(name, size), (ctx, call) => {
         const moves = ctx.legalMoves();
         return {
-          transformations: [printTransform(moves[call % moves.length].transform)],
+          steps: [moves[call % moves.length].transform],
           nextModel: name,
         };
       });
@@ -399,7 +400,7 @@ describe("COLT search", () => {
     // Swapping two loops back and forth: each new trace lowers to one of two programs.
     const toggler = new Scripted(info("toggler", 8e9), (ctx) => {
       const swap = ctx.legalMoves().find((m) => m.transform.kind === "reorder");
-      return { transformations: [printTransform(swap!.transform)], nextModel: "toggler" };
+      return { steps: [swap!.transform], nextModel: "toggler" };
     });
     const { session, result } = await runColt([toggler], 100_000, { expansionsPerRound: 4 });
     expect(result.stalled).toBe(true);
@@ -428,5 +429,150 @@ describe("COLT search", () => {
     expect(result.models[0].calls).toBe(3);
     expect(result.models[0].tokensIn + result.models[0].tokensOut).toBe(45);
     expect(session.trials.length).toBe(3);
+  });
+});
+
+describe("COLT levers (issue 18)", () => {
+  /** The trace without its last step: one step per call, so the node the event expanded. */
+  const parentTrace = (trace: string) =>
+    trace
+      .split("\n")
+      .filter(Boolean)
+      .slice(0, -1)
+      .map((l) => `${l}\n`)
+      .join("");
+
+  it("escalates on measured regressions, not predicted ones, when escalation is 'measured'", async () => {
+    // The cost model predicts every split 10% faster; measured, each is 10% slower.
+    const predicted: Objective = (t) => 100 * 0.9 ** count(t, "split");
+    const measured: Objective = (t) => 100 * 1.1 ** count(t, "split");
+    const run = async (escalation: ColtOptions["escalation"]) => {
+      const small = new Scripted(info("small", 1e9), (ctx, call) =>
+        propose(ctx, "split", "small", call),
+      );
+      const large = new Scripted(info("large", 70e9), (ctx) => propose(ctx, "parallel", "small"));
+      const session = objectiveSession(
+        predicted,
+        { trials: 100, proposerCalls: 24 },
+        new ObjectiveRunner(measured),
+      );
+      const result = await new ColtSearch(
+        session,
+        {
+          proposers: [small, large],
+          rootModel: "small",
+          courseAlterationK: 2,
+          escalation,
+          expansionsPerRound: 2,
+          measurePerRound: 2,
+          epsilon: 0,
+        },
+        7,
+      ).run(Schedule.initial(program));
+      return { result, large };
+    };
+    // Predicted, the small model's children all improve: the largest model is never called.
+    const onPredictions = await run("predicted");
+    expect(onPredictions.result.courseAlterations).toBe(0);
+    expect(onPredictions.large.contexts).toHaveLength(0);
+    // Measured, they regress: the largest model is called, told of a measured regression.
+    const onMeasurements = await run("measured");
+    expect(onMeasurements.result.courseAlterations).toBeGreaterThan(0);
+    expect(onMeasurements.large.contexts.length).toBe(onMeasurements.result.courseAlterations);
+    for (const ctx of onMeasurements.large.contexts) {
+      expect(ctx.purpose).toBe("course-alteration");
+      expect(ctx.rejected!.model).toBe("small");
+      expect(ctx.rejected!.childMs).toBeCloseTo(measured(ctx.traceText) * 1.1);
+      expect(ctx.rejected!.parentMs).toBeCloseTo(measured(ctx.traceText));
+    }
+    const small = onMeasurements.result.models.find((m) => m.info.name === "small")!;
+    expect(small.alterationsCaused).toBe(onMeasurements.result.courseAlterations);
+  });
+
+  /** The largest model's children predict fastest; the small model's are measured faster than their parents. */
+  const sharedRun = async (smallerShare: number) => {
+    const small = new Scripted(info("small", 1e9), (ctx, call) =>
+      propose(ctx, "unroll", "large", call),
+    );
+    const large = new Scripted(info("large", 70e9), (ctx, call) =>
+      propose(ctx, "parallel", "small", call),
+    );
+    const runner = new ObjectiveRunner(objective);
+    const session = objectiveSession(objective, { trials: 16 }, runner);
+    const result = await new ColtSearch(
+      session,
+      {
+        proposers: [small, large],
+        courseAlterationK: 0,
+        smallerShare,
+        measurePerRound: 2,
+        epsilon: 0,
+      },
+      7,
+    ).run(Schedule.initial(program));
+    return { result, session };
+  };
+
+  it("reserves a share of each measurement round for the smaller models' children", async () => {
+    const fromSmall = (session: TuningSession) =>
+      session.trials.filter((t) => t.model === "small").length;
+    const shared = await sharedRun(0.5);
+    const unshared = await sharedRun(0);
+    expect(fromSmall(shared.session)).toBeGreaterThanOrEqual(shared.session.trials.length / 2 - 1);
+    expect(fromSmall(shared.session)).toBeGreaterThan(fromSmall(unshared.session));
+  });
+
+  it("hands a smaller model's child measured faster than its parent back to that model", async () => {
+    // The small model names the large one for its children; only the shared rounds give them back.
+    const expandedBySmallAfterSmall = (events: readonly ExpansionEvent[]) =>
+      events.filter(
+        (e) =>
+          e.model === "small" &&
+          parentTrace(e.trace).split("\n").filter(Boolean).at(-1)?.startsWith("unroll"),
+      ).length;
+    expect(expandedBySmallAfterSmall((await sharedRun(0.5)).result.expansions)).toBeGreaterThan(0);
+    expect(expandedBySmallAfterSmall((await sharedRun(0)).result.expansions)).toBe(0);
+  });
+
+  it("with the frontier rule, expands cheap by default and calls the largest model after two failed cheap children near the best", async () => {
+    const run = async (nextModelRule: ColtOptions["nextModelRule"]) => {
+      // Every small child regresses (a split); the large model's parallel loops improve.
+      const small = new Scripted(info("small", 1e9), (ctx, call) =>
+        propose(ctx, "split", "large", call),
+      );
+      const large = new Scripted(info("large", 70e9), (ctx, call) =>
+        propose(ctx, "parallel", "large", call),
+      );
+      const { result } = await runColt([small, large], 20, {
+        courseAlterationK: 0,
+        nextModelRule,
+      });
+      return result.expansions;
+    };
+    // The default: the root's model (the largest) and the models the proposers name.
+    const byProposer = await run("proposer");
+    expect(byProposer.every((e) => e.model === "large")).toBe(true);
+    const frontier = await run("frontier");
+    expect(frontier[0].model).toBe("small");
+    // Replays the rule: at a node, the largest model only after its last two children were
+    // the small model's and neither improved on it.
+    const children = new Map<string, ExpansionEvent[]>();
+    let largeCalls = 0;
+    for (const e of frontier) {
+      const parent = parentTrace(e.trace);
+      const earlier = children.get(parent) ?? [];
+      if (e.model === "large") {
+        largeCalls++;
+        const lastTwo = earlier.slice(-2);
+        expect(lastTwo).toHaveLength(2);
+        for (const c of lastTwo) {
+          expect(c.model).toBe("small");
+          expect(c.childMs).toBeGreaterThanOrEqual(c.parentMs);
+        }
+      }
+      if (!earlier.some((c) => c.trace === e.trace)) children.set(parent, [...earlier, e]);
+    }
+    expect(largeCalls).toBeGreaterThan(0);
+    expect(largeCalls).toBeLessThan(frontier.length / 2);
   });
 });

@@ -193,9 +193,19 @@ export function gpt2Block(
   return g.write(file);
 }
 
+export interface LlamaSizes {
+  readonly S: number;
+  readonly E: number;
+  readonly Hq: number;
+  readonly Hkv: number;
+  readonly F: number;
+}
+
 /** RMSNorm written out, grouped-query attention with Expand, SwiGLU with Sigmoid; opset 18 (axes as inputs). */
-export function llamaBlock(file: string): string {
-  const [S, E, Hq, Hkv, F] = [5, 12, 3, 1, 18];
+export function llamaBlock(
+  file: string,
+  { S, E, Hq, Hkv, F }: LlamaSizes = { S: 5, E: 12, Hq: 3, Hkv: 1, F: 18 },
+): string {
   const D = E / Hq;
   const g = new TestGraph(18);
   const x = g.input("x", [1, S, E]);

@@ -100,9 +100,9 @@ describe("workload registry", () => {
     expect(footprintBytes(instantiate("matmul", "small", { M: 64, N: 16, K: 32 }))).toBe(
       4 * (64 * 32 + 32 * 16 + 64 * 16),
     );
-    // X and Y, plus the row_max and row_sum vectors.
+    // X, exps and Y, plus the row_max and row_sum vectors.
     expect(footprintBytes(instantiate("softmax", "small", { rows: 3, cols: 5 }))).toBe(
-      4 * (15 + 15 + 3 + 3),
+      4 * (15 + 15 + 15 + 3 + 3),
     );
   });
 

@@ -2,17 +2,7 @@
 import { join } from "node:path";
 import type { Command } from "commander";
 import type { Db } from "../../db/database.ts";
-import {
-  createRun,
-  ensureCompiler,
-  ensureProfile,
-  ensureWorkload,
-  insertExpansion,
-  newRunId,
-  setBaseline,
-} from "../../db/records.ts";
-import { RecordingEngine } from "../../db/recording-engine.ts";
-import { programHash } from "../../ir/hash.ts";
+import { newRunId } from "../../db/records.ts";
 import { cacheDir, ensureCacheDir } from "../../measure/cache-dir.ts";
 import { detectCompiler, type Compiler } from "../../measure/compiler.ts";
 import { MeasurementEngine } from "../../measure/engine.ts";
@@ -34,9 +24,9 @@ import {
 } from "../../search/bench.ts";
 import { ensureDir, writeFileAt } from "../../util/paths.ts";
 import { PhaseClock } from "../../util/phase-clock.ts";
-import { guardRuns, RunLifecycle, type Ending } from "../run-lifecycle.ts";
+import { guardRuns, type Ending } from "../run-lifecycle.ts";
+import { TuningRun } from "../../tuning/run-service.ts";
 import { DB_OPTION, withDb } from "../db.ts";
-import type { Runner } from "../../measure/runner.ts";
 import {
   LOCAL_FALLBACK_OPTION,
   openQueueRunner,
@@ -49,7 +39,9 @@ import { formatMs, percent } from "../../util/format.ts";
 import {
   admitPrograms,
   loadProgram,
+  loadTimedTarget,
   MAX_MEMORY_OPTION,
+  TARGET_OPTION,
   parseNonNegativeInt,
   parsePositiveInt,
   parseSize,
@@ -59,6 +51,7 @@ import type { MemoryLimit } from "../../measure/memory-limit.ts";
 import { printErr, printOut } from "../output.ts";
 
 interface BenchCliOptions extends QueueCliOptions {
+  target?: string;
   workloads: string;
   strategies: string;
   seeds: number;
@@ -151,6 +144,7 @@ export function registerBench(program: Command): void {
     .option("--trials <n>", "measurement budget of every run", parsePositiveInt("--trials"), 32)
     .option("--size <size>", "small, medium or paper", "small")
     .option("--threads <n>", "cores each candidate runs on", parseThreads, 1)
+    .option(...TARGET_OPTION)
     .option(
       "--min-ms <ms>",
       "minimum measuring time per candidate",
@@ -220,10 +214,8 @@ async function bench(
   stop: AbortSignal,
   ending: Ending,
 ): Promise<void> {
-  const compiler = detectCompiler();
+  const compiler = detectCompiler(undefined, loadTimedTarget(opts.target, "bench"));
   const profile = await machineProfile(compiler, cacheDir());
-  const profileId = ensureProfile(db, profile);
-  const compilerId = ensureCompiler(db, compiler);
   const benchId = `bench-${newRunId()}`;
   const progress = !opts.quiet && !opts.json;
   const firstRun = new Map<string, string>();
@@ -232,8 +224,6 @@ async function bench(
     await benchWith(db, opts, strategies, programs, memoryLimit, queues, {
       compiler,
       profile,
-      profileId,
-      compilerId,
       benchId,
       progress,
       firstRun,
@@ -274,8 +264,6 @@ async function openQueues(
 interface BenchContext {
   readonly compiler: Compiler;
   readonly profile: MachineProfile;
-  readonly profileId: number;
-  readonly compilerId: number;
   readonly benchId: string;
   readonly progress: boolean;
   readonly firstRun: Map<string, string>;
@@ -291,17 +279,7 @@ async function benchWith(
   programs: { workload: string; program: ReturnType<typeof loadProgram> }[],
   memoryLimit: MemoryLimit,
   queues: ReadonlyMap<string, QueueRunner | undefined>,
-  {
-    compiler,
-    profile,
-    profileId,
-    compilerId,
-    benchId,
-    progress,
-    firstRun,
-    stop,
-    ending,
-  }: BenchContext,
+  { compiler, profile, benchId, progress, firstRun, stop, ending }: BenchContext,
 ): Promise<void> {
   const runs = await runBench({
     programs,
@@ -313,10 +291,12 @@ async function benchWith(
     proposers: (seed) => offlineBucket(seed),
     run: (workload, program, variant, seed) => {
       const strategy = variant.name;
-      const runId = createRun(db, {
-        workloadId: ensureWorkload(db, programHash(program), workload, program.params),
-        profileId,
-        compilerId,
+      const clock = new PhaseClock();
+      const run = TuningRun.open(db, {
+        workload,
+        program,
+        profile,
+        compiler,
         strategy: variant.strategy,
         seed,
         threads: opts.threads,
@@ -329,36 +309,33 @@ async function benchWith(
           threads: opts.threads,
           minMs: opts.minMs,
         },
+        runner:
+          queues.get(workload) ??
+          new MeasurementEngine({
+            compiler,
+            cacheDir: cacheDir(),
+            threads: opts.threads,
+            seed: 1,
+            minMs: opts.minMs,
+            memoryLimit,
+            clock,
+            stop,
+          }),
+        // Strategies are compared from scratch.
+        reuse: false,
         bench: benchId,
+        stop,
       });
+      const { runId } = run;
       if (!firstRun.has(workload)) firstRun.set(workload, runId);
-      const clock = new PhaseClock();
-      const lifecycle = new RunLifecycle(db, runId);
-      ending.lifecycle = lifecycle;
-      const measuring: Runner =
-        queues.get(workload) ??
-        new MeasurementEngine({
-          compiler,
-          cacheDir: cacheDir(),
-          threads: opts.threads,
-          seed: 1,
-          minMs: opts.minMs,
-          memoryLimit,
-          clock,
-          stop,
-        });
-      const engine = new RecordingEngine(db, runId, measuring, compiler, stop);
+      ending.lifecycle = run.lifecycle;
       return {
-        engine,
+        engine: run.engine,
         clock,
-        onTrial: (t) => engine.recordTrial(t),
-        onBaseline: (ms, roofline) => setBaseline(db, runId, ms, roofline),
+        onTrial: (t) => run.recordTrial(t),
+        onBaseline: (ms, roofline) => run.recordBaseline(ms, roofline),
         done: (r) => {
-          for (const e of r.expansions) insertExpansion(db, runId, e.iteration, e);
-          lifecycle.finish("done", {
-            models: r.models.map((m) => m.toJSON()),
-            bestMs: r.best.ms,
-          });
+          run.finish(r, { models: r.models.map((m) => m.toJSON()), bestMs: r.best.ms });
           if (progress)
             printErr(
               `${workload} ${strategy} seed ${seed}: ${formatMs(r.best.ms)} (${(r.baselineMs / r.best.ms).toFixed(2)}x)  run ${runId}\n`,

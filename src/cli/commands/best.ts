@@ -7,10 +7,17 @@ import type { Program } from "../../ir/program.ts";
 import { DB_OPTION, withDb } from "../db.ts";
 import { UsageError } from "../errors.ts";
 import { formatMs } from "../../util/format.ts";
-import { loadProgram, parsePositiveInt, type WorkloadOptions } from "../options.ts";
+import {
+  loadProgram,
+  chosenTarget,
+  parsePositiveInt,
+  TARGET_OPTION,
+  type WorkloadOptions,
+} from "../options.ts";
 import { printOut } from "../output.ts";
 
 interface BestCliOptions extends WorkloadOptions {
+  target?: string;
   db?: string;
   threads?: number;
   json?: boolean;
@@ -18,16 +25,26 @@ interface BestCliOptions extends WorkloadOptions {
 
 export type BestKnown = CandidateRow & { run: RunRow };
 
-/** The best record for the program; a UsageError naming the workload when there is none. */
-export function bestKnown(db: Db, workload: string, program: Program, threads?: number): BestKnown {
+/**
+ * The best record for the program on a target; a UsageError naming the workload when
+ * there is none (records of other targets do not count).
+ */
+export function bestKnown(
+  db: Db,
+  workload: string,
+  program: Program,
+  target: string,
+  threads?: number,
+): BestKnown {
   const workloadId = findWorkload(db, programHash(program));
-  const best = workloadId === undefined ? undefined : bestCandidate(db, { workloadId, threads });
+  const best =
+    workloadId === undefined ? undefined : bestCandidate(db, { workloadId, threads, target });
   if (!best) {
     const shape = Object.entries(program.params)
       .map(([k, v]) => `${k}=${v}`)
       .join(",");
     throw new UsageError(
-      `no verified schedule of ${workload} (${shape}) in the tuning database yet (run 'colt tune ${workload}' first)`,
+      `no verified schedule of ${workload} (${shape}) for ${target} in the tuning database yet (run 'colt tune ${workload}' first)`,
     );
   }
   return best;
@@ -42,11 +59,13 @@ export function registerBest(program: Command): void {
     .option("--shape <params>", "override shape parameters, e.g. M=1000,N=4095,K=333")
     .option("--threads <n>", "only runs on this many cores", parsePositiveInt("--threads"))
     .option(...DB_OPTION)
+    .option(...TARGET_OPTION)
     .option("--json", "print one JSON object")
     .action(async (workload: string, opts: BestCliOptions) => {
       const prog = loadProgram(workload, opts);
+      const target = chosenTarget(opts.target).name;
       await withDb(opts.db, (db) => {
-        const b = bestKnown(db, workload, prog, opts.threads);
+        const b = bestKnown(db, workload, prog, target, opts.threads);
         const info = {
           workload,
           shape: prog.params,
@@ -58,6 +77,7 @@ export function registerBest(program: Command): void {
           model: b.model,
           strategy: b.run.strategy,
           threads: b.run.threads,
+          target: b.run.target,
           measuredAt: b.measuredAt,
           trace: b.trace,
         };

@@ -16,14 +16,19 @@ import {
   admitPrograms,
   loadProgram,
   loadTaskOnnx,
+  loadTimedTarget,
   MAX_MEMORY_OPTION,
+  TARGET_OPTION,
   parsePositiveInt,
   parseThreads,
   type WorkloadOptions,
 } from "../options.ts";
 import { printOut } from "../output.ts";
+import { compareModel } from "./compare-model.ts";
+import { isModelFile } from "./tune-model.ts";
 
 interface CompareCliOptions extends WorkloadOptions {
+  target?: string;
   schedule?: string;
   run?: string;
   threads?: number;
@@ -40,7 +45,10 @@ export function registerCompare(program: Command): void {
     .description(
       "time a schedule against the workload's equivalent ONNX graph in ONNX Runtime (same inputs, cores and threads)",
     )
-    .argument("<workload>", "workload name (see 'colt workloads')")
+    .argument(
+      "<workload>",
+      "workload name (see 'colt workloads'), model.onnx#task, or model.onnx (its C library end to end)",
+    )
     .option("--size <size>", "small, medium or paper", "small")
     .option("--shape <params>", "override shape parameters, e.g. M=1000,N=4095,K=333")
     .option("--schedule <file>", "schedule file (default: the best known schedule)")
@@ -55,18 +63,21 @@ export function registerCompare(program: Command): void {
     )
     .option(...MAX_MEMORY_OPTION)
     .option(...DB_OPTION)
+    .option(...TARGET_OPTION)
     .option("--json", "print one JSON object")
     .action(async (workload: string, opts: CompareCliOptions) => {
+      if (isModelFile(workload)) return compareModel(workload, opts);
       if (opts.schedule && opts.run) {
         throw new UsageError("give --schedule or --run, not both");
       }
-      const chosen = await chooseSchedule(workload, opts);
+      const target = loadTimedTarget(opts.target, "compare");
+      const chosen = await chooseSchedule(workload, opts, target.name);
       const memoryLimit = admitPrograms([chosen.schedule.program], opts.maxMemory);
       const threads = opts.threads ?? chosen.runThreads ?? 1;
       const result = await compareWithOrt({
         workload,
         schedule: chosen.schedule,
-        compiler: detectCompiler(),
+        compiler: detectCompiler(undefined, target),
         cacheDir: ensureCacheDir(),
         memoryLimit,
         threads,
@@ -86,13 +97,17 @@ export function registerCompare(program: Command): void {
     });
 }
 
-function chooseSchedule(workload: string, opts: CompareCliOptions): Promise<ChosenSchedule> {
+function chooseSchedule(
+  workload: string,
+  opts: CompareCliOptions,
+  target: string,
+): Promise<ChosenSchedule> {
   if (opts.schedule)
     return Promise.resolve(scheduleFromFile(loadProgram(workload, opts), opts.schedule));
   return withDb(opts.db, (db) =>
     opts.run
       ? scheduleOfRun(db, workload, opts.run)
-      : bestKnownOrInitial(db, loadProgram(workload, opts), opts.threads ?? 1),
+      : bestKnownOrInitial(db, loadProgram(workload, opts), opts.threads ?? 1, target),
   );
 }
 

@@ -19,11 +19,21 @@ import { DB_OPTION, withDb } from "../db.ts";
 import { UsageError } from "../errors.ts";
 import { formatMs } from "../../util/format.ts";
 import { findRunByRef } from "../run-ref.ts";
-import { loadProgram, parsePositiveInt, type WorkloadOptions } from "../options.ts";
+import {
+  chosenTarget,
+  loadProgram,
+  parsePositiveInt,
+  TARGET_OPTION,
+  type WorkloadOptions,
+} from "../options.ts";
+import { findTarget } from "../../target/detect.ts";
+import type { Target } from "../../target/target.ts";
+import { COMMON_FLAGS } from "../../target/targets.ts";
 import { bestKnown } from "./best.ts";
 import { printOut } from "../output.ts";
 
 interface ExportCliOptions extends WorkloadOptions {
+  target?: string;
   out: string;
   db?: string;
   threads?: number;
@@ -42,6 +52,7 @@ export function exportKernel(
   best: Pick<CandidateRow, "trace" | "ms" | "gflops" | "runId">,
   threads: number,
   base: string,
+  target: Target,
 ): ExportedKernel {
   const schedule = Schedule.fromTrace(program, parseTrace(best.trace));
   const k = emitKernel(schedule.lower());
@@ -71,7 +82,8 @@ export function exportKernel(
     ` * (e.g. aligned_alloc), where nthreads is the OpenMP thread count; it may be reused`,
     ` * between calls. Outputs must not alias inputs.`,
     ` *`,
-    ` * Build: cc -O3 -march=native -fopenmp -c ${base}.c   (link with -fopenmp -lm)`,
+    ` * Built for ${target.name} (${target.description}):`,
+    ` *   ${[target.toolchain.defaultCompiler, ...COMMON_FLAGS, ...target.toolchain.archFlags].join(" ")} -c ${base}.c   (link with -fopenmp -lm)`,
     ` */`,
     `#ifndef ${guard}`,
     `#define ${guard}`,
@@ -134,6 +146,7 @@ export function registerExport(program: Command): void {
       parsePositiveInt("--threads"),
     )
     .option(...DB_OPTION)
+    .option(...TARGET_OPTION)
     .action(async (what: string, opts: ExportCliOptions) => {
       await withDb(opts.db, (db) => {
         // A model task (`model.onnx#task`) is a workload too.
@@ -143,6 +156,7 @@ export function registerExport(program: Command): void {
         let workload: string;
         let prog: Program;
         let best: CandidateRow;
+        let target: string;
         let threads: number;
         if (run) {
           workload = run.workload;
@@ -151,12 +165,14 @@ export function registerExport(program: Command): void {
           if (!b) throw new UsageError(`run ${run.id} has no verified candidate to export`);
           best = b;
           threads = run.threads;
+          target = run.target;
         } else if (isWorkload) {
           workload = what;
           prog = loadProgram(what, opts);
-          const b = bestKnown(db, what, prog, opts.threads);
+          const b = bestKnown(db, what, prog, chosenTarget(opts.target).name, opts.threads);
           best = b;
           threads = b.run.threads;
+          target = b.run.target;
         } else {
           throw new UsageError(
             `'${what}' is neither a run id in the tuning database, a run directory, nor a workload (see 'colt runs', 'colt workloads')`,
@@ -164,7 +180,7 @@ export function registerExport(program: Command): void {
         }
         // A model task's name starts with the model's path: its file name is enough.
         const base = `colt_${basename(workload).replace(/[^A-Za-z0-9_]/g, "_")}`;
-        const files = exportKernel(prog, workload, best, threads, base);
+        const files = exportKernel(prog, workload, best, threads, base, findTarget(target));
         ensureDir(opts.out, "--out");
         writeFileAt(join(opts.out, `${base}.c`), files.c, "--out");
         writeFileAt(join(opts.out, `${base}.h`), files.h, "--out");

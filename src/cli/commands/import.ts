@@ -67,5 +67,8 @@ function printTable(file: string, rows: readonly TaskRow[]): void {
     );
   }
   const heaviest = [...rows].sort((a, b) => b.flops - a.flops)[0];
-  if (heaviest) printOut(`tune the heaviest task: colt tune ${file}#${heaviest.name}\n`);
+  if (heaviest)
+    printOut(
+      `tune the heaviest task: colt tune ${file}#${heaviest.name}\ntune every task and build the model's C library: colt tune ${file}\n`,
+    );
 }

@@ -14,13 +14,16 @@ import {
   admitPrograms,
   loadProgram,
   loadSchedule,
+  loadTarget,
   MAX_MEMORY_OPTION,
   parsePositiveInt,
   parseSize,
   parseThreads,
+  TARGET_OPTION,
   type WorkloadOptions,
 } from "../options.ts";
 import { printOut } from "../output.ts";
+import { isEmulated, runPrefix } from "../../target/target.ts";
 
 interface MeasureOptions extends WorkloadOptions {
   schedule?: string;
@@ -31,6 +34,7 @@ interface MeasureOptions extends WorkloadOptions {
   json?: boolean;
   maxMemory?: string;
   recalibrate?: boolean;
+  target?: string;
 }
 
 export function registerMeasure(program: Command): void {
@@ -58,13 +62,22 @@ export function registerMeasure(program: Command): void {
     .option(...MAX_MEMORY_OPTION)
     .option("--json", "print one JSON object")
     .option("--recalibrate", "measure the machine profile (peak, bandwidths) again first")
+    .option(...TARGET_OPTION)
     .action(async (workload: string, opts: MeasureOptions) => {
       const prog = loadProgram(workload, opts);
       const memoryLimit = admitPrograms([prog], opts.maxMemory);
       const schedule = loadSchedule(prog, opts.schedule);
-      const compiler = detectCompiler();
+      const target = loadTarget(opts.target);
+      if (opts.blas && isEmulated(target))
+        throw new UsageError(
+          `--blas times OpenBLAS natively; it cannot run with --target ${target.name}`,
+        );
+      const compiler = detectCompiler(undefined, target);
       const dir = ensureCacheDir();
-      const profile = await machineProfile(compiler, dir, opts.recalibrate === true);
+      // An emulated target verifies only: there is no peak to compare its times with.
+      const profile = isEmulated(target)
+        ? undefined
+        : await machineProfile(compiler, dir, opts.recalibrate === true);
       const engine = new MeasurementEngine({
         compiler,
         cacheDir: dir,
@@ -76,10 +89,13 @@ export function registerMeasure(program: Command): void {
       const m = await engine.measure(schedule);
       const flops = flopCount(prog);
       const ms = m.timing?.medianMs;
-      const peakFraction = ms
+      const timed = profile !== undefined && ms !== undefined;
+      const peakFraction = timed
         ? flops / (ms * 1e-3) / (profile.peakFlopsPerCore * opts.threads)
         : undefined;
-      const roofline = rooflineSeconds(flops, compulsoryTraffic(prog), profile, opts.threads);
+      const roofline = profile
+        ? rooflineSeconds(flops, compulsoryTraffic(prog), profile, opts.threads)
+        : undefined;
       const blasMs = opts.blas
         ? await timeOpenBlas(workload, prog.params, engine, opts)
         : undefined;
@@ -88,6 +104,8 @@ export function registerMeasure(program: Command): void {
         size: parseSize(opts.size),
         shape: prog.params,
         threads: opts.threads,
+        target: target.name,
+        emulated: isEmulated(target),
         status: m.status,
         verified: m.verified,
         ms: ms ?? null,
@@ -97,8 +115,8 @@ export function registerMeasure(program: Command): void {
         prepareMs: m.prepareMs ?? null,
         gflops: m.gflops ?? null,
         peakFraction: peakFraction ?? null,
-        rooflineFraction: ms ? rooflineFraction(roofline * 1e3, ms) : null,
-        aboveRoofline: ms ? ms < roofline * 1e3 : false,
+        rooflineFraction: timed && roofline ? rooflineFraction(roofline * 1e3, ms) : null,
+        aboveRoofline: timed && roofline ? ms < roofline * 1e3 : false,
         error: m.error ?? null,
         detail: m.detail ?? null,
         compiler: m.compiler.version,
@@ -116,9 +134,21 @@ export function registerMeasure(program: Command): void {
           .join(", ");
         const out = [
           `${workload} (${shape}), ${formatFlops(flops)}, ${opts.threads} thread${opts.threads > 1 ? "s" : ""}, ${schedule.trace.length} transformations`,
+          `  target    ${target.name}${isEmulated(target) ? ` (emulated: ${runPrefix(target).join(" ")})` : ""}`,
           `  compiler  ${m.compiler.version} ${m.compiler.flags.join(" ")}`,
         ];
-        if (m.timing && m.gflops !== undefined && peakFraction !== undefined) {
+        if (m.timing && isEmulated(target)) {
+          out.push(
+            `  time      ${formatMs(m.timing.medianMs)} under emulation: not a time of ${target.name}; time it on ${target.isa.arch} hardware`,
+          );
+        }
+        if (
+          m.timing &&
+          m.gflops !== undefined &&
+          peakFraction !== undefined &&
+          profile &&
+          roofline
+        ) {
           out.push(
             `  time      ${formatMs(m.timing.medianMs)} median of ${m.timing.reps} (min ${formatMs(m.timing.minMs)}, spread ${percent(m.timing.spread)})`,
             ...(m.prepareMs !== undefined

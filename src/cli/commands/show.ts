@@ -4,7 +4,13 @@ import { generateC } from "../../codegen/generate.ts";
 import { printLoopNest } from "../../ir/print.ts";
 import { legalMoves } from "../../schedule/enumerate.ts";
 import { printTransform } from "../../schedule/text.ts";
-import { loadProgram, loadSchedule, type WorkloadOptions } from "../options.ts";
+import {
+  chosenTarget,
+  loadProgram,
+  loadSchedule,
+  TARGET_OPTION,
+  type WorkloadOptions,
+} from "../options.ts";
 import { printOut } from "../output.ts";
 
 export function registerShow(program: Command): void {
@@ -17,11 +23,19 @@ export function registerShow(program: Command): void {
     .option("--schedule <file>", "schedule file: one transformation per line")
     .option("--c", "print the generated C (kernel and harness) instead")
     .option("--moves", "also list the legal next transformations")
+    .option(...TARGET_OPTION)
     .action(
       (
         workload: string,
-        opts: WorkloadOptions & { schedule?: string; c?: boolean; moves?: boolean },
+        opts: WorkloadOptions & {
+          schedule?: string;
+          c?: boolean;
+          moves?: boolean;
+          target?: string;
+        },
       ) => {
+        // The C is the same for every target (GNU vector types); the moves offer its widths.
+        const target = chosenTarget(opts.target);
         const schedule = loadSchedule(loadProgram(workload, opts), opts.schedule);
         if (opts.c) {
           printOut(generateC(schedule.lower()).source);
@@ -30,7 +44,8 @@ export function registerShow(program: Command): void {
         printOut(printLoopNest(schedule.lower()));
         if (opts.moves) {
           printOut("\n# legal next transformations\n");
-          for (const m of legalMoves(schedule)) printOut(`${printTransform(m.transform)}\n`);
+          for (const m of legalMoves(schedule, { target }))
+            printOut(`${printTransform(m.transform)}\n`);
         }
       },
     );

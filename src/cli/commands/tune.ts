@@ -3,21 +3,9 @@ import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import type { Db } from "../../db/database.ts";
-import {
-  bestCandidate,
-  createRun,
-  ensureCompiler,
-  ensureProfile,
-  ensureWorkload,
-  insertExpansion,
-  markRunning,
-  setBaseline,
-  type RunRow,
-} from "../../db/records.ts";
-import { RecordingEngine } from "../../db/recording-engine.ts";
-import { programHash } from "../../ir/hash.ts";
-import { Schedule } from "../../schedule/schedule.ts";
-import { parseTrace } from "../../schedule/text.ts";
+import type { RunRow } from "../../db/records.ts";
+import type { Schedule } from "../../schedule/schedule.ts";
+import { TuningRun } from "../../tuning/run-service.ts";
 import { generateC } from "../../codegen/generate.ts";
 import { emitKernel } from "../../codegen/c-kernel.ts";
 import { LearnedCostModel } from "../../costmodel/learned.ts";
@@ -34,20 +22,29 @@ import { RECORDS_FILE } from "../../models/llm/records.ts";
 import { offlineBucket } from "../../models/offline/proposers.ts";
 import type { MachineProfile } from "../../measure/profile.ts";
 import { ensureDir, writeFileAt } from "../../util/paths.ts";
-import { STRATEGIES, tune, type StrategyName, type TuneResult } from "../../search/tune.ts";
+import {
+  isStrategy,
+  STRATEGIES,
+  STRATEGY_REGISTRY,
+  type StrategyName,
+} from "../../search/strategies.ts";
+import { tune, type TuneResult } from "../../search/tune.ts";
 import { PhaseClock } from "../../util/phase-clock.ts";
 import { BASELINE_TRIAL } from "../../search/trials.ts";
-import { DB_OPTION, openCliDb } from "../db.ts";
+import { DB_OPTION, openCliDb, withDb } from "../db.ts";
+import { checkModelOptions, isModelFile, tuneModelCommand } from "./tune-model.ts";
 import { writeReport } from "./report.ts";
 import { UsageError } from "../errors.ts";
 import { createProgress } from "../progress.ts";
-import { guardRuns, resumeCommandOf, RunLifecycle, type Ending } from "../run-lifecycle.ts";
+import { guardRuns, resumeCommandOf, type Ending } from "../run-lifecycle.ts";
 import { getRunByRef } from "../run-ref.ts";
 import { formatMs, percent } from "../../util/format.ts";
 import { openModels, type LlmReport } from "../models.ts";
 import {
   admitPrograms,
   loadProgram,
+  loadTimedTarget,
+  TARGET_OPTION,
   MAX_MEMORY_OPTION,
   parsePositiveInt,
   parsePositiveNumber,
@@ -64,6 +61,7 @@ import {
   type RecordedRun,
   type RunSettings,
 } from "../recorded-run.ts";
+import type { BoundTarget } from "../../target/target.ts";
 import { printErr, printOut } from "../output.ts";
 import {
   LOCAL_FALLBACK_OPTION,
@@ -74,6 +72,7 @@ import {
 } from "../queue.ts";
 
 interface TuneCliOptions extends WorkloadOptions, QueueCliOptions {
+  target?: string;
   strategy: string;
   trials: number;
   seed: number;
@@ -96,21 +95,23 @@ interface TuneCliOptions extends WorkloadOptions, QueueCliOptions {
   maxMemory?: string;
 }
 
-/** Settings stored with a run in the database: the CLI settings and the reused trace. */
-interface DbRunSettings extends RunSettings {
-  readonly reused?: string;
-}
-
 export function registerTune(program: Command): void {
   program
     .command("tune")
     .description(
       "search for the fastest verified schedule (COLT with the offline bucket by default)",
     )
-    .argument("<workload>", "workload name (see 'colt workloads')")
+    .argument(
+      "<workload>",
+      "workload name (see 'colt workloads'), model.onnx#task, or model.onnx (every task, then the model as a C library)",
+    )
     .option("--size <size>", "small, medium or paper", "small")
     .option("--shape <params>", "override shape parameters, e.g. M=1000,N=4095,K=333")
-    .option("--strategy <name>", `one of ${STRATEGIES.join(", ")}`, "colt")
+    .option(
+      "--strategy <name>",
+      `one of: ${STRATEGIES.map((n) => `${n} (${STRATEGY_REGISTRY[n].description})`).join("; ")}`,
+      STRATEGIES[0],
+    )
     .option(
       "--trials <n>",
       "measurement budget (one trial = one measured candidate)",
@@ -124,6 +125,7 @@ export function registerTune(program: Command): void {
       1,
     )
     .option("--threads <n>", "cores each candidate runs on", parseThreads, 1)
+    .option(...TARGET_OPTION)
     .option(
       "--min-ms <ms>",
       "minimum measuring time per candidate",
@@ -176,6 +178,7 @@ export function registerTune(program: Command): void {
       "do not start from the best schedule the database knows for this workload and machine",
     )
     .action(async (workload: string, opts: TuneCliOptions, command: Command) => {
+      if (isModelFile(workload)) checkModelOptions(command);
       const replay = opts.replay ? readRecordedRun(opts.replay) : undefined;
       if (replay) adoptRecordedSettings(workload, opts, command, replay);
       if (opts.resume && (opts.replay || opts.models))
@@ -193,10 +196,14 @@ export function registerTune(program: Command): void {
         throw new UsageError(
           "--out must not be the --replay directory (its records would be overwritten)",
         );
-      if (!(STRATEGIES as readonly string[]).includes(opts.strategy)) {
+      if (!isStrategy(opts.strategy)) {
         throw new UsageError(
           `unknown strategy '${opts.strategy}' (strategies: ${STRATEGIES.join(", ")})`,
         );
+      }
+      if (isModelFile(workload)) {
+        ensureCacheDir();
+        return withDb(opts.db, (db) => tuneModelCommand(workload, opts, db));
       }
       // Checked before the database records a run, so a bad path leaves no run behind.
       const measures = !replay || opts.remeasure === true;
@@ -256,6 +263,7 @@ async function searchAndReport(
       `--resume ${resumed.id}`,
     );
   const strategy = opts.strategy as StrategyName;
+  const target = loadTimedTarget(opts.target, "tune");
   const prog = loadProgram(workload, opts);
   // A strict replay answers measurements from the records: no compiler involved.
   // The cost model (whose predictions prompts quote) sees the recorded machine.
@@ -270,7 +278,7 @@ async function searchAndReport(
     profile = replay.profile;
   } else {
     const memoryLimit = admitPrograms([prog], opts.maxMemory);
-    compiler = detectCompiler();
+    compiler = detectCompiler(undefined, target);
     engine = new MeasurementEngine({
       compiler,
       cacheDir: cacheDir(),
@@ -306,6 +314,7 @@ async function searchAndReport(
       profile,
       compiler,
       queued,
+      target,
       clock,
       stop,
     });
@@ -321,6 +330,7 @@ interface Measuring {
   readonly resumed: RunRow | undefined;
   readonly engine: Runner;
   readonly profile: MachineProfile;
+  readonly target: BoundTarget;
   readonly compiler: Compiler | undefined;
   readonly queued: QueueRunner | undefined;
   /** Shared by the engine (building, measuring) and the search (proposing). */
@@ -337,10 +347,10 @@ async function tuneWith(
   ending: Ending,
   m: Measuring,
 ): Promise<void> {
-  const { prog, strategy, resumed, profile, compiler, queued, clock, stop } = m;
+  const { prog, strategy, resumed, profile, target, compiler, queued, clock, stop } = m;
   let { engine } = m;
-  let recording: RecordingEngine | undefined;
-  let known: Schedule[] | undefined;
+  let recording: TuningRun | undefined;
+  let known: readonly Schedule[] | undefined;
   const models = openModels({
     bucketFile: opts.models,
     replay,
@@ -353,51 +363,31 @@ async function tuneWith(
     },
   });
   if (db && compiler) {
-    const workloadId = ensureWorkload(db, programHash(prog), workload, prog.params);
-    const profileId = ensureProfile(db, profile);
-    const compilerId = ensureCompiler(db, compiler);
-    let reused = (resumed?.settings as DbRunSettings | undefined)?.reused;
-    if (!resumed && opts.reuse && !replay) {
-      reused = bestCandidate(db, {
-        workloadId,
-        profileId,
-        compilerId,
-        threads: opts.threads,
-      })?.trace;
-    }
-    if (reused !== undefined) {
-      try {
-        known = [Schedule.fromTrace(prog, parseTrace(reused))];
-      } catch (e) {
-        if (!opts.quiet)
-          printErr(
-            `colt: warning: the database's best schedule no longer applies (${(e as Error).message}); not reused\n`,
-          );
-        reused = undefined;
-      }
-    }
-    const settings: DbRunSettings = {
-      ...settingsOf(workload, opts),
-      ...(reused !== undefined ? { reused } : {}),
-    };
-    const runId =
-      resumed?.id ??
-      createRun(db, {
-        workloadId,
-        profileId,
-        compilerId,
-        strategy,
-        seed: opts.seed,
-        threads: opts.threads,
-        settings,
-      });
-    if (resumed) markRunning(db, runId);
-    ending.lifecycle = new RunLifecycle(db, runId, resumeCommandOf(workload, runId, opts.db));
-    recording = new RecordingEngine(db, runId, engine, compiler, stop);
-    engine = recording;
+    const run = TuningRun.open(db, {
+      workload,
+      program: prog,
+      profile,
+      compiler,
+      strategy,
+      seed: opts.seed,
+      threads: opts.threads,
+      settings: settingsOf(workload, opts),
+      runner: engine,
+      reuse: opts.reuse && !replay,
+      resumed,
+      resumeCommand: (runId) => resumeCommandOf(workload, runId, opts.db),
+      stop,
+      warn: (line) => {
+        if (!opts.quiet) printErr(`colt: warning: ${line}\n`);
+      },
+    });
+    recording = run;
+    known = run.known;
+    ending.lifecycle = run.lifecycle;
+    engine = run.engine;
     if (!opts.quiet && !opts.json)
       printErr(
-        `${resumed ? "resuming" : "run"} ${runId}${reused !== undefined ? " (starting from the best known schedule)" : ""}\n`,
+        `${resumed ? "resuming" : "run"} ${run.runId}${known !== undefined ? " (starting from the best known schedule)" : ""}\n`,
       );
   }
   if (opts.out)
@@ -430,16 +420,17 @@ async function tuneWith(
     engine,
     profile,
     threads: opts.threads,
+    target,
     proposers,
     costModel: new LearnedCostModel({ profile, seed: opts.seed, threads: opts.threads }),
     known,
     clock,
     onIteration: (e) => {
-      if (db && recording) insertExpansion(db, recording.runId, e.iteration, e);
+      recording?.recordIteration(e);
       progress.iteration(e);
     },
     onBaseline: (ms, rooflineMs) => {
-      if (db && recording) setBaseline(db, recording.runId, ms, rooflineMs);
+      recording?.recordBaseline(ms, rooflineMs);
       progress.baseline(ms);
     },
     onTrial: (t) => {
@@ -461,18 +452,12 @@ async function tuneWith(
     ...(recording
       ? {
           run: recording.runId,
-          database: { fromDatabase: recording.fromDb, measured: recording.measured },
+          database: { fromDatabase: recording.engine.fromDb, measured: recording.engine.measured },
         }
       : {}),
     ...(queued ? { workers: queued.workers() } : {}),
   };
-  if (db && recording) {
-    const { runId } = recording;
-    db.transaction(() => {
-      for (const e of result.expansions) insertExpansion(db, runId, e.iteration, e);
-    })();
-  }
-  ending.lifecycle?.finish("done", summary);
+  recording?.finish(result, summary);
   if (opts.out) {
     writeRunDirectory(opts.out, result, summary);
     if (db && recording) await writeReport(db, recording.runId, join(opts.out, "report.html"));
@@ -597,6 +582,7 @@ function settingsOf(workload: string, o: TuneCliOptions): RunSettings {
     seed: o.seed,
     trials: o.trials,
     threads: o.threads,
+    ...(o.target !== undefined ? { target: o.target } : {}),
     minMs: o.minMs,
     ...(o.calls !== undefined ? { calls: o.calls } : {}),
     ...(o.maxTokens !== undefined ? { maxTokens: o.maxTokens } : {}),
@@ -614,6 +600,7 @@ const REPLAYED_OPTIONS = {
   seed: "--seed",
   trials: "--trials",
   threads: "--threads",
+  target: "--target",
   minMs: "--min-ms",
   calls: "--calls",
   maxTokens: "--max-tokens",

@@ -10,12 +10,16 @@ import { cacheDir, ensureCacheDir } from "../../measure/cache-dir.ts";
 import { detectCompiler } from "../../measure/compiler.ts";
 import { resolveMemoryLimit } from "../../measure/memory-limit.ts";
 import { machineProfile } from "../../measure/profile.ts";
-import { MAX_MEMORY_OPTION, parsePositiveInt } from "../options.ts";
+import { loadTimedTarget, MAX_MEMORY_OPTION, parsePositiveInt, TARGET_OPTION } from "../options.ts";
 import { printErr } from "../output.ts";
 import { UsageError } from "../errors.ts";
 
+/** A connection error that keeps repeating is shown again after this long. */
+const REPEAT_WARNING_MS = 60_000;
+
 interface WorkerCliOptions {
   queue: string;
+  target?: string;
   cores?: string;
   name?: string;
   lease: number;
@@ -45,13 +49,14 @@ export function registerWorker(program: Command): void {
       parsePositiveInt("--run-timeout"),
     )
     .option(...MAX_MEMORY_OPTION)
+    .option(...TARGET_OPTION)
     .action(async (opts: WorkerCliOptions) => {
       const connection = parseQueueUrl(opts.queue);
       const name = opts.name ?? `${hostname()}-${process.pid}`;
       if (!/^[\w.-]{1,64}$/.test(name))
         throw new UsageError(`--name '${name}': use letters, digits, '.', '-' and '_' only`);
       ensureCacheDir();
-      const compiler = detectCompiler();
+      const compiler = detectCompiler(undefined, loadTimedTarget(opts.target, "worker"));
       const profile = await machineProfile(compiler, cacheDir());
       const claim = claimCores(cacheDir(), opts.cores ? parseCores(opts.cores) : undefined);
       const worker = new MeasurementWorker({
@@ -65,22 +70,44 @@ export function registerWorker(program: Command): void {
         leaseMs: opts.lease * 1000,
         ...(opts.runTimeout !== undefined ? { runTimeoutMs: opts.runTimeout * 1000 } : {}),
         onJob: (id, event) => printErr(`${name}: job ${id} ${event}\n`),
-        onError: (e) => printErr(`${name}: warning: ${connection.redact(e.message)}\n`),
+        onError: warnOnce((message) =>
+          printErr(`${name}: warning: ${connection.redact(message)}; still trying\n`),
+        ),
       });
+      const stopped = stopSignal();
       try {
         // Until Redis answers, the worker keeps trying (as after a Redis restart).
         printErr(`worker ${name}: connecting to ${connection.display}\n`);
-        await worker.start();
+        const started = worker.start().then(() => true);
+        if (!(await Promise.race([started, stopped.then(() => false)]))) {
+          printErr(`worker ${name}: stopped before ${connection.display} answered\n`);
+          await worker.close();
+          return;
+        }
         printErr(
           `worker ${name}: machine key ${worker.key} (${profile.cpuModel}, ${claim.cores.length} thread${claim.cores.length > 1 ? "s" : ""}), cores ${claim.list}, queue ${connection.display}\n`,
         );
-        await stopSignal();
+        await stopped;
         printErr(`worker ${name}: stopping after the current job\n`);
         await worker.close();
       } finally {
         claim.release();
       }
     });
+}
+
+/**
+ * A connection error as it first appears: ioredis retries a Redis that does not answer
+ * several times a second, and each retry raises the same error again.
+ */
+function warnOnce(warn: (message: string) => void): (e: Error) => void {
+  let last: { message: string; at: number } | undefined;
+  return (e) => {
+    const now = Date.now();
+    if (last?.message === e.message && now - last.at < REPEAT_WARNING_MS) return;
+    last = { message: e.message, at: now };
+    warn(e.message);
+  };
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */

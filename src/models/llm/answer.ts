@@ -1,10 +1,9 @@
 /**
  * Reading a model's answer. With structured output the text is the JSON object; without
  * it models wrap it in prose or code fences and leave trailing commas, so the object is
- * extracted tolerantly. The transformations are returned as the model wrote them: the
- * search parses and validates each one and counts what fails as this model's error.
+ * extracted tolerantly. The transformations are returned as the model wrote them;
+ * steps.ts reads them into typed steps.
  */
-import type { JointAction } from "../protocol.ts";
 
 /** The answer holds no readable joint action. */
 export class AnswerError extends Error {
@@ -17,7 +16,14 @@ export class AnswerError extends Error {
 const MAX_RATIONALE = 500;
 const EXCERPT = 160;
 
-export function parseAnswer(text: string): JointAction {
+/** The joint action as the model wrote it. */
+export interface WrittenAnswer {
+  readonly transformations: readonly string[];
+  readonly nextModel: string;
+  readonly rationale?: string;
+}
+
+export function parseAnswer(text: string): WrittenAnswer {
   const value = extractJsonObject(text);
   if (value === undefined) {
     const excerpt = text.trim().slice(0, EXCERPT).replace(/\s+/g, " ");
@@ -28,7 +34,7 @@ export function parseAnswer(text: string): JointAction {
   const raw = value.transformations;
   let transformations: string[];
   if (Array.isArray(raw)) {
-    // A non-string item stays in the list (as JSON text) so the search counts it as invalid.
+    // A non-string item stays in the list (as JSON text) so it counts as an unreadable step.
     transformations = raw.map((t) => (typeof t === "string" ? t.trim() : JSON.stringify(t)));
   } else if (typeof raw === "string") {
     transformations = raw

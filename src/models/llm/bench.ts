@@ -11,7 +11,7 @@
  * answer clears the record. Bad answers (unreadable JSON) do not bench: the model is up,
  * and its error count already tells the policy.
  */
-import type { Proposal, ProposalContext, Proposer } from "../protocol.ts";
+import type { Proposal, ProposalContext, Proposer } from "../../search/proposer.ts";
 import { isOutage, LlmCallError } from "./errors.ts";
 
 export interface BenchPolicy {

@@ -11,7 +11,7 @@ import {
   type Bucket,
   type ModelSpec,
 } from "../bucket.ts";
-import type { ModelInfo, Proposal, ProposalContext, Proposer } from "../protocol.ts";
+import type { ModelInfo, Proposal, ProposalContext, Proposer } from "../../search/proposer.ts";
 import { BenchBoard, BenchingProposer, type BenchEvent } from "./bench.ts";
 import { LlmCallError } from "./errors.ts";
 import { LiveExchange, type Exchange, type LiveExchangeOptions } from "./exchange.ts";

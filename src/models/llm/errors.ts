@@ -3,7 +3,7 @@
  * counts it as that model's error and falls back; the message carries the model, the
  * provider and the HTTP status, and never a key (messages pass through a Redactor).
  */
-import { ProposerError, type ProposalUsage } from "../protocol.ts";
+import { ProposerError, type ProposalUsage } from "../../search/proposer.ts";
 
 export type FailureKind =
   /** The provider answered with an HTTP error status (after retries when retryable). */

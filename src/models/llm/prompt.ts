@@ -5,7 +5,13 @@
  * left out.
  */
 import { printTransform } from "../../schedule/text.ts";
-import type { ModelStatsView, ProposalContext, ScoreView } from "../protocol.ts";
+import {
+  stepText,
+  type ModelStatsView,
+  type ProposalContext,
+  type ScoreView,
+} from "../../search/proposer.ts";
+import type { Target } from "../../target/target.ts";
 
 export interface LlmRequest {
   readonly system: string;
@@ -21,29 +27,34 @@ export interface PromptOptions {
 }
 
 /** The transformation language in brief (docs/schedule-language.md has the full text). */
-export const LANGUAGE_SUMMARY = `One transformation per line; loops are named <stage>.<loop> as in the loop nest.
+const languageSummary = (
+  target: Target,
+) => `One transformation per line; loops are named <stage>.<loop> as in the loop nest.
 - split S.l F -> lo li          split loop l by factor F (tails are guarded)
 - tile S.a S.b Fa Fb -> ao bo ai bi   split two loops and order them ao bo ai bi
 - reorder S l1 l2 ...           these loops take, in this order, the positions they occupy now
 - fuse S.outer S.inner -> f     merge a loop with the loop directly inside it
-- parallel S.l                  run a spatial loop on all cores (one level; not reductions)
-- vectorize S.l                 SIMD over the innermost loop (extent 4, 8 or 16); accesses must be contiguous or invariant
+- parallel S.l                  run a spatial loop on all cores (one level; not reductions); to avoid a barrier per outer block, split off one part per thread and move it outermost
+- vectorize S.l                 SIMD over the innermost loop (extent ${target.vectorWidths.join(", ")}; one register is ${target.isa.lanes} fp32 lanes); accesses must be contiguous or invariant
 - unroll S.l                    emit the body once per iteration (extent <= 64)
 - cache_write S at l            accumulate the output part written inside loop l in a local buffer
 - pack T in S at l              copy the part of tensor T read inside loop l into a contiguous panel
 - cache_read T in S at l        like pack, keeping T's dimension order
 - prepare W in S                re-lay weight W (inputs marked "(weight)": constant across calls) once, before the timed runs, as pack's panels of the whole weight in the order S's loops read it; no copy left in the kernel, not counted in its time
-- compute_at P at S.l           compute producer P's needed region inside consumer loop S.l
+- compute_at P at S.l           compute producer P's needed region inside consumer loop S.l; P's other consumers must already be computed at S.l, so a chain goes consumers first (attention: split O.s 64 -> so si, then compute_at probs, row_sum, exp_scores, row_max, scores at O.so: a query block's scores never leave cache)
+- vectorize a reduction loop    after cache_write S at a loop outside every reduction loop: vector accumulators (unroll a reduction loop for several), combined horizontally after the reduction
 - compute_inline P              substitute an element-wise producer into its consumers
+- skip_masked S                 skip S's loop iterations that a mask voids (causal attention: scores, row_max, row_sum and O skip key blocks past the query block)
 - rfactor S.k F -> ko ki        split a reduction so its outer part becomes spatial
 Names after "->" may be left out (defaults are derived). Every step is validated; refused steps count as errors.`;
 
 export const ANSWER_FORMAT =
   '{"transformations": ["<transformation>", ...], "next_model": "<model name>", "rationale": "<one short sentence>"}';
 
-const SYSTEM = (self: string) =>
+const SYSTEM = (self: string, target: Target) =>
   `You are ${self}, one of several language models of different size that share one search ` +
-  `tree in COLT, a compiler that tunes ML operators into fast CPU code. Each turn you get ` +
+  `tree in COLT, a compiler that tunes ML operators into fast C code for one CPU target, ` +
+  `${target.name} (${target.description}). Each turn you get ` +
   `one program of the tree, already transformed by its trace, and propose the next ` +
   `compiler transformations (a joint action) together with the model that should expand ` +
   `the result. Goal: the lowest measured run time. Answer with one JSON object only.`;
@@ -139,7 +150,7 @@ function rejectedSection(ctx: ProposalContext): string {
   if (!r) return "";
   return [
     "## A smaller model's proposal for this program made it slower",
-    `${r.model} proposed ${JSON.stringify(r.transformations)} (next_model: ${JSON.stringify(r.nextModel)}).`,
+    `${r.model} proposed ${JSON.stringify(r.steps.map(stepText))} (next_model: ${JSON.stringify(r.nextModel)}).`,
     `Time before: ${formatMs(r.parentMs)} (score ${r.parentScore.toFixed(3)}); after: ${formatMs(r.childMs)} (score ${r.childScore.toFixed(3)}).`,
     "You are the largest model: propose your own, better joint action for the same program. " +
       "Your child replaces the smaller model's unless it scores worse.",
@@ -182,7 +193,7 @@ export function buildPrompt(ctx: ProposalContext, options: PromptOptions): LlmRe
       formatTime("parent", ctx.parent),
       formatTime("grandparent", ctx.grandparent),
     ].join("\n"),
-    ["## Transformation language", LANGUAGE_SUMMARY].join("\n"),
+    ["## Transformation language", languageSummary(ctx.target)].join("\n"),
     legalSection(ctx, options.maxLegalMoves),
     triedSection(ctx),
     [
@@ -208,7 +219,7 @@ export function buildPrompt(ctx: ProposalContext, options: PromptOptions): LlmRe
     ].join("\n"),
   ];
   return {
-    system: SYSTEM(options.self),
+    system: SYSTEM(options.self, ctx.target),
     prompt: sections.filter((s) => s !== "").join("\n\n") + "\n",
   };
 }

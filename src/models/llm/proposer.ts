@@ -1,17 +1,25 @@
 /**
  * An LLM as a proposer: the context becomes a prompt, the exchange brings the reply, the
- * reply is read tolerantly into a joint action (an answer over the size cap counts as
- * this model's error), and usage is priced. The transformations go back unvalidated: the
- * search validates them and counts failures as this model's.
+ * reply is read tolerantly into a joint action of typed steps (an answer over the size cap
+ * counts as this model's error), and usage is priced. Steps that do not parse go back as
+ * unreadable and legality is not checked here: the search applies the steps and counts
+ * failures as this model's.
  */
 import type { ModelSpec } from "../bucket.ts";
-import type { ModelInfo, Proposal, ProposalContext, Proposer, ProposalUsage } from "../protocol.ts";
+import type {
+  ModelInfo,
+  Proposal,
+  ProposalContext,
+  Proposer,
+  ProposalUsage,
+} from "../../search/proposer.ts";
 import { describeOversize } from "./answer-cap.ts";
 import { AnswerError, parseAnswer } from "./answer.ts";
 import type { BenchBoard } from "./bench.ts";
 import { LlmCallError } from "./errors.ts";
 import type { Exchange } from "./exchange.ts";
 import { buildPrompt } from "./prompt.ts";
+import { readStep } from "./steps.ts";
 
 export function costUsd(spec: ModelSpec, tokensIn: number, tokensOut: number): number {
   const p = spec.pricing;
@@ -53,7 +61,8 @@ export class LlmProposer implements Proposer {
       });
     }
     try {
-      return { action: parseAnswer(reply.text), usage };
+      const { transformations, ...rest } = parseAnswer(reply.text);
+      return { action: { ...rest, steps: transformations.map(readStep) }, usage };
     } catch (e) {
       if (!(e instanceof AnswerError)) throw e;
       throw new LlmCallError(this.info.name, "answer", e.message, {

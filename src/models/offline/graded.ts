@@ -5,7 +5,7 @@
  * default bucket's expert and lookahead among them. Sizes follow common LLM sizes so φ
  * and the proposer cost weigh them as such; they are labelled offline, not LLMs.
  */
-import type { Proposer } from "../protocol.ts";
+import type { Proposer } from "../../search/proposer.ts";
 import { CostModelProposer, LOOKAHEAD_GRADE, offlineBucket, type Grade } from "./proposers.ts";
 
 interface GradedModel {

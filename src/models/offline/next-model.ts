@@ -10,7 +10,7 @@
  * picked. A little seeded exploration keeps every model's statistics alive.
  */
 import type { Random } from "../../util/random.ts";
-import type { ModelStatsView } from "../protocol.ts";
+import type { ModelStatsView } from "../../search/proposer.ts";
 
 /** The largest model's share of the calls is kept between these bounds. */
 const LARGEST_FLOOR = 0.2;

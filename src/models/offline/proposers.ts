@@ -1,13 +1,20 @@
 /**
- * The built-in offline proposers, of graded strength and cost. They speak the same
- * joint-action protocol as LLMs so the whole COLT loop runs with no network, and are
- * labelled "offline" (not LLMs) wherever results are shown.
+ * The built-in offline proposers, of graded strength and cost. They implement the same
+ * proposer interface as LLMs (typed transformation steps, built from the schedule) so the
+ * whole COLT loop runs with no network, and are labelled "offline" (not LLMs) wherever
+ * results are shown.
  */
 import { Random } from "../../util/random.ts";
 import { printTransform } from "../../schedule/text.ts";
 import type { Schedule } from "../../schedule/schedule.ts";
 import type { Transform } from "../../schedule/transform.ts";
-import type { ModelInfo, Proposal, ProposalContext, Proposer } from "../protocol.ts";
+import {
+  stepText,
+  type ModelInfo,
+  type Proposal,
+  type ProposalContext,
+  type Proposer,
+} from "../../search/proposer.ts";
 import { chooseNextModel } from "./next-model.ts";
 import {
   inlineProducers,
@@ -16,15 +23,13 @@ import {
   type AppliedRecipe,
   type TileChoice,
 } from "./recipes.ts";
+import { blisGemm } from "./blis-gemm.ts";
+import { computeChainPerBlock, tiledChainPerBlock } from "./block-chain.ts";
+import { convGemm } from "./conv-gemm.ts";
+import { gemvWeightStream } from "./gemv.ts";
+import { fewRowsAroundWeights, rowsInOnePass, vectorReduction } from "./row-reductions.ts";
 import { skinnyWeightGemm } from "./skinny-gemm.ts";
-
-const TILE_CHOICES: readonly TileChoice[] = [
-  { mr: 8, nr: 32, width: 16, kc: 256 },
-  { mr: 4, nr: 32, width: 16, kc: 128 },
-  { mr: 8, nr: 16, width: 16, kc: 64 },
-  { mr: 6, nr: 32, width: 16, kc: 256 },
-  { mr: 4, nr: 16, width: 8, kc: 32 },
-];
+import { tileChoices } from "./tile-shapes.ts";
 
 function answer(
   info: ModelInfo,
@@ -36,7 +41,7 @@ function answer(
 ): Proposal {
   return {
     action: {
-      transformations: steps.map(printTransform),
+      steps,
       nextModel: chooseNextModel(ctx.models, random, 0.1, escalate),
     },
     usage: { tokensIn: 0, tokensOut: 0, costUsd: 0, latencyMs: performance.now() - started },
@@ -90,6 +95,7 @@ export interface Grade {
  * ranked by the cost model: the more it scores, the stronger and the costlier.
  */
 export class CostModelProposer extends OfflineProposer {
+  private readonly recipes = new RecipeCache(RECIPE_CACHE_ENTRIES);
   constructor(
     info: ModelInfo,
     seed: number,
@@ -102,11 +108,9 @@ export class CostModelProposer extends OfflineProposer {
   async propose(ctx: ProposalContext): Promise<Proposal> {
     const start = performance.now();
     const { tileShapes, singleMoves, escalateWhenStuck } = this.grade;
-    const tiles =
-      tileShapes >= TILE_CHOICES.length
-        ? TILE_CHOICES
-        : sample(TILE_CHOICES, tileShapes, this.random);
-    const recipes = expertCandidates(ctx, tiles);
+    const all = tileChoices(ctx.target);
+    const tiles = tileShapes >= all.length ? all : sample(all, tileShapes, this.random);
+    const recipes = expertCandidates(ctx, tiles, this.recipes);
     const pick = bestPredicted(ctx, recipes, singleMoves, this.random);
     if (!pick) return answer(this.info, [], ctx, this.random, start, escalateWhenStuck);
     // Nothing it knows beats the node: the child goes to a larger model.
@@ -119,7 +123,7 @@ export class CostModelProposer extends OfflineProposer {
 export const EXPERT_GRADE: Grade = { tileShapes: 1, singleMoves: 32, escalateWhenStuck: true };
 /** Largest: every tile shape and many single moves. */
 export const LOOKAHEAD_GRADE: Grade = {
-  tileShapes: TILE_CHOICES.length,
+  tileShapes: Infinity,
   singleMoves: 96,
   escalateWhenStuck: false,
 };
@@ -174,7 +178,7 @@ function bestPredicted(
   for (const m of sample(notKnownWorse(ctx, ctx.legalMoves()), singleMoves, random)) {
     candidates.push({ steps: [m.transform], ms: ctx.predictMs(m.schedule) });
   }
-  const rejected = new Set(ctx.rejected?.transformations ?? []);
+  const rejected = new Set(ctx.rejected?.steps.map(stepText) ?? []);
   const usable = candidates.filter(
     (c) =>
       !(c.steps.length === rejected.size && c.steps.every((t) => rejected.has(printTransform(t)))),
@@ -193,17 +197,77 @@ function sample<T>(items: readonly T[], n: number, random: Random): readonly T[]
   return out;
 }
 
-function expertCandidates(ctx: ProposalContext, choices: readonly TileChoice[]): AppliedRecipe[] {
+/**
+ * Recipes already built, by node and tile shape: a node is expanded again and again by its
+ * model (widening), and building a recipe lowers the program after every step.
+ */
+class RecipeCache {
+  private readonly byKey = new Map<string, readonly AppliedRecipe[]>();
+  constructor(private readonly capacity: number) {}
+
+  get(key: string, build: () => readonly AppliedRecipe[]): readonly AppliedRecipe[] {
+    let recipes = this.byKey.get(key);
+    if (!recipes) {
+      // Oldest first out: the tree's frontier moves on.
+      if (this.byKey.size >= this.capacity) this.byKey.delete(this.byKey.keys().next().value!);
+      recipes = build();
+      this.byKey.set(key, recipes);
+    }
+    return recipes;
+  }
+}
+
+/** Node × stage × tile shape entries a proposer keeps. */
+const RECIPE_CACHE_ENTRIES = 512;
+
+function expertCandidates(
+  ctx: ProposalContext,
+  choices: readonly TileChoice[],
+  cache: RecipeCache,
+): AppliedRecipe[] {
   const out: AppliedRecipe[] = [];
-  const inline = inlineProducers(ctx.schedule);
+  const trace = ctx.schedule.text();
+  const [inline] = cache.get(`${trace}|inline`, () => {
+    const r = inlineProducers(ctx.schedule);
+    return r ? [r] : [];
+  });
   if (inline) out.push(inline);
+  // The row-operator and GEMV recipes depend on the vector width only: once per width.
+  const byWidth = [...new Map(choices.map((c) => [c.width, c])).values()];
+  for (const choice of byWidth) {
+    const onePass = cache.get(`${trace}|one-pass|${choice.width}|${ctx.threads}`, () =>
+      [
+        ...[1, 2].map((rows) => rowsInOnePass(ctx.schedule, choice, ctx.threads, rows)),
+        fewRowsAroundWeights(ctx.schedule, choice),
+      ].filter((r): r is AppliedRecipe => r !== undefined),
+    );
+    for (const r of onePass)
+      if (!out.some((o) => o.schedule.text() === r.schedule.text())) out.push(r);
+  }
   for (const st of stagesByWork(ctx.schedule)) {
     for (const choice of choices) {
-      const skinny = skinnyWeightGemm(ctx.schedule, st, choice);
-      for (const applied of [
-        ...recipesFor(ctx.schedule, st, choice, ctx.threads),
-        ...(skinny ? [skinny] : []),
-      ]) {
+      const key = `${trace}|${st.name}|${choice.mr}x${choice.nr}/${choice.width}/${choice.kc}|${ctx.threads}`;
+      const built = cache.get(key, () => {
+        const skinny = skinnyWeightGemm(ctx.schedule, st, choice, ctx.threads);
+        const blis = blisGemm(ctx.schedule, st, choice, ctx.threads);
+        const conv = convGemm(ctx.schedule, st, choice, ctx.threads);
+        const perWidth = byWidth.includes(choice);
+        const accumulators = perWidth ? vectorReduction(ctx.schedule, st, choice) : undefined;
+        const gemv = perWidth ? gemvWeightStream(ctx.schedule, st, choice, ctx.threads) : undefined;
+        return [
+          ...recipesFor(ctx.schedule, st, choice, ctx.threads),
+          ...(skinny ? [skinny] : []),
+          ...(blis ? [blis] : []),
+          ...(conv ? [conv] : []),
+          ...[
+            computeChainPerBlock(ctx.schedule, st),
+            tiledChainPerBlock(ctx.schedule, st, choice),
+          ].filter((r): r is AppliedRecipe => r !== undefined),
+          ...(accumulators ? [accumulators] : []),
+          ...(gemv ? [gemv] : []),
+        ];
+      });
+      for (const applied of built) {
         if (!out.some((o) => o.schedule.text() === applied.schedule.text())) out.push(applied);
       }
     }

@@ -5,31 +5,36 @@
  * weight's column panels, then the row blocks, so one kc x nr panel of the weight,
  * prepared contiguous in that order, stays in L1 while every row block uses it from an
  * mr x nr register tile; the rows' activations are packed once per reduction block.
+ * On several cores the weight's columns are first cut into one contiguous part per
+ * thread, outermost and parallel: each thread streams its own panels through every
+ * reduction block with no barrier between blocks (a parallel panel loop inside the
+ * reduction-block loop would synchronize once per block).
+ * Only the tallest tile the registers hold is used (`shortTileOnSkinnyWeights`).
  */
 import { forEachRead, isWeight } from "../../ir/program.ts";
 import type { Schedule } from "../../schedule/schedule.ts";
-import { stageDefinition, type StageState } from "../../schedule/state.ts";
+import type { StageState } from "../../schedule/state.ts";
 import type { Transform } from "../../schedule/transform.ts";
-import { applyAll, type AppliedRecipe, type TileChoice } from "./recipes.ts";
-
-/** Row counts up to which a contraction is treated as skinny (tokens of a decode or small batch). */
-export const SKINNY_MAX_ROWS = 128;
-const VECTOR_WIDTHS = [4, 8, 16];
+import {
+  applyAll,
+  columnPartPerThread,
+  recipeSteps,
+  shortTileOnSkinnyWeights,
+  SKINNY_MAX_ROWS,
+  untouchedContraction,
+  type AppliedRecipe,
+  type TileChoice,
+} from "./recipes.ts";
 
 export function skinnyWeightGemm(
   schedule: Schedule,
   st: StageState,
   c: TileChoice,
+  threads = 1,
 ): AppliedRecipe | undefined {
   const p = schedule.state.program;
-  const stage = stageDefinition(p, st.name);
-  const untouched =
-    st.relations.length === 0 &&
-    !st.cacheWriteAt &&
-    st.copies.length === 0 &&
-    st.prepared.length === 0 &&
-    st.loops.every((l) => l.annotation === "serial");
-  if (!untouched || stage.reduceAxes.length !== 1 || stage.axes.length < 2) return undefined;
+  const stage = untouchedContraction(schedule, st);
+  if (!stage) return undefined;
   const operands = new Set<string>();
   forEachRead(stage.body, (r) => operands.add(r.tensor));
   const weights = [...operands].filter((t) => isWeight(p, t));
@@ -37,23 +42,20 @@ export function skinnyWeightGemm(
   const [rows, cols] = stage.axes.slice(-2);
   const reduction = stage.reduceAxes[0];
   const width = c.width;
-  if (rows.extent > SKINNY_MAX_ROWS || cols.extent < c.nr || !VECTOR_WIDTHS.includes(width))
+  if (rows.extent > SKINNY_MAX_ROWS || cols.extent < c.nr || !c.widths.includes(width))
     return undefined;
-  const fresh = (base: string) => {
-    let n = base;
-    for (let i = 2; st.usedNames.has(n); i++) n = `${base}${i}`;
-    return n;
-  };
+  if (shortTileOnSkinnyWeights(p, stage, c)) return undefined;
+  const { steps, fresh, split } = recipeSteps(st);
   const s = st.name;
-  const steps: Transform[] = [];
-  const split = (loop: string, factor: number, outer: string, inner: string) => {
-    steps.push({ kind: "split", stage: s, loop, factor, outer, inner });
-  };
   const [rc, r1] = [fresh(`${reduction.name}c`), fresh(`${reduction.name}1`)];
   const blocked = reduction.extent > c.kc;
   if (blocked) split(reduction.name, c.kc, rc, r1);
   const [co, c1, cv, cl] = ["o", "1", "w", "v"].map((x) => fresh(`${cols.name}${x}`));
-  split(cols.name, c.nr, co, c1);
+  const [cp, cr] = [fresh(`${cols.name}p`), fresh(`${cols.name}r`)];
+  const threadPart = columnPartPerThread(cols.extent, threads, c.nr);
+  const perThread = threadPart !== undefined;
+  if (perThread) split(cols.name, threadPart, cp, cr);
+  split(perThread ? cr : cols.name, c.nr, co, c1);
   const vectors = c.nr / width;
   if (vectors > 1) split(c1, width, cv, cl);
   const [ro, r2] = [fresh(`${rows.name}o`), fresh(`${rows.name}2`)];
@@ -64,6 +66,7 @@ export function skinnyWeightGemm(
   const rowInner = rowBlocks ? r2 : rows.name;
   const vectorLoop = vectors > 1 ? cl : c1;
   const order = [
+    ...(perThread ? [cp] : []),
     ...others,
     ...(blocked ? [rc] : []),
     co,
@@ -79,7 +82,8 @@ export function skinnyWeightGemm(
   if (Math.min(rows.extent, c.mr) > 1) steps.push({ kind: "unroll", stage: s, loop: rowInner });
   if (vectors > 1) steps.push({ kind: "unroll", stage: s, loop: cv });
   steps.push({ kind: "vectorize", stage: s, loop: vectorLoop });
-  const name = `skinny tile ${c.mr}x${c.nr} of ${s} streaming prepared ${weights.join(", ")}`;
+  if (perThread) steps.push({ kind: "parallel", stage: s, loop: cp });
+  const name = `skinny tile ${c.mr}x${c.nr} of ${s} streaming prepared ${weights.join(", ")}${perThread ? `, ${threads} column parts in parallel` : ""}`;
   const applied = applyAll(schedule, name, steps);
   if (!applied || !blocked) return applied;
   // The rows' activations, packed per reduction block, when lowering accepts it.

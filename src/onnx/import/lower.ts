@@ -89,8 +89,11 @@ export function lowerTask(
   const lookup = (name: string) => g.consts.get(name);
   const shapeOf = (v: string): Shape => g.shapes.get(v) ?? [];
 
+  // Initializers and Constant values are the model's parameters: weights, which a
+  // schedule may `prepare` (re-lay once) and the library prepares at load.
   const inputView = (value: string): View => {
-    const t = b.input(`in${inputs.length}`, shapeOf(value));
+    const name = `in${inputs.length}`;
+    const t = g.consts.has(value) ? b.weight(name, shapeOf(value)) : b.input(name, shapeOf(value));
     inputs.push({ name: t.name, value });
     return view(t.shape, (idx) => t.at(...idx));
   };

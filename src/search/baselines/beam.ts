@@ -58,9 +58,7 @@ export async function beamSearch(run: StrategyRun, options: BeamOptions = {}): P
     const candidates: Candidate[] = [];
     for (const parent of beam) {
       const successors: Candidate[] = [];
-      for (const { schedule } of legalMoves(parent.schedule, {
-        threads: session.options.threads ?? 1,
-      })) {
+      for (const { schedule } of legalMoves(parent.schedule, session.moveOptions())) {
         const key = memo.key(schedule);
         if (seen.has(key) || memo.measured(schedule)) continue;
         seen.add(key);

@@ -68,9 +68,12 @@ export async function evolutionarySearch(
   const freshRandom = (n: number, taken: Set<string>): Schedule[] => {
     const out: Schedule[] = [];
     for (let tries = 0; out.length < n && tries < n * 4; tries++) {
-      const s = randomLegalTrace(start, 1 + random.int(o.maxInitSteps), random, {
-        threads: session.options.threads ?? 1,
-      });
+      const s = randomLegalTrace(
+        start,
+        1 + random.int(o.maxInitSteps),
+        random,
+        session.moveOptions(),
+      );
       const key = memo.key(s);
       if (s.trace.length === 0 || taken.has(key) || memo.measured(s)) continue;
       taken.add(key);
@@ -79,7 +82,7 @@ export async function evolutionarySearch(
     return out;
   };
 
-  const moveOptions = { threads: session.options.threads ?? 1 };
+  const moveOptions = session.moveOptions();
   const mutate = (parent: Schedule): Schedule | undefined => {
     const trace = parent.trace;
     const ops: ("append" | "drop" | "replace")[] = [];

@@ -1,8 +1,4 @@
-/** The baseline strategies by name, as the CLI and the experiment scripts refer to them. */
-import { beamSearch } from "./beam.ts";
-import { evolutionarySearch } from "./evolutionary.ts";
-import { randomSearch } from "./random-search.ts";
-import type { Strategy } from "./strategy.ts";
+/** The baseline strategies; src/search/strategies.ts registers them by name with colt and mcts. */
 
 export { BEAM_DEFAULTS, beamSearch, type BeamOptions } from "./beam.ts";
 export {
@@ -12,9 +8,3 @@ export {
 } from "./evolutionary.ts";
 export { RANDOM_SEARCH_DEFAULTS, randomSearch, type RandomSearchOptions } from "./random-search.ts";
 export type { Strategy, StrategyRun } from "./strategy.ts";
-
-export const BASELINES: Readonly<Record<"random" | "evolutionary" | "beam", Strategy>> = {
-  random: (run) => randomSearch(run),
-  evolutionary: (run) => evolutionarySearch(run),
-  beam: (run) => beamSearch(run),
-};

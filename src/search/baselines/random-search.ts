@@ -35,9 +35,12 @@ export async function randomSearch(
     const nests = new Set<string>();
     let misses = 0;
     while (batch.length < want && misses < o.maxRetries) {
-      const s = randomLegalTrace(start, 1 + random.int(o.maxSteps), random, {
-        threads: run.session.options.threads ?? 1,
-      });
+      const s = randomLegalTrace(
+        start,
+        1 + random.int(o.maxSteps),
+        random,
+        run.session.moveOptions(),
+      );
       if (s.trace.length === 0 || nests.has(memo.key(s)) || memo.measured(s)) {
         misses++;
         continue;

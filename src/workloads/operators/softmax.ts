@@ -1,6 +1,5 @@
 /** Numerically stable row softmax: Y[i,j] = exp(X[i,j] - max_j X[i,:]) / sum_j exp(...). */
 import { divide, exp, minus, ProgramBuilder } from "../../ir/builder.ts";
-import type { IntLike } from "../../ir/int-expr.ts";
 import { requireParams, type WorkloadDef } from "../workload-def.ts";
 
 export const softmax: WorkloadDef = {
@@ -20,13 +19,16 @@ export const softmax: WorkloadDef = {
     const b = new ProgramBuilder("softmax", { rows, cols });
     const X = b.input("X", [rows, cols]);
     const rowMax = b.reduce("row_max", { i: rows }, { j: cols }, "max", ({ i, j }) => X.at(i, j));
-    // Recomputed in the sum and the normalize stage; scheduling decides whether to store it.
-    const shifted = (i: IntLike, j: IntLike) => exp(minus(X.at(i, j), rowMax.at(i)));
+    // Read by the sum and the normalize stage: scheduling decides whether to store it
+    // (a row computed once with compute_at) or recompute it (compute_inline).
+    const exps = b.compute("exps", { i: rows, j: cols }, ({ i, j }) =>
+      exp(minus(X.at(i, j), rowMax.at(i))),
+    );
     const rowSum = b.reduce("row_sum", { i: rows }, { j: cols }, "sum", ({ i, j }) =>
-      shifted(i, j),
+      exps.at(i, j),
     );
     const Y = b.compute("Y", { i: rows, j: cols }, ({ i, j }) =>
-      divide(shifted(i, j), rowSum.at(i)),
+      divide(exps.at(i, j), rowSum.at(i)),
     );
     return b.build([Y]);
   },

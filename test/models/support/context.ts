@@ -1,9 +1,10 @@
 /** A proposal context for a matmul node two steps deep, as the search would build it. */
 import { printLoopNest } from "../../../src/ir/print.ts";
-import type { ProposalContext } from "../../../src/models/protocol.ts";
+import type { ProposalContext } from "../../../src/search/proposer.ts";
 import { legalMoves } from "../../../src/schedule/enumerate.ts";
 import { Schedule } from "../../../src/schedule/schedule.ts";
 import { parseTrace } from "../../../src/schedule/text.ts";
+import { X86_AVX512 } from "../../../src/target/targets.ts";
 import { program } from "./setup.ts";
 
 export function context(extra: Partial<ProposalContext> = {}): ProposalContext {
@@ -48,6 +49,7 @@ export function context(extra: Partial<ProposalContext> = {}): ProposalContext {
     children: [],
     ancestorModels: ["large", "small"],
     threads: 1,
+    target: X86_AVX512,
     budget: { trialsUsed: 3, trials: 64, proposerCalls: 14 },
     ...extra,
   };

@@ -1,7 +1,7 @@
 /** Buckets pointed at a mock server and a COLT search over fake measurements. */
 import { validateBucket, type Bucket, type BucketInput } from "../../../src/models/bucket.ts";
 import { buildBucket, type BuildOptions } from "../../../src/models/llm/build.ts";
-import type { Proposer } from "../../../src/models/protocol.ts";
+import type { Proposer } from "../../../src/search/proposer.ts";
 import { Schedule } from "../../../src/schedule/schedule.ts";
 import { ColtSearch, type ColtOptions } from "../../../src/search/colt.ts";
 import { TuningSession } from "../../../src/search/session.ts";
@@ -28,7 +28,7 @@ export function pairBucket(
           apiKeyEnv: KEY_ENV,
           params: "8B",
           pricing: { inputPerMillion: 0.5, outputPerMillion: 2 },
-          timeoutMs: 300,
+          timeoutMs: 1500,
           maxRetries: 2,
           ...extra,
         },
@@ -40,7 +40,7 @@ export function pairBucket(
           apiKeyEnv: KEY_ENV,
           params: 70e9,
           pricing: { inputPerMillion: 3, outputPerMillion: 15 },
-          timeoutMs: 300,
+          timeoutMs: 1500,
           maxRetries: 2,
           ...extra,
         },

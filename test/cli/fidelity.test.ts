@@ -10,7 +10,7 @@ import {
   fidelityTable,
   midSizeProposer,
   replaceBetweenMarkers,
-} from "../../src/search/fidelity.ts";
+} from "../../src/cli/fidelity.ts";
 import { instantiate } from "../../src/workloads/registry.ts";
 import { PROFILE } from "../costmodel/support.ts";
 import { freshEvalOptions } from "../support/toolchain.ts";
@@ -37,6 +37,15 @@ describe("fidelity bench: strategies and ablations", () => {
     ]);
     expect(variant("colt-lambda-0.2").colt).toEqual({ policy: { lambda: 0.2 } });
     expect(variant("colt-k-off").colt).toEqual({ courseAlterationK: 0 });
+    expect(ablationVariants("levers").map((v) => [v.name, v.colt])).toEqual([
+      ["colt-measured-escalation", { escalation: "measured" }],
+      ["colt-shared-rounds", { smallerShare: 0.5 }],
+      ["colt-frontier-next", { nextModelRule: "frontier" }],
+    ]);
+    expect(ablationVariants("colt-frontier-next,colt-k1").map((v) => v.name)).toEqual([
+      "colt-frontier-next",
+      "colt-k1",
+    ]);
     expect(ablationVariants("none")).toEqual([]);
     expect(() => ablationVariants("lambda,temperature")).toThrow(FidelityError);
     expect(() => ablationVariants("temperature")).toThrow(/ablations: lambda, course-alteration/);

@@ -1,12 +1,16 @@
 /**
- * The one interface between the search and proposal models: given a context, return a
- * joint action — transformations (as text, the schedule language) and the model that
- * will expand the new child. The search never builds prompts; LLM providers turn the
- * context into a prompt, offline proposers read the schedule directly. Answers are data:
- * the search parses and validates every transformation.
+ * What the search asks of a proposal model: given a context, return a joint action —
+ * transformation steps and the model that will expand the new child. The search defines
+ * this interface and models implement it (the layers above wire them in). The search
+ * never builds prompts; LLM proposers turn the context into a prompt and read the answer
+ * into steps, offline proposers build steps from the schedule directly. Steps are data:
+ * the search applies and validates each one.
  */
 import type { LegalMove } from "../schedule/enumerate.ts";
 import type { Schedule } from "../schedule/schedule.ts";
+import { printTransform } from "../schedule/text.ts";
+import type { Transform } from "../schedule/transform.ts";
+import type { Target } from "../target/target.ts";
 
 export interface ModelInfo {
   readonly name: string;
@@ -62,6 +66,8 @@ export interface ProposalContext {
   readonly ancestorModels: readonly string[];
   /** Cores each candidate runs on (parallel loops only pay off above one). */
   readonly threads: number;
+  /** What candidates are built for: vector widths, registers. */
+  readonly target: Target;
   readonly budget: {
     readonly trialsUsed: number;
     readonly trials: number;
@@ -70,7 +76,7 @@ export interface ProposalContext {
   /** For course alteration: the smaller model's proposal and how it scored. */
   readonly rejected?: {
     readonly model: string;
-    readonly transformations: readonly string[];
+    readonly steps: readonly ProposedStep[];
     readonly nextModel: string;
     readonly parentScore: number;
     readonly childScore: number;
@@ -79,8 +85,27 @@ export interface ProposalContext {
   };
 }
 
+/**
+ * A step a model wrote that is not a transformation of the schedule language (it does not
+ * parse): the search counts it as the model's error and replaces it by a random legal move.
+ */
+export interface UnreadableStep {
+  readonly kind: "unreadable";
+  /** As the model wrote it. */
+  readonly text: string;
+  readonly reason: string;
+}
+
+export type ProposedStep = Transform | UnreadableStep;
+
+/** A step as text: the schedule language, or what the model wrote. */
+export function stepText(step: ProposedStep): string {
+  return step.kind === "unreadable" ? step.text : printTransform(step);
+}
+
 export interface JointAction {
-  readonly transformations: readonly string[];
+  /** Applied in order; a step that does not parse or is refused is one error of the model. */
+  readonly steps: readonly ProposedStep[];
   readonly nextModel: string;
   readonly rationale?: string;
 }

@@ -1,13 +1,14 @@
 /**
  * The fidelity bench (issue 18): does COLT's claim hold where data exceeds the caches?
  * The strategies it compares at equal trials, the COLT ablations, and the markdown tables
- * it writes between markers in docs/benchmarks.md. `bench/fidelity.ts` runs them.
+ * it writes between markers in docs/benchmarks.md. `bench/fidelity.ts` runs them. It
+ * names the offline buckets, so it sits with the CLI, which wires models into the search.
  */
 import { formatMs } from "../util/format.ts";
 import { gradedOfflineBucket } from "../models/offline/graded.ts";
 import { offlineBucket } from "../models/offline/proposers.ts";
-import type { Proposer } from "../models/protocol.ts";
-import type { BenchRow, BenchVariant } from "./bench.ts";
+import type { Proposer } from "../search/proposer.ts";
+import type { BenchRow, BenchVariant } from "../search/bench.ts";
 
 export class FidelityError extends Error {
   constructor(message: string) {
@@ -53,17 +54,24 @@ export const ABLATIONS: Readonly<Record<string, readonly BenchVariant[]>> = {
     { name: "colt-k-off", strategy: "colt", colt: { courseAlterationK: 0 } },
   ],
   "graded-bucket": [{ name: "colt-8", strategy: "colt", proposers: gradedOfflineBucket }],
+  /** Issue 18's levers on the proposer cost, each off by default (docs/design.md). */
+  levers: [
+    { name: "colt-measured-escalation", strategy: "colt", colt: { escalation: "measured" } },
+    { name: "colt-shared-rounds", strategy: "colt", colt: { smallerShare: 0.5 } },
+    { name: "colt-frontier-next", strategy: "colt", colt: { nextModelRule: "frontier" } },
+  ],
 };
 
-/** Parses `--ablations`: a comma-separated list of ABLATIONS names, or "none". */
+/** Parses `--ablations`: a comma-separated list of ABLATIONS groups or single variants by name, or "none". */
 export function ablationVariants(list: string): BenchVariant[] {
   if (list.trim() === "none") return [];
   return list.split(",").flatMap((raw) => {
     const name = raw.trim();
-    const variants = ABLATIONS[name];
-    if (!variants)
+    const variants =
+      ABLATIONS[name] ?? Object.values(ABLATIONS).flatMap((g) => g.filter((v) => v.name === name));
+    if (variants.length === 0)
       throw new FidelityError(
-        `unknown ablation '${name}' (ablations: ${Object.keys(ABLATIONS).join(", ")}, or none)`,
+        `unknown ablation '${name}' (ablations: ${Object.keys(ABLATIONS).join(", ")}, or one of their variants, or none)`,
       );
     return variants;
   });

@@ -1,0 +1,116 @@
+/**
+ * Whole-nest checks after lowering: nothing but contiguous stores and reads inside a
+ * vector loop, one level of parallelism, and a bounded unrolled body.
+ */
+import {
+  coefficientOf,
+  freeVars,
+  intervalOf,
+  printInt,
+  type Interval,
+  type IntExpr,
+} from "../ir/int-expr.ts";
+import type { LoweredProgram, Stmt } from "../ir/loop-nest.ts";
+import { forEachRead } from "../ir/program.ts";
+import { strideAlong } from "../ir/strides.ts";
+import { ScheduleError } from "./errors.ts";
+
+/** Largest number of statement copies one unrolled body may expand to. */
+const MAX_UNROLLED_COPIES = 2048;
+
+/** Whole-nest checks: vector loop bodies, nested parallelism, unroll budget. */
+export function checkLoweredNest(lp: LoweredProgram): void {
+  const stageOfVar = (v: string) => v.slice(0, v.indexOf("."));
+  const loopOfVar = (v: string) => v.slice(v.indexOf(".") + 1);
+  const ranges = new Map<string, Interval>();
+  const walk = (stmts: readonly Stmt[], parallel: string | undefined, unrolled: number) => {
+    for (const s of stmts) {
+      if (s.k === "for") {
+        ranges.set(s.v, { lo: 0, hi: s.extent - 1 });
+        if (s.kind === "parallel" && parallel) {
+          throw new ScheduleError(
+            `parallel loop nested inside parallel loop ${parallel}; only one level of parallelism is supported`,
+            stageOfVar(s.v),
+            loopOfVar(s.v),
+          );
+        }
+        const copies = s.kind === "unroll" ? unrolled * s.extent : unrolled;
+        if (copies > MAX_UNROLLED_COPIES) {
+          throw new ScheduleError(
+            `unrolling expands the body to ${copies} copies (at most ${MAX_UNROLLED_COPIES})`,
+            stageOfVar(s.v),
+            loopOfVar(s.v),
+          );
+        }
+        if (s.kind === "vector") checkVectorBody(lp, s, ranges);
+        walk(s.body, s.kind === "parallel" ? s.v : parallel, copies);
+      } else if (s.k === "if") {
+        walk(s.body, parallel, unrolled);
+      }
+    }
+  };
+  walk(lp.body, undefined, 1);
+}
+
+function checkVectorBody(
+  lp: LoweredProgram,
+  loop: Extract<Stmt, { k: "for" }>,
+  ranges: ReadonlyMap<string, Interval>,
+): void {
+  const stage = loop.v.slice(0, loop.v.indexOf("."));
+  const name = loop.v.slice(loop.v.indexOf(".") + 1);
+  const fail = (why: string): never => {
+    throw new ScheduleError(why, stage, name);
+  };
+  for (const s of loop.body) {
+    if (s.k !== "store")
+      fail("nothing can be attached inside a vectorized loop, and it must be the innermost loop");
+    const st = s as Extract<Stmt, { k: "store" }>;
+    checkContiguous(lp, st.buf, st.idx, loop.v, `store to ${st.buf}`, fail, true);
+    forEachRead(st.value, (r, guarded) => {
+      const depends = r.idx.some((x) => freeVars(x).has(loop.v));
+      // Lanes evaluate both sides of a select: fine only when every lane stays in bounds.
+      const shape = lp.buffers.find((b) => b.name === r.tensor)?.shape;
+      const inBounds =
+        shape !== undefined &&
+        r.idx.every((x, d) => {
+          const iv = intervalOf(x, ranges);
+          return iv.lo >= 0 && iv.hi < shape[d];
+        });
+      if (guarded && depends && !inBounds)
+        fail(
+          `'${r.tensor}' is read under a select guard; vector lanes would read it out of bounds`,
+        );
+      checkContiguous(lp, r.tensor, r.idx, loop.v, `read of ${r.tensor}`, fail, false);
+    });
+  }
+}
+
+function checkContiguous(
+  lp: LoweredProgram,
+  buffer: string,
+  idx: readonly IntExpr[],
+  v: string,
+  what: string,
+  fail: (why: string) => never,
+  mustDepend: boolean,
+): void {
+  const shape = lp.buffers.find((b) => b.name === buffer)?.shape;
+  if (!shape) throw new Error(`lowering: no buffer '${buffer}'`);
+  const last = idx.length - 1;
+  let depends = false;
+  let contiguous = true;
+  idx.forEach((x, d) => {
+    const c = coefficientOf(x, v);
+    if (c === null) fail(`${what} depends on the vectorized loop non-linearly (${printInt(x)})`);
+    if (c === 0) return;
+    if (d !== last || c !== 1) contiguous = false;
+    depends = true;
+  });
+  if (!contiguous)
+    fail(
+      `${what} is not contiguous along the vectorized loop (stride ${strideAlong(idx, shape, v)} elements); reorder or pack so it is innermost`,
+    );
+  if (mustDepend && !depends)
+    fail(`${what} does not depend on the vectorized loop; all lanes would write one element`);
+}

@@ -1,0 +1,132 @@
+/**
+ * The orchestration of one recorded tuning run, shared by `colt tune`, `colt bench` and
+ * the model tuner: the workload, profile and compiler rows, the best schedule already
+ * known for the same workload, machine, compiler and threads (reuse), the run record
+ * (created, or an old one marked running again to resume it), every measurement and trial
+ * recorded as it happens, and the run's end.
+ */
+import type { Db } from "../db/database.ts";
+import {
+  bestCandidate,
+  createRun,
+  ensureCompiler,
+  ensureProfile,
+  ensureWorkload,
+  insertExpansion,
+  markRunning,
+  setBaseline,
+  type RunRow,
+} from "../db/records.ts";
+import { RecordingEngine } from "../db/recording-engine.ts";
+import { programHash } from "../ir/hash.ts";
+import type { Program } from "../ir/program.ts";
+import type { Compiler } from "../measure/compiler.ts";
+import type { MachineProfile } from "../measure/profile.ts";
+import type { Runner } from "../measure/runner.ts";
+import { Schedule } from "../schedule/schedule.ts";
+import { parseTrace } from "../schedule/text.ts";
+import type { ExpansionEvent } from "../search/colt.ts";
+import type { TrialRecord } from "../search/trials.ts";
+import type { TuneResult } from "../search/tune.ts";
+import { RunLifecycle } from "./run-lifecycle.ts";
+
+export interface RunPlan {
+  readonly workload: string;
+  readonly program: Program;
+  readonly profile: MachineProfile;
+  readonly compiler: Compiler;
+  /** The strategy recorded on the run (the search's, not a bench variant's label). */
+  readonly strategy: string;
+  readonly seed: number;
+  readonly threads: number;
+  /** Stored with the run; the reused trace is added to them. */
+  readonly settings: object;
+  /** What measures; wrapped so that every measurement is recorded. */
+  readonly runner: Runner;
+  /** Start from the best schedule the database knows (ignored when resuming). */
+  readonly reuse: boolean;
+  /** An earlier run to continue: its settings and reused trace are kept. */
+  readonly resumed?: RunRow;
+  /** The bench the run belongs to. */
+  readonly bench?: string;
+  /** The command that continues the run (given its id) after an interruption. */
+  readonly resumeCommand?: (runId: string) => string;
+  /** Aborted by SIGINT/SIGTERM. */
+  readonly stop?: AbortSignal;
+  /** A reused schedule that no longer applies is reported here, then ignored. */
+  readonly warn?: (line: string) => void;
+}
+
+/** A run record under way: its recording engine, reused schedule and hooks for the search. */
+export class TuningRun {
+  private constructor(
+    private readonly db: Db,
+    readonly runId: string,
+    readonly engine: RecordingEngine,
+    readonly lifecycle: RunLifecycle,
+    /** The best known schedule the search starts from, if any. */
+    readonly known: readonly Schedule[] | undefined,
+  ) {}
+
+  static open(db: Db, plan: RunPlan): TuningRun {
+    const { program, resumed } = plan;
+    const workloadId = ensureWorkload(db, programHash(program), plan.workload, program.params);
+    const profileId = ensureProfile(db, plan.profile);
+    const compilerId = ensureCompiler(db, plan.compiler);
+    let reused = resumed?.settings.reused as string | undefined;
+    if (!resumed && plan.reuse)
+      reused = bestCandidate(db, {
+        workloadId,
+        profileId,
+        compilerId,
+        threads: plan.threads,
+      })?.trace;
+    let known: Schedule[] | undefined;
+    if (reused !== undefined) {
+      try {
+        known = [Schedule.fromTrace(program, parseTrace(reused))];
+      } catch (e) {
+        plan.warn?.(
+          `the database's best schedule no longer applies (${(e as Error).message}); not reused`,
+        );
+        reused = undefined;
+      }
+    }
+    const runId =
+      resumed?.id ??
+      createRun(db, {
+        workloadId,
+        profileId,
+        compilerId,
+        strategy: plan.strategy,
+        seed: plan.seed,
+        threads: plan.threads,
+        settings: { ...plan.settings, ...(reused !== undefined ? { reused } : {}) },
+        ...(plan.bench !== undefined ? { bench: plan.bench } : {}),
+      });
+    if (resumed) markRunning(db, runId);
+    const engine = new RecordingEngine(db, runId, plan.runner, plan.compiler, plan.stop);
+    const lifecycle = new RunLifecycle(db, runId, plan.resumeCommand?.(runId));
+    return new TuningRun(db, runId, engine, lifecycle, known);
+  }
+
+  recordBaseline(ms: number, rooflineMs: number): void {
+    setBaseline(this.db, this.runId, ms, rooflineMs);
+  }
+
+  recordIteration(e: ExpansionEvent): void {
+    insertExpansion(this.db, this.runId, e.iteration, e);
+  }
+
+  recordTrial(t: TrialRecord): void {
+    this.engine.recordTrial(t);
+  }
+
+  /** Stores every expansion of the finished search and marks the run done with its summary. */
+  finish(result: TuneResult, summary: object): void {
+    this.db.transaction(() => {
+      for (const e of result.expansions) this.recordIteration(e);
+    })();
+    this.lifecycle.finish("done", summary);
+  }
+}

@@ -1,0 +1,64 @@
+/** The BLIS recipe: cache and register blocking of a many-row contraction in one step. */
+import { describe, expect, it } from "vitest";
+import { blisGemm } from "../../src/models/offline/blis-gemm.ts";
+import { tileChoices } from "../../src/models/offline/tile-shapes.ts";
+import { verifySchedule } from "../../src/measure/evaluate.ts";
+import { Schedule } from "../../src/schedule/schedule.ts";
+import { printTransform } from "../../src/schedule/text.ts";
+import { X86_AVX2 } from "../../src/target/targets.ts";
+import { instantiate } from "../../src/workloads/registry.ts";
+import { freshEvalOptions } from "../support/toolchain.ts";
+
+/** x86-avx2's 6 x 16 tile (12 ymm accumulators), with a short reduction block. */
+const tile = { ...tileChoices(X86_AVX2).find((c) => c.mr === 6 && c.nr === 16)!, kc: 32 };
+
+describe("BLIS recipe", () => {
+  it("blocks, packs and tiles the whole product in one step, a weight prepared", () => {
+    const initial = Schedule.initial(instantiate("matmul", "small", { M: 150, N: 70, K: 77 }));
+    const steps = blisGemm(initial, initial.state.stages[0], tile)?.steps.map(printTransform);
+    expect(steps).toEqual([
+      "split C.k 32 -> kc k1",
+      "split C.i 48 -> ic i1",
+      "split C.j 16 -> jr j2",
+      "split C.i1 6 -> ir i2",
+      "split C.j2 8 -> jw jv",
+      "reorder C kc ic jr ir k1 i2 jw jv",
+      "prepare B in C",
+      "pack A in C at ic",
+      "cache_write C at ir",
+      "unroll C.i2",
+      "unroll C.jw",
+      "vectorize C.jv",
+    ]);
+  });
+
+  it("on two threads, cuts the columns into one part per thread, outermost and parallel", () => {
+    const initial = Schedule.initial(instantiate("matmul", "small", { M: 150, N: 70, K: 77 }));
+    const steps = blisGemm(initial, initial.state.stages[0], tile, 2)?.steps.map(printTransform);
+    expect(steps).toEqual(
+      expect.arrayContaining([
+        "split C.j 48 -> jp jn",
+        "split C.jn 16 -> jr j2",
+        "reorder C jp kc ic jr ir k1 i2 jw jv",
+        "parallel C.jp",
+      ]),
+    );
+    expect(steps?.filter((t) => t.startsWith("parallel"))).toHaveLength(1);
+  });
+
+  it("leaves skinny and short contractions to other recipes", () => {
+    const skinny = Schedule.initial(instantiate("matmul", "small", { M: 32, N: 256, K: 256 }));
+    expect(blisGemm(skinny, skinny.state.stages[0], tile)).toBeUndefined();
+    const short = Schedule.initial(instantiate("matmul", "small", { M: 256, N: 256, K: 16 }));
+    expect(blisGemm(short, short.state.stages[0], tile)).toBeUndefined();
+  });
+
+  it("compiles and matches the reference with tails in every dimension, on 1 and 2 threads", async () => {
+    const initial = Schedule.initial(instantiate("matmul", "small", { M: 150, N: 70, K: 77 }));
+    for (const threads of [1, 2]) {
+      const r = blisGemm(initial, initial.state.stages[0], tile, threads)!;
+      const v = await verifySchedule(r.schedule, freshEvalOptions({ threads }));
+      expect(v.verified, `${threads} threads: error ${v.error}`).toBe(true);
+    }
+  }, 120_000);
+});
