@@ -38,6 +38,7 @@ describe("blocked-chain recipe", () => {
       width: 16,
       kc: 64,
       maxRows: 8,
+      widestNr: 16,
       widths: [16, 8, 4],
     });
     const steps = r?.steps.map(printTransform) ?? [];

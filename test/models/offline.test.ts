@@ -86,6 +86,7 @@ describe("offline recipes", () => {
       width: 16,
       kc: 64,
       maxRows: 8,
+      widestNr: 16,
       widths: [16, 8, 4],
     });
     expect(recipe?.steps.map(printTransform)).toEqual([
@@ -94,7 +95,7 @@ describe("offline recipes", () => {
     ]);
   });
 
-  const tile = { mr: 4, nr: 16, width: 16, kc: 64, maxRows: 4, widths: [16, 8, 4] };
+  const tile = { mr: 4, nr: 16, width: 16, kc: 64, maxRows: 4, widestNr: 16, widths: [16, 8, 4] };
 
   it("prepares a weight that is strided along the vector loop instead of packing it", () => {
     // The router weight is stored [experts, hidden]: strided along the vectorized expert loop.

@@ -12,7 +12,7 @@ import { printTransform } from "../../src/schedule/text.ts";
 import { instantiate } from "../../src/workloads/registry.ts";
 import { freshEvalOptions, inBatches } from "../support/toolchain.ts";
 
-const tile = { mr: 8, nr: 32, width: 16, kc: 256, maxRows: 8, widths: [16, 8, 4] };
+const tile = { mr: 8, nr: 32, width: 16, kc: 256, maxRows: 8, widestNr: 32, widths: [16, 8, 4] };
 const opts = freshEvalOptions({ threads: 2 });
 afterAll(() => rmSync(opts.cacheDir, { recursive: true, force: true }));
 

@@ -26,6 +26,8 @@ export interface TileChoice {
   readonly kc: number;
   /** Rows of the tallest tile of this width and nr the target's registers hold. */
   readonly maxRows: number;
+  /** Columns of the widest tile any offered shape has: the most accumulators per row. */
+  readonly widestNr: number;
   /** The target's vector widths, widest first: for extents narrower than `width`. */
   readonly widths: readonly number[];
 }
@@ -67,22 +69,30 @@ export function columnPartPerThread(
 export const SKINNY_MAX_ROWS = 128;
 
 /**
- * A register tile shorter than the registers allow, on a skinny contraction against a
- * weight: the row block that first reads a weight panel waits for it to stream from
- * memory while the others reuse it from L1, so the fewer the row blocks, the less of the
- * run waits. The analytic cost model overlaps memory and compute over the whole kernel
- * and ranks 4 x 32 tiles within 1% of 8 x 32 on the Llama 4 MLP at paper size, which
- * runs about 35% slower with them (AMD EPYC Zen 4, x86-avx512), so such tiles are not
+ * A register tile with fewer accumulators than the registers allow, on a skinny
+ * contraction against a weight. Shorter than the registers allow: the row block that
+ * first reads a weight panel waits for it to stream from memory while the others reuse
+ * it from L1, so the fewer the row blocks, the less of the run waits. The analytic cost
+ * model overlaps memory and compute over the whole kernel and ranks 4 x 32 tiles within
+ * 1% of 8 x 32 on the Llama 4 MLP at paper size, which runs about 35% slower with them
+ * (AMD EPYC Zen 4, x86-avx512). Narrower than the widest tile: one vector per row is one
+ * FMA per weight load, and its shorter reduction blocks store the tile more often; on 2
+ * threads `colt tune` kept 8 x 16 tiles (kc 64) on two of the MoE's four contractions and
+ * ran 30% slower than the 8 x 32 hand schedule (AMD EPYC Zen 5). So such tiles are not
  * offered.
  */
 export function shortTileOnSkinnyWeights(p: Program, stage: Stage, c: TileChoice): boolean {
   const rows = stage.axes.at(-2)?.extent;
-  if (rows === undefined || rows > SKINNY_MAX_ROWS || stage.reduceAxes.length === 0) return false;
+  const cols = stage.axes.at(-1)?.extent;
+  if (rows === undefined || cols === undefined) return false;
+  if (rows > SKINNY_MAX_ROWS || stage.reduceAxes.length === 0) return false;
   let readsWeight = false;
   forEachRead(stage.body, (r) => {
     readsWeight ||= isWeight(p, r.tensor);
   });
-  return readsWeight && Math.min(c.mr, rows) < Math.min(c.maxRows, rows);
+  const short = Math.min(c.mr, rows) < Math.min(c.maxRows, rows);
+  const narrow = c.nr < c.widestNr && cols >= c.widestNr;
+  return readsWeight && (short || narrow);
 }
 
 /** The stage's definition when it is an untouched contraction (one reduction, rows and columns). */

@@ -9,7 +9,7 @@
  * thread, outermost and parallel: each thread streams its own panels through every
  * reduction block with no barrier between blocks (a parallel panel loop inside the
  * reduction-block loop would synchronize once per block).
- * Only the tallest tile the registers hold is used (`shortTileOnSkinnyWeights`).
+ * Only the tallest and widest tile the registers hold is used (`shortTileOnSkinnyWeights`).
  */
 import { forEachRead, isWeight } from "../../ir/program.ts";
 import type { Schedule } from "../../schedule/schedule.ts";

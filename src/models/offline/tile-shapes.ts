@@ -33,7 +33,7 @@ const OPERAND_REGISTERS = 4;
 export function tileChoices(target: Target): TileChoice[] {
   const narrowest = Math.min(...target.vectorWidths);
   const widths = [...target.vectorWidths].sort((a, b) => b - a);
-  const out: TileChoice[] = [];
+  const out: Omit<TileChoice, "widestNr">[] = [];
   for (const s of SHAPES) {
     const width = Math.max(narrowest, s.half ? target.isa.lanes / 2 : target.isa.lanes);
     const registersPerVector = Math.max(1, width / target.isa.lanes);
@@ -47,5 +47,6 @@ export function tileChoices(target: Target): TileChoice[] {
     if (!out.some((c) => c.mr === mr && c.nr === choice.nr && c.width === width && c.kc === s.kc))
       out.push(choice);
   }
-  return out;
+  const widestNr = Math.max(...out.map((c) => c.nr));
+  return out.map((c) => ({ ...c, widestNr }));
 }
