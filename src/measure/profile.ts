@@ -19,7 +19,7 @@ import { vecType, vectorTypedefs } from "../target/gnu-vectors.ts";
 import { isEmulated, type Target } from "../target/target.ts";
 
 /** Raised when what a profile holds changes, so profiles cached before are recalibrated. */
-export const PROFILE_VERSION = 6;
+export const PROFILE_VERSION = 7;
 
 export interface MachineProfile {
   /** PROFILE_VERSION at calibration; absent before version 2. */
@@ -48,10 +48,12 @@ export interface MachineProfile {
   readonly sharedCacheBytes?: number;
   readonly sharedCacheBandwidthPerCore?: number;
   /**
-   * The same triad at several footprints from just above the private cache to 3/4 of the
+   * The same triad at several footprints from just above the private cache to twice the
    * shared one, smallest first: the bandwidth falls as the data fills the shared cache
-   * (AMD EPYC Zen 4, 32 MiB L3: 98 GB/s up to 8 MiB, 57 GB/s over 24 MiB). Absent before
-   * version 5.
+   * (AMD EPYC Zen 4, 32 MiB L3: 98 GB/s up to 8 MiB, 57 GB/s over 24 MiB). Where the
+   * shared cache's size is not reported (a virtual machine without sysfs cache entries),
+   * a ladder of footprints up to UNKNOWN_SHARED_REACH instead: the cache is there all the
+   * same, and the bound must know what it does. Absent before version 5.
    */
   readonly sharedCacheBandwidths?: readonly SharedCachePoint[];
   readonly calibratedAt: string;
@@ -61,6 +63,11 @@ export interface MachineProfile {
 export interface SharedCachePoint {
   readonly bytes: number;
   readonly bandwidthPerCore: number;
+  /**
+   * A read-only stream over as much data, bytes/s: read-mostly kernels (a matrix-vector
+   * product's weight) reach it, above the triad. Absent before version 7.
+   */
+  readonly readBandwidthPerCore?: number;
 }
 
 /** Accumulator chains the peak benchmark keeps in flight (two registers hold its operands). */
@@ -192,9 +199,10 @@ export async function machineProfile(
   );
   const sharedBytes = target.caches.sharedBytes;
   const privateBytes = target.caches.l2Bytes;
+  const footprints = sharedCacheFootprints(sharedBytes, privateBytes);
   const sharedPoints =
-    sharedBytes >= 8 * privateBytes
-      ? await sharedCacheBandwidths(sharedBytes, privateBytes, compiler, cacheDir)
+    footprints.length > 0
+      ? await sharedCacheBandwidths(footprints, target, compiler, cacheDir)
       : undefined;
   // Half the shared cache (at least 4 private caches): warm in it, never in the private one.
   const sharedBandwidth = sharedPoints?.find((p) => p.bytes >= sharedBytes / 2)?.bandwidthPerCore;
@@ -208,13 +216,10 @@ export async function machineProfile(
     bandwidthPerCore: bandwidth,
     readBandwidthPerCore: readBandwidth,
     cacheBytesPerCore: privateBytes,
-    ...(sharedBandwidth !== undefined
-      ? {
-          sharedCacheBytes: sharedBytes,
-          sharedCacheBandwidthPerCore: sharedBandwidth,
-          sharedCacheBandwidths: sharedPoints,
-        }
+    ...(sharedBytes > 0 && sharedBandwidth !== undefined
+      ? { sharedCacheBytes: sharedBytes, sharedCacheBandwidthPerCore: sharedBandwidth }
       : {}),
+    ...(sharedPoints !== undefined ? { sharedCacheBandwidths: sharedPoints } : {}),
     calibratedAt: new Date().toISOString(),
   };
   ensureDir(cacheDir, "cache directory");
@@ -251,59 +256,121 @@ async function runMicroBenchmark(
   return value;
 }
 
+/** How far the footprint ladder reaches when the shared cache's size is unknown. */
+export const UNKNOWN_SHARED_REACH = 128 << 20;
+
 /**
  * Footprints of the shared-cache triads: just above one private cache, 1/8, 1/4, 1/2 and
  * 3/4 of the shared cache, and once, 1.5 and twice its size: a kernel repeated on data
  * about as large as the shared cache finds part of it still there (an rmsnorm over 32 MiB
  * in a 32 MiB L3 beat the memory triad), and a triad over as much data, repeated the same
- * way, sees the same share.
+ * way, sees the same share. A shared cache under 8 private caches gets none. An unknown one
+ * (size 0) gets a ladder: just above one private cache, then powers of two from twice it, and
+ * 1.5 times each (the bound takes the point below a kernel's footprint), up to
+ * UNKNOWN_SHARED_REACH, which covers any L3 of one CPU complex seen so far twice over
+ * (an AMD EPYC Zen 5 virtual machine without sysfs cache entries: an rmsnorm over 32 MiB
+ * ran 25% above the memory triad's bound).
  */
-function sharedCacheFootprints(sharedBytes: number, privateBytes: number): number[] {
+export function sharedCacheFootprints(sharedBytes: number, privateBytes: number): number[] {
+  const first = 1.25 * privateBytes;
+  if (sharedBytes <= 0) {
+    const ladder = [first];
+    for (let bytes = 2 * privateBytes; bytes <= UNKNOWN_SHARED_REACH; bytes *= 2)
+      ladder.push(bytes, 1.5 * bytes);
+    return ladder.filter((b) => b <= UNKNOWN_SHARED_REACH);
+  }
+  if (sharedBytes < 8 * privateBytes) return [];
   const fractions = [1 / 8, 1 / 4, 1 / 2, 3 / 4, 1, 1.5, 2].map((f) => f * sharedBytes);
-  return [1.25 * privateBytes, ...fractions.filter((b) => b > 1.25 * privateBytes)];
+  return [first, ...fractions.filter((b) => b > first)];
 }
 
 async function sharedCacheBandwidths(
-  sharedBytes: number,
-  privateBytes: number,
+  footprints: readonly number[],
+  target: Target,
   compiler: Compiler,
   cacheDir: string,
 ): Promise<SharedCachePoint[]> {
-  const points: SharedCachePoint[] = [];
-  for (const bytes of sharedCacheFootprints(sharedBytes, privateBytes)) {
-    const n = Math.floor(bytes / 3 / 4);
-    const bandwidthPerCore = await runMicroBenchmark(
-      cacheTriadSource(n),
-      `shared cache bandwidth over ${Math.round(bytes / 2 ** 20)} MiB`,
-      compiler,
-      cacheDir,
+  const what = "shared cache bandwidths";
+  const { binary } = await buildBinary(cacheLadderSource(target), compiler, {
+    cacheDir,
+    subject: `${what} micro-benchmark`,
+  });
+  const r = await withMeasurementLock(cacheDir, () =>
+    runBinary(binary, footprints.map(String), {
+      timeoutMs: 120_000,
+      cpus: String(cpus().length - 1),
+    }),
+  );
+  const rows = r.stdout
+    .trim()
+    .split("\n")
+    .map((line) => line.trim().split(/\s+/).map(Number));
+  const points = rows.map(([bytes, bandwidthPerCore, readBandwidthPerCore]) => ({
+    bytes,
+    bandwidthPerCore,
+    readBandwidthPerCore,
+  }));
+  const valid = points.every(
+    (p, i) => p.bytes === footprints[i] && p.bandwidthPerCore > 0 && p.readBandwidthPerCore > 0,
+  );
+  if (r.code !== 0 || points.length !== footprints.length || !valid) {
+    throw new CandidateError(
+      "bad-output",
+      `${what} micro-benchmark failed: ${r.stderr.slice(0, 300)}`,
+      what,
     );
-    points.push({ bytes, bandwidthPerCore });
   }
   return points;
 }
 
-/** A triad over three arrays of `n` floats each, warm in cache, repeated: bytes/s. */
-function cacheTriadSource(n: number): string {
+/**
+ * Per footprint given on the command line (bytes), warm and repeated: a triad over three
+ * arrays that fill it, then a read-only stream over all of it. Prints "bytes triad read"
+ * per footprint, bytes/s. One binary for the whole ladder: one build, one start.
+ */
+function cacheLadderSource(t: Target): string {
+  const lanes = t.isa.lanes;
   return `
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+${vectorTypedefs(lanes).join("\n")}
+typedef ${vecType(lanes)} vec;
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
-int main(void) {
-  size_t n = ${n};
-  float* a = aligned_alloc(64, n * 4); float* b = aligned_alloc(64, n * 4); float* c = aligned_alloc(64, n * 4);
-  for (size_t i = 0; i < n; i++) { a[i] = 0; b[i] = (float)i; c[i] = 1.0f; }
-  double best = 0;
-  for (int trial = 0; trial < 200; trial++) {
-    double t0 = now();
-    for (size_t i = 0; i < n; i++) a[i] = b[i] + 0.5f * c[i];
-    double t = now() - t0;
-    double bw = 3.0 * n * 4 / t;
-    if (bw > best) best = bw;
-    b[trial % n] = a[(trial * 7) % n];
+/* 200 repetitions, or a tenth of a second once 10 are done: the large footprints take long. */
+#define REPEAT for (int trial = 0; trial < 200 && (trial < 10 || now() - start < 0.1); trial++)
+int main(int argc, char** argv) {
+  for (int f = 1; f < argc; f++) {
+    size_t bytes = strtoull(argv[f], 0, 10);
+    size_t n = bytes / 12 / ${4 * lanes} * ${4 * lanes};
+    float* buf = aligned_alloc(64, 3 * n * 4);
+    float* a = buf; float* b = buf + n; float* c = buf + 2 * n;
+    for (size_t i = 0; i < 3 * n; i++) buf[i] = (float)(i & 1023);
+    double triad = 0, read = 0, start = now();
+    REPEAT {
+      double t0 = now();
+      for (size_t i = 0; i < n; i++) a[i] = b[i] + 0.5f * c[i];
+      double bw = 3.0 * n * 4 / (now() - t0);
+      if (bw > triad) triad = bw;
+      b[trial % n] = a[(trial * 7) % n];
+    }
+    const vec* v = (const vec*)buf;
+    size_t m = 3 * n / ${lanes};
+    float sink = 0;
+    start = now();
+    REPEAT {
+      /* Independent sums keep the loads, not the add latency, the limit. */
+      vec s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+      double t0 = now();
+      for (size_t i = 0; i < m; i += 4) { s0 += v[i]; s1 += v[i + 1]; s2 += v[i + 2]; s3 += v[i + 3]; }
+      double bw = 3.0 * n * 4 / (now() - t0);
+      if (bw > read) read = bw;
+      vec s = s0 + s1 + s2 + s3;
+      for (int l = 0; l < ${lanes}; l++) sink += s[l];
+    }
+    printf("%zu %.6e %.6e %f\\n", bytes, triad, read, sink + a[n / 2]);
+    free(buf);
   }
-  printf("%.6e %f\\n", best, a[n / 2]);
   return 0;
 }
 `;

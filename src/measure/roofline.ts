@@ -16,10 +16,15 @@ export interface Traffic {
  * bandwidth, which the triad underestimates (a matrix-vector product beat it by 40%).
  */
 export function streamBandwidth(traffic: Traffic, profile: MachineProfile): number {
-  const total = traffic.readBytes + traffic.writtenBytes;
-  const readMostly = traffic.writtenBytes * 3 < total;
   const readOnly = profile.readBandwidthPerCore ?? profile.bandwidthPerCore;
-  return readMostly ? Math.max(readOnly, profile.bandwidthPerCore) : profile.bandwidthPerCore;
+  return readMostly(traffic)
+    ? Math.max(readOnly, profile.bandwidthPerCore)
+    : profile.bandwidthPerCore;
+}
+
+/** Writes less than a triad does (a third of what it moves). */
+function readMostly(traffic: Traffic): boolean {
+  return traffic.writtenBytes * 3 < traffic.readBytes + traffic.writtenBytes;
 }
 
 /**
@@ -27,14 +32,21 @@ export function streamBandwidth(traffic: Traffic, profile: MachineProfile): numb
  * shared cache, or undefined beyond the largest calibrated footprint: the triad calibrated
  * at the largest footprint not above `bytes` (the bandwidth falls as the footprint grows,
  * so this one is never too low), the smallest footprint's below it, and for a version-4 or
- * 5 profile the triads it has, up to the shared cache's size.
+ * 5 profile the triads it has, up to the shared cache's size. A read-mostly kernel streams
+ * at the faster of the triad and the read-only stream calibrated there (version 7).
  */
-export function sharedCacheBandwidth(bytes: number, profile: MachineProfile): number | undefined {
+export function sharedCacheBandwidth(
+  bytes: number,
+  profile: MachineProfile,
+  traffic?: Traffic,
+): number | undefined {
   const points = profile.sharedCacheBandwidths ?? [];
   const reach = Math.max(profile.sharedCacheBytes ?? 0, ...points.map((p) => p.bytes));
   if (bytes > reach) return undefined;
   const below = points.filter((p) => p.bytes <= bytes).at(-1) ?? points[0];
-  return below?.bandwidthPerCore ?? profile.sharedCacheBandwidthPerCore;
+  if (below === undefined) return profile.sharedCacheBandwidthPerCore;
+  const readOnly = traffic && readMostly(traffic) ? (below.readBandwidthPerCore ?? 0) : 0;
+  return Math.max(below.bandwidthPerCore, readOnly);
 }
 
 /**
@@ -57,7 +69,7 @@ export function rooflineSeconds(
   if (bytes <= profile.cacheBytesPerCore * threads) return compute;
   // A triad over data beyond the shared cache may run below the memory stream's bandwidth.
   const bandwidth = Math.max(
-    sharedCacheBandwidth(bytes, profile) ?? 0,
+    sharedCacheBandwidth(bytes, profile, traffic) ?? 0,
     streamBandwidth(traffic, profile),
   );
   return Math.max(compute, bytes / (bandwidth * threads));

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { machineProfile, PROFILE_VERSION, profilePath } from "../../src/measure/profile.ts";
+import {
+  machineProfile,
+  PROFILE_VERSION,
+  profilePath,
+  UNKNOWN_SHARED_REACH,
+} from "../../src/measure/profile.ts";
 import { openBlasAvailable, timeSgemm } from "../../src/measure/blas.ts";
 import { freshEvalOptions } from "../support/toolchain.ts";
 
@@ -25,6 +30,14 @@ describe("machine profile", () => {
       expect(footprints).toContain(first.sharedCacheBytes);
       expect(footprints.at(-1)).toBe(2 * first.sharedCacheBytes);
       expect([...footprints].sort((a, b) => a - b)).toEqual(footprints);
+    } else if (first.sharedCacheBandwidths !== undefined) {
+      // None reported (a virtual machine without sysfs cache entries): the ladder.
+      expect(first.sharedCacheBandwidths.at(-1)?.bytes).toBe(UNKNOWN_SHARED_REACH);
+    }
+    // Every footprint also has its read-only stream, for read-mostly kernels.
+    for (const point of first.sharedCacheBandwidths ?? []) {
+      expect(point.bandwidthPerCore).toBeGreaterThan(1e8);
+      expect(point.readBandwidthPerCore).toBeGreaterThan(1e8);
     }
     expect(first.compiler).toBe(compiler.version);
     const second = await machineProfile(compiler, cacheDir);

@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { compulsoryTraffic } from "../../src/ir/program.ts";
-import type { MachineProfile } from "../../src/measure/profile.ts";
+import {
+  sharedCacheFootprints,
+  UNKNOWN_SHARED_REACH,
+  type MachineProfile,
+} from "../../src/measure/profile.ts";
 import {
   ABOVE_BOUND,
   rooflineFraction,
@@ -115,6 +119,52 @@ describe("roofline bound", () => {
     // A triad slower than the memory stream never makes the bound slower than memory.
     expect(bound(64)).toBeCloseTo((64 * 2 ** 20) / 10e9, 15);
     expect(bound(80)).toBeCloseTo((80 * 2 ** 20) / 10e9, 15);
+  });
+
+  it("bounds by the footprint ladder when the shared cache's size is not reported", () => {
+    // A virtual machine without sysfs cache entries: the ladder of triads, no cache size.
+    const ladder = sharedCacheFootprints(0, 2 << 20);
+    expect(ladder[0]).toBe(2.5 * 2 ** 20);
+    expect(ladder).toContain(32 << 20);
+    expect(ladder).toContain(48 << 20);
+    expect(ladder.at(-1)).toBe(UNKNOWN_SHARED_REACH);
+    expect([...ladder].sort((a, b) => a - b)).toEqual(ladder);
+    const unreported = {
+      ...profile,
+      sharedCacheBandwidths: ladder.map((bytes) => ({
+        bytes,
+        bandwidthPerCore: bytes <= 16 << 20 ? 100e9 : bytes <= 32 << 20 ? 70e9 : 40e9,
+      })),
+    };
+    const bound = (mib: number) =>
+      rooflineSeconds(1, { readBytes: mib * 2 ** 19, writtenBytes: mib * 2 ** 19 }, unreported, 1);
+    // rmsnorm's 32 MiB, repeated, streams from the cache the machine did not report.
+    expect(bound(32.02)).toBeCloseTo((32.02 * 2 ** 20) / 70e9, 15);
+    // layernorm's 24 MiB lies between the 16 and 24 MiB rungs: the faster of the two.
+    expect(bound(20)).toBeCloseTo((20 * 2 ** 20) / 100e9, 15);
+    // Beyond the ladder's reach: the memory stream.
+    expect(bound(256)).toBeCloseTo((256 * 2 ** 20) / 10e9, 15);
+    // A matrix-vector product's 64 MiB weight, read only, streams at the read rung's rate.
+    const withReads = {
+      ...unreported,
+      sharedCacheBandwidths: unreported.sharedCacheBandwidths.map((p) => ({
+        ...p,
+        readBandwidthPerCore: 1.5 * p.bandwidthPerCore,
+      })),
+    };
+    const gemv = { readBytes: 64 * 2 ** 20, writtenBytes: 16384 };
+    expect(rooflineSeconds(1, gemv, withReads, 1)).toBeCloseTo(
+      (64 * 2 ** 20 + 16384) / (1.5 * 40e9),
+      15,
+    );
+    expect(rooflineSeconds(1, gemv, unreported, 1)).toBeCloseTo((64 * 2 ** 20 + 16384) / 40e9, 15);
+  });
+
+  it("keeps the known shared cache's footprints, and none for a small one", () => {
+    const known = sharedCacheFootprints(32 << 20, 1 << 20);
+    expect(known[0]).toBe(1.25 * 2 ** 20);
+    expect(known.at(-1)).toBe(64 << 20);
+    expect(sharedCacheFootprints(4 << 20, 1 << 20)).toEqual([]);
   });
 
   it("falls back to the triad for profiles recorded before the read bandwidth", () => {
