@@ -5,9 +5,9 @@
  * statistics), with messages that never hold a key.
  */
 import { loadBucketFile, type Bucket } from "../models/bucket.ts";
-import { buildBucket, type BuiltBucket } from "../models/llm/build.ts";
+import type { BuiltBucket } from "../models/llm/build.ts";
 import type { LlmCallError } from "../models/llm/errors.ts";
-import { ReplayLibrary } from "../models/llm/replay.ts";
+import type { ReplayLibrary } from "../models/llm/replay.ts";
 import type { Proposer } from "../search/proposer.ts";
 import type { RecordedRun } from "./recorded-run.ts";
 
@@ -44,8 +44,11 @@ export interface OpenModelsOptions {
   readonly warn: (line: string) => void;
 }
 
-/** The LLM proposers of the run, or undefined for the built-in offline bucket. */
-export function openModels(o: OpenModelsOptions): OpenedModels | undefined {
+/**
+ * The LLM proposers of the run, or undefined for the built-in offline bucket. The LLM
+ * layer (the AI SDK) loads only here: half a second that offline runs need not wait.
+ */
+export async function openModels(o: OpenModelsOptions): Promise<OpenedModels | undefined> {
   const reported = new Set<string>();
   const onFailure = (e: LlmCallError) => {
     const key = `${e.model}\u0000${e.kind}`;
@@ -61,6 +64,10 @@ export function openModels(o: OpenModelsOptions): OpenedModels | undefined {
   let built: BuiltBucket;
   let library: ReplayLibrary | undefined;
   if (o.replay) {
+    const [{ buildBucket }, { ReplayLibrary }] = await Promise.all([
+      import("../models/llm/build.ts"),
+      import("../models/llm/replay.ts"),
+    ]);
     bucket = o.replay.bucket;
     library = new ReplayLibrary(o.replay.records);
     built = buildBucket(bucket, {
@@ -70,6 +77,7 @@ export function openModels(o: OpenModelsOptions): OpenedModels | undefined {
       onBench,
     });
   } else if (o.bucketFile) {
+    const { buildBucket } = await import("../models/llm/build.ts");
     bucket = loadBucketFile(o.bucketFile);
     built = buildBucket(bucket, {
       mode: { kind: "live", env: o.env, seed: o.seed },

@@ -4,7 +4,7 @@ import type { Compiler } from "../measure/compiler.ts";
 import { parseQueueUrl } from "../distributed/connection.ts";
 import type { JobSettings } from "../distributed/job.ts";
 import { machineKey, machineKind } from "../distributed/machine-key.ts";
-import { QueueRunner } from "../distributed/queue-runner.ts";
+import type { QueueRunner } from "../distributed/queue-runner.ts";
 import { parsePositiveInt } from "./options.ts";
 import { printErr } from "./output.ts";
 
@@ -42,6 +42,8 @@ export async function openQueueRunner(
 ): Promise<QueueRunner | undefined> {
   const connection = parseQueueUrl(o.queue);
   const key = machineKey(machineKind(profile.cpuModel, compiler, settings.threads));
+  // BullMQ loads only when a queue is used (a third of a second at every start otherwise).
+  const { QueueRunner } = await import("../distributed/queue-runner.ts");
   const runner = new QueueRunner({
     connection,
     machineKey: key,

@@ -1,11 +1,13 @@
 /** The report's charts: Vega-Lite specifications rendered to SVG in Node (no browser, no script). */
-import * as vega from "vega";
-import * as vegaLite from "vega-lite";
+import type * as vegaLite from "vega-lite";
 import type { RunPoint } from "../search/bench.ts";
 import type { ReportData } from "./data.ts";
 
 export async function renderSvg(spec: vegaLite.TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: "none" });
+  // Loaded here, not at start-up: Vega takes about half a second to load, and every colt
+  // command imports this module through the report it may write.
+  const [vega, { compile }] = await Promise.all([import("vega"), import("vega-lite")]);
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
   try {
     return await view.toSVG();
   } finally {

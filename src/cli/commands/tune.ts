@@ -351,7 +351,7 @@ async function tuneWith(
   let { engine } = m;
   let recording: TuningRun | undefined;
   let known: readonly Schedule[] | undefined;
-  const models = openModels({
+  const models = await openModels({
     bucketFile: opts.models,
     replay,
     remeasure: opts.remeasure === true,

@@ -5,7 +5,6 @@ import type { Command } from "commander";
 import { parseQueueUrl } from "../../distributed/connection.ts";
 import { claimCores, parseCores } from "../../distributed/cores.ts";
 import { machineKind } from "../../distributed/machine-key.ts";
-import { MeasurementWorker } from "../../distributed/worker.ts";
 import { cacheDir, ensureCacheDir } from "../../measure/cache-dir.ts";
 import { detectCompiler } from "../../measure/compiler.ts";
 import { resolveMemoryLimit } from "../../measure/memory-limit.ts";
@@ -58,6 +57,8 @@ export function registerWorker(program: Command): void {
       ensureCacheDir();
       const compiler = detectCompiler(undefined, loadTimedTarget(opts.target, "worker"));
       const profile = await machineProfile(compiler, cacheDir());
+      // BullMQ loads only for this command, not at every colt start.
+      const { MeasurementWorker } = await import("../../distributed/worker.ts");
       const claim = claimCores(cacheDir(), opts.cores ? parseCores(opts.cores) : undefined);
       const worker = new MeasurementWorker({
         connection,

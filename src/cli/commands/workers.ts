@@ -1,7 +1,7 @@
 /** `colt workers`: the measurement workers of a queue and its depths. */
 import type { Command } from "commander";
 import { parseQueueUrl } from "../../distributed/connection.ts";
-import { readFleet, type Fleet } from "../../distributed/fleet.ts";
+import type { Fleet } from "../../distributed/fleet.ts";
 import { isLive } from "../../distributed/registry.ts";
 import { printOut } from "../output.ts";
 
@@ -14,6 +14,8 @@ export function registerWorkers(program: Command): void {
     .requiredOption("--queue <url>", "the Redis of the workers: redis://[:PASSWORD@]HOST:PORT")
     .option("--json", "print one JSON object")
     .action(async (opts: { queue: string; json?: boolean }) => {
+      // BullMQ loads only for this command, not at every colt start.
+      const { readFleet } = await import("../../distributed/fleet.ts");
       const fleet = await readFleet(parseQueueUrl(opts.queue));
       printOut(opts.json ? JSON.stringify(fleet) + "\n" : render(fleet, Date.now()));
     });
