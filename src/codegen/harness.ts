@@ -9,6 +9,8 @@
  * timed on its own: the kernel runs (checked and timed) read what it left.
  * --out writes the outputs (raw little-endian fp32, in kernel order). --time prints one
  * JSON line: {"reps":N,"times_ms":[...]}, plus "prepare_ms":X when weights are prepared.
+ * A kernel whose checked run took a second or more gets no warm-up and one timed run
+ * unless --min-ms asks for more.
  */
 import { elementCount } from "../ir/footprint.ts";
 import {
@@ -120,7 +122,9 @@ ${alloc}
 ${fill}
 ${poison}
 ${prepare}
+  double checked_ms = colt_now_ms();
   ${call};
+  checked_ms = colt_now_ms() - checked_ms;
   if (out) {
     FILE* f = fopen(out, "wb");
     if (!f) { fprintf(stderr, "colt harness: cannot write %s\\n", out); return 4; }
@@ -128,6 +132,10 @@ ${write}
     fclose(f);
   }
   if (timing) {
+    /* A run of a second or more is warm after the checked run and timed once: such a
+       candidate (an unscheduled paper-size program) is far from the best, and three more
+       runs of it would cost a tune seconds each. */
+    if (checked_ms >= 1000.0) { warmup = 0; min_reps = 1; }
     for (int w = 0; w < warmup; w++) ${call};
     double* times = malloc(sizeof(double) * (size_t)(max_reps > 0 ? max_reps : 1));
     double total = 0.0; int reps = 0;
