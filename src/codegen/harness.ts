@@ -76,7 +76,7 @@ static float* colt_alloc(size_t n) {
   if (!p) { fprintf(stderr, "colt harness: out of memory (%zu bytes)\\n", bytes); exit(3); }
   /* Fault a large buffer's pages in with one call: touched one by one they cost about
      10 us each in a virtual machine, most of a paper-size candidate's run. A hint only:
-     a kernel without it refuses, and the memset faults them in as before. */
+     Linux before 5.14 refuses it, and the memset faults the pages in as before. */
   if (bytes >= ((size_t)2 << 20)) {
     uintptr_t first = (uintptr_t)p & ~(uintptr_t)4095;
     (void)madvise((void*)first, (uintptr_t)p + bytes - first, MADV_POPULATE_WRITE);

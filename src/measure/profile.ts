@@ -238,22 +238,46 @@ async function runMicroBenchmark(
   compiler: Compiler,
   cacheDir: string,
 ): Promise<number> {
+  const [[value]] = await microBenchmarkRows(source, what, compiler, cacheDir, [], 1, 1);
+  return value;
+}
+
+/**
+ * Builds and runs a micro-benchmark alone on the last core with `args`, and returns the
+ * first `columns` numbers of each of its `rows` output lines, all finite and positive (a
+ * line's later numbers are sinks that keep the compiler from dropping the work).
+ */
+async function microBenchmarkRows(
+  source: string,
+  what: string,
+  compiler: Compiler,
+  cacheDir: string,
+  args: readonly string[],
+  rows: number,
+  columns: number,
+): Promise<number[][]> {
   const { binary } = await buildBinary(source, compiler, {
     cacheDir,
     subject: `${what} micro-benchmark`,
   });
   const r = await withMeasurementLock(cacheDir, () =>
-    runBinary(binary, [], { timeoutMs: 120_000, cpus: String(cpus().length - 1) }),
+    runBinary(binary, [...args], { timeoutMs: 120_000, cpus: String(cpus().length - 1) }),
   );
-  const value = Number(r.stdout.trim().split(/\s+/)[0]);
-  if (r.code !== 0 || !Number.isFinite(value) || value <= 0) {
+  const lines = r.stdout
+    .trim()
+    .split("\n")
+    .map((line) => line.trim().split(/\s+/).slice(0, columns).map(Number));
+  const valid = lines.every(
+    (l) => l.length === columns && l.every((v) => Number.isFinite(v) && v > 0),
+  );
+  if (r.code !== 0 || lines.length !== rows || !valid) {
     throw new CandidateError(
       "bad-output",
       `${what} micro-benchmark failed: ${r.stderr.slice(0, 300)}`,
       what,
     );
   }
-  return value;
+  return lines;
 }
 
 /** How far the footprint ladder reaches when the shared cache's size is unknown. */
@@ -290,43 +314,26 @@ async function sharedCacheBandwidths(
   compiler: Compiler,
   cacheDir: string,
 ): Promise<SharedCachePoint[]> {
-  const what = "shared cache bandwidths";
-  const { binary } = await buildBinary(cacheLadderSource(target), compiler, {
+  const rows = await microBenchmarkRows(
+    cacheLadderSource(target),
+    "shared cache bandwidths",
+    compiler,
     cacheDir,
-    subject: `${what} micro-benchmark`,
-  });
-  const r = await withMeasurementLock(cacheDir, () =>
-    runBinary(binary, footprints.map(String), {
-      timeoutMs: 120_000,
-      cpus: String(cpus().length - 1),
-    }),
+    footprints.map((b) => String(Math.floor(b))),
+    footprints.length,
+    2,
   );
-  const rows = r.stdout
-    .trim()
-    .split("\n")
-    .map((line) => line.trim().split(/\s+/).map(Number));
-  const points = rows.map(([bytes, bandwidthPerCore, readBandwidthPerCore]) => ({
-    bytes,
+  return rows.map(([bandwidthPerCore, readBandwidthPerCore], i) => ({
+    bytes: footprints[i],
     bandwidthPerCore,
     readBandwidthPerCore,
   }));
-  const valid = points.every(
-    (p, i) => p.bytes === footprints[i] && p.bandwidthPerCore > 0 && p.readBandwidthPerCore > 0,
-  );
-  if (r.code !== 0 || points.length !== footprints.length || !valid) {
-    throw new CandidateError(
-      "bad-output",
-      `${what} micro-benchmark failed: ${r.stderr.slice(0, 300)}`,
-      what,
-    );
-  }
-  return points;
 }
 
 /**
  * Per footprint given on the command line (bytes), warm and repeated: a triad over three
- * arrays that fill it, then a read-only stream over all of it. Prints "bytes triad read"
- * per footprint, bytes/s. One binary for the whole ladder: one build, one start.
+ * arrays that fill it, then a read-only stream over all of it. Prints "triad read sink"
+ * per footprint, in bytes/s. One binary for the whole ladder: one build, one start.
  */
 function cacheLadderSource(t: Target): string {
   const lanes = t.isa.lanes;
@@ -368,7 +375,7 @@ int main(int argc, char** argv) {
       vec s = s0 + s1 + s2 + s3;
       for (int l = 0; l < ${lanes}; l++) sink += s[l];
     }
-    printf("%zu %.6e %.6e %f\\n", bytes, triad, read, sink + a[n / 2]);
+    printf("%.6e %.6e %f\\n", triad, read, sink + a[n / 2]);
     free(buf);
   }
   return 0;
