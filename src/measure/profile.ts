@@ -2,7 +2,8 @@
  * Machine profile: peak FP32 FLOP/s per core (an FMA micro-benchmark written to reach
  * the hardware peak: independent accumulator chains in the target's full-width vectors,
  * as many as its registers hold) and the two memory bandwidths kernels meet, over arrays
- * far larger than the caches: a read-only stream and a triad (reads and writes).
+ * far larger than the caches: a read-only stream and a triad (reads and writes), the
+ * triad also with non-temporal stores where the target has them.
  * Calibrated once per machine, target and compiler, cached on disk.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -19,7 +20,7 @@ import { vecType, vectorTypedefs } from "../target/gnu-vectors.ts";
 import { isEmulated, type Target } from "../target/target.ts";
 
 /** Raised when what a profile holds changes, so profiles cached before are recalibrated. */
-export const PROFILE_VERSION = 7;
+export const PROFILE_VERSION = 8;
 
 export interface MachineProfile {
   /** PROFILE_VERSION at calibration; absent before version 2. */
@@ -38,6 +39,14 @@ export interface MachineProfile {
    * (a matrix-vector product) reach it, above the triad. Absent before version 2.
    */
   readonly readBandwidthPerCore?: number;
+  /**
+   * The same memory triad with the store of its output non-temporal (x86 `_mm512_stream_ps`,
+   * `_mm256_stream_ps`), bytes/s: it skips the write-allocate read of the output, so a
+   * kernel writing with streaming stores beats the ordinary triad (AMD Zen 5: 51 against
+   * 38 GB/s), and its bound must know. Absent before version 8, and on targets without
+   * non-temporal vector stores (AArch64).
+   */
+  readonly nonTemporalTriadPerCore?: number;
   /** Private cache per core (largest level reported by sysfs, usually L2), bytes. */
   readonly cacheBytesPerCore: number;
   /**
@@ -68,6 +77,12 @@ export interface SharedCachePoint {
    * product's weight) reach it, above the triad. Absent before version 7.
    */
   readonly readBandwidthPerCore?: number;
+  /**
+   * The triad over as much data with non-temporal stores of its output: they write to
+   * memory past the cache, slower than the triad on small footprints but faster on those
+   * the cache no longer holds. Absent before version 8 and where the target has none.
+   */
+  readonly nonTemporalTriadPerCore?: number;
 }
 
 /** Accumulator chains the peak benchmark keeps in flight (two registers hold its operands). */
@@ -109,14 +124,7 @@ int main(void) {
 
 function readBandwidthSource(t: Target): string {
   const lanes = t.isa.lanes;
-  return `
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-${vectorTypedefs(lanes).join("\n")}
-typedef ${vecType(lanes)} vec;
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
-int main(void) {
+  return `${streamPrelude(lanes)}int main(void) {
   size_t n = (size_t)32 << 20; /* 128 MiB: far beyond any cache */
   float* f = aligned_alloc(64, n * 4);
   for (size_t i = 0; i < n; i++) f[i] = (float)(i & 1023);
@@ -140,11 +148,59 @@ int main(void) {
 `;
 }
 
-const BANDWIDTH_SOURCE = `
+/**
+ * The non-temporal store of one full vector of the target, or undefined where it has none
+ * COLT emits (AArch64's STNP is a hint on pairs of registers, not a streaming vector store).
+ */
+function nonTemporalStore(
+  t: Target,
+): { readonly intrinsic: string; readonly type: string } | undefined {
+  if (t.isa.arch !== "x86_64") return undefined;
+  if (t.isa.lanes === 16) return { intrinsic: "_mm512_stream_ps", type: "__m512" };
+  if (t.isa.lanes === 8) return { intrinsic: "_mm256_stream_ps", type: "__m256" };
+  if (t.isa.lanes === 4) return { intrinsic: "_mm_stream_ps", type: "__m128" };
+  return undefined;
+}
+
+/**
+ * C of `nt_triad(a, b, c, n)`: the triad with `a` written by non-temporal vector stores
+ * (n a multiple of the lanes, arrays 64-byte aligned), fenced so the time covers the stores
+ * reaching memory; with the `vec` typedef. Empty where the target has no such store.
+ */
+function nonTemporalTriadSource(t: Target): string {
+  const store = nonTemporalStore(t);
+  if (store === undefined) return "";
+  return `
+#include <immintrin.h>
+static void nt_triad(float* a, const float* b, const float* c, size_t n) {
+  for (size_t i = 0; i < n; i += ${t.isa.lanes}) {
+    vec x = *(const vec*)(b + i) + 0.5f * *(const vec*)(c + i);
+    ${store.intrinsic}(a + i, (${store.type})x);
+  }
+  _mm_sfence();
+}`;
+}
+
+/** Includes, the `vec` type of the target's lanes and a clock: what the micro-benchmarks start with. */
+function streamPrelude(lanes: number): string {
+  return `
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+${vectorTypedefs(lanes).join("\n")}
+typedef ${vecType(lanes)} vec;
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+`;
+}
+
+/**
+ * The memory triad over arrays far larger than the caches; where the target has
+ * non-temporal stores, then the same triad with them. Prints "triad [non-temporal] sink".
+ */
+function bandwidthSource(t: Target): string {
+  const lanes = t.isa.lanes;
+  const nt = nonTemporalStore(t) !== undefined;
+  return `${streamPrelude(lanes)}${nonTemporalTriadSource(t)}
 int main(void) {
   size_t n = (size_t)32 << 20; /* 3 x 128 MiB: far beyond any cache */
   float* a = aligned_alloc(64, n * 4); float* b = aligned_alloc(64, n * 4); float* c = aligned_alloc(64, n * 4);
@@ -157,10 +213,25 @@ int main(void) {
     double bw = 3.0 * n * 4 / t; /* read b, c; write a */
     if (bw > best) best = bw;
   }
-  printf("%.6e %f\\n", best, a[n / 2]);
+  printf("%.6e ", best);${
+    nt
+      ? `
+  best = 0;
+  for (int trial = 0; trial < 3; trial++) {
+    double t0 = now();
+    nt_triad(a, b, c, n);
+    double t = now() - t0;
+    double bw = 3.0 * n * 4 / t; /* read b, c; write a, without reading it first */
+    if (bw > best) best = bw;
+  }
+  printf("%.6e ", best);`
+      : ""
+  }
+  printf("%f\\n", a[n / 2]);
   return 0;
 }
 `;
+}
 
 export async function machineProfile(
   compiler: Compiler,
@@ -185,11 +256,15 @@ export async function machineProfile(
     if (current) return cached;
   }
   const peak = await runMicroBenchmark(peakSource(target), "peak FLOP/s", compiler, cacheDir);
-  const bandwidth = await runMicroBenchmark(
-    BANDWIDTH_SOURCE,
+  const nonTemporal = nonTemporalStore(target) !== undefined;
+  const [[bandwidth, nonTemporalBandwidth]] = await microBenchmarkRows(
+    bandwidthSource(target),
     "memory bandwidth",
     compiler,
     cacheDir,
+    [],
+    1,
+    nonTemporal ? 2 : 1,
   );
   const readBandwidth = await runMicroBenchmark(
     readBandwidthSource(target),
@@ -215,6 +290,7 @@ export async function machineProfile(
     peakFlopsPerCore: peak,
     bandwidthPerCore: bandwidth,
     readBandwidthPerCore: readBandwidth,
+    ...(nonTemporal ? { nonTemporalTriadPerCore: nonTemporalBandwidth } : {}),
     cacheBytesPerCore: privateBytes,
     ...(sharedBytes > 0 && sharedBandwidth !== undefined
       ? { sharedCacheBytes: sharedBytes, sharedCacheBandwidthPerCore: sharedBandwidth }
@@ -321,31 +397,29 @@ async function sharedCacheBandwidths(
     cacheDir,
     footprints.map((b) => String(Math.floor(b))),
     footprints.length,
-    2,
+    nonTemporalStore(target) !== undefined ? 3 : 2,
   );
-  return rows.map(([bandwidthPerCore, readBandwidthPerCore], i) => ({
+  return rows.map(([bandwidthPerCore, readBandwidthPerCore, nonTemporalTriadPerCore], i) => ({
     bytes: footprints[i],
     bandwidthPerCore,
     readBandwidthPerCore,
+    ...(nonTemporalTriadPerCore !== undefined ? { nonTemporalTriadPerCore } : {}),
   }));
 }
 
 /**
  * Per footprint given on the command line (bytes), warm and repeated: a triad over three
- * arrays that fill it, then a read-only stream over all of it. Prints "triad read sink"
- * per footprint, in bytes/s. One binary for the whole ladder: one build, one start.
+ * arrays that fill it, then a read-only stream over all of it, then, where the target has
+ * non-temporal stores, the triad with them (last: it evicts the output from the cache).
+ * Prints "triad read [non-temporal] sink" per footprint, in bytes/s. One binary for the
+ * whole ladder: one build, one start.
  */
 function cacheLadderSource(t: Target): string {
   const lanes = t.isa.lanes;
-  return `
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-${vectorTypedefs(lanes).join("\n")}
-typedef ${vecType(lanes)} vec;
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
-/* 200 repetitions, or a tenth of a second once 10 are done: the large footprints take long. */
+  const nt = nonTemporalStore(t) !== undefined;
+  return `${streamPrelude(lanes)}/* 200 repetitions, or a tenth of a second once 10 are done: the large footprints take long. */
 #define REPEAT for (int trial = 0; trial < 200 && (trial < 10 || now() - start < 0.1); trial++)
+${nonTemporalTriadSource(t)}
 int main(int argc, char** argv) {
   for (int f = 1; f < argc; f++) {
     size_t bytes = strtoull(argv[f], 0, 10);
@@ -375,7 +449,22 @@ int main(int argc, char** argv) {
       vec s = s0 + s1 + s2 + s3;
       for (int l = 0; l < ${lanes}; l++) sink += s[l];
     }
-    printf("%.6e %.6e %f\\n", triad, read, sink + a[n / 2]);
+    printf("%.6e %.6e ", triad, read);${
+      nt
+        ? `
+    double streamed = 0;
+    start = now();
+    REPEAT {
+      double t0 = now();
+      nt_triad(a, b, c, n);
+      double bw = 3.0 * n * 4 / (now() - t0);
+      if (bw > streamed) streamed = bw;
+      b[trial % n] = a[(trial * 7) % n];
+    }
+    printf("%.6e ", streamed);`
+        : ""
+    }
+    printf("%f\\n", sink + a[n / 2]);
     free(buf);
   }
   return 0;

@@ -34,10 +34,16 @@ describe("machine profile", () => {
       // None reported (a virtual machine without sysfs cache entries): the ladder.
       expect(first.sharedCacheBandwidths.at(-1)?.bytes).toBe(UNKNOWN_SHARED_REACH);
     }
-    // Every footprint also has its read-only stream, for read-mostly kernels.
+    // Every footprint also has its read-only stream, for read-mostly kernels, and on x86
+    // the triad with non-temporal stores, for kernels that write that way; AArch64 has none.
+    const nonTemporal = compiler.target.isa.arch === "x86_64";
+    if (nonTemporal) expect(first.nonTemporalTriadPerCore).toBeGreaterThan(1e8);
+    else expect(first.nonTemporalTriadPerCore).toBeUndefined();
     for (const point of first.sharedCacheBandwidths ?? []) {
       expect(point.bandwidthPerCore).toBeGreaterThan(1e8);
       expect(point.readBandwidthPerCore).toBeGreaterThan(1e8);
+      if (nonTemporal) expect(point.nonTemporalTriadPerCore).toBeGreaterThan(1e8);
+      else expect(point.nonTemporalTriadPerCore).toBeUndefined();
     }
     expect(first.compiler).toBe(compiler.version);
     const second = await machineProfile(compiler, cacheDir);

@@ -11,6 +11,7 @@ import {
   rooflineSeconds,
   sharedCacheBandwidth,
   streamBandwidth,
+  type Traffic,
 } from "../../src/measure/roofline.ts";
 import { instantiate } from "../../src/workloads/registry.ts";
 
@@ -165,6 +166,45 @@ describe("roofline bound", () => {
     expect(known[0]).toBe(1.25 * 2 ** 20);
     expect(known.at(-1)).toBe(64 << 20);
     expect(sharedCacheFootprints(4 << 20, 1 << 20)).toEqual([]);
+  });
+
+  it("bounds every program by the non-temporal triads too, since a schedule may stream its stores", () => {
+    // Non-temporal stores skip the write-allocate read: above the triad on memory and on
+    // the footprints the cache no longer holds, below it on small ones (they bypass it).
+    const streaming = {
+      ...profile,
+      nonTemporalTriadPerCore: 14e9,
+      sharedCacheBandwidths: [
+        { bytes: 4 << 20, bandwidthPerCore: 90e9, nonTemporalTriadPerCore: 30e9 },
+        { bytes: 32 << 20, bandwidthPerCore: 20e9, nonTemporalTriadPerCore: 25e9 },
+        { bytes: 64 << 20, bandwidthPerCore: 9e9, nonTemporalTriadPerCore: 12e9 },
+      ],
+    };
+    const traffic = (mib: number) => ({ readBytes: mib * 2 ** 19, writtenBytes: mib * 2 ** 19 });
+    const bound = (t: Traffic, p: MachineProfile = streaming) => rooflineSeconds(1, t, p, 1);
+    // In the cache the ordinary triad is faster: it stays the bound.
+    expect(bound(traffic(8))).toBeCloseTo((8 * 2 ** 20) / 90e9, 15);
+    // Where the non-temporal triad is faster, it is the bound.
+    expect(bound(traffic(40))).toBeCloseTo((40 * 2 ** 20) / 25e9, 15);
+    expect(bound(traffic(64))).toBeCloseTo((64 * 2 ** 20) / 14e9, 15);
+    expect(bound(traffic(256))).toBeCloseTo((256 * 2 ** 20) / 14e9, 15);
+    expect(sharedCacheBandwidth(40 << 20, streaming, traffic(40))).toBe(25e9);
+    expect(streamBandwidth(traffic(256), streaming)).toBe(14e9);
+    // A read-mostly kernel keeps the faster read-only stream.
+    const gemv = { readBytes: 256 * 2 ** 20, writtenBytes: 4096 };
+    expect(streamBandwidth(gemv, { ...streaming, readBandwidthPerCore: 16e9 })).toBe(16e9);
+    // A profile without non-temporal figures (before version 8, or AArch64) has the
+    // ordinary triads alone.
+    const without = {
+      ...streaming,
+      nonTemporalTriadPerCore: undefined,
+      sharedCacheBandwidths: streaming.sharedCacheBandwidths.map(({ bytes, bandwidthPerCore }) => ({
+        bytes,
+        bandwidthPerCore,
+      })),
+    };
+    expect(bound(traffic(40), without)).toBeCloseTo((40 * 2 ** 20) / 20e9, 15);
+    expect(bound(traffic(256), without)).toBeCloseTo((256 * 2 ** 20) / 10e9, 15);
   });
 
   it("falls back to the triad for profiles recorded before the read bandwidth", () => {
