@@ -37,6 +37,8 @@ export interface ExprEnv {
   load(buffer: string, idx: readonly IntExpr[], vec: VectorContext | undefined): Emitted;
   /** Records which vector helpers the emitted code uses. */
   useHelper(name: string): void;
+  /** The C name of a scalar computed before the enclosing loop, if `e` is one. */
+  hoisted?(e: Expr): string | undefined;
 }
 
 export function floatLiteral(v: number): string {
@@ -79,6 +81,8 @@ export function emitExpr(
   vecVar?: string,
 ): Emitted {
   const go = (x: Expr): Emitted => emitExpr(x, env, vec, vecVar);
+  const hoisted = env.hoisted?.(e);
+  if (hoisted !== undefined) return { code: hoisted, vec: false };
   switch (e.k) {
     case "const":
       return { code: floatLiteral(e.v), vec: false };

@@ -12,6 +12,7 @@ import {
   substitute,
   type IntExpr,
 } from "../ir/int-expr.ts";
+import type { Expr } from "../ir/program.ts";
 import { tensorsRead, type BufferDecl, type LoweredProgram, type Stmt } from "../ir/loop-nest.ts";
 import {
   broadcast,
@@ -24,6 +25,8 @@ import {
   type VectorContext,
 } from "./c-expr.ts";
 import { vecType, vecTypeUnaligned, vectorTypedefs } from "../target/gnu-vectors.ts";
+import { invariantScalars } from "./hoist.ts";
+import { STREAM_FENCE, streamStoreName, streamingDefinitions } from "./streaming.ts";
 
 export const KERNEL_NAME = "colt_kernel";
 export const WORKSPACE_FN = "colt_workspace_floats";
@@ -89,6 +92,11 @@ class KernelEmitter implements ExprEnv {
   private sharedFloats = 0;
   private perThreadFloats = 0;
   private readonly vectorWidths = new Set<number>();
+  /** Widths of the streaming stores emitted, for their helpers. */
+  private readonly streamWidths = new Set<number>();
+  /** Scalars computed before the loop being emitted, by the expression they replace. */
+  private readonly hoistedScalars = new Map<Expr, string>();
+  private hoistedCount = 0;
   /** C type of loop variables: 64-bit once an offset can pass 2^31 - 1, where `int` wraps. */
   private readonly indexType: "int" | "long long";
   private readonly kernelParams = new Set<string>();
@@ -162,6 +170,7 @@ class KernelEmitter implements ExprEnv {
       "colt_ws",
     ];
     this.stmts(this.lp.body);
+    if (this.streamWidths.size > 0) this.line(`${STREAM_FENCE}();`);
     const body = this.lines.join("\n");
     const header = [
       "#include <math.h>",
@@ -173,6 +182,7 @@ class KernelEmitter implements ExprEnv {
       "static inline float colt_fmin(float a, float b) { return a < b ? a : b; }",
       "static inline float colt_fmax(float a, float b) { return a > b ? a : b; }",
       helperDefinitions(this.helpers),
+      ...streamingDefinitions([...this.streamWidths].sort((a, b) => a - b)),
       "",
       `/* Workspace for intermediates and packed copies, in floats, for a given thread count. */`,
       `size_t ${WORKSPACE_FN}(int nthreads) { return ${this.sharedFloats}u + (size_t)nthreads * ${this.perThreadFloats}u; }`,
@@ -272,6 +282,10 @@ class KernelEmitter implements ExprEnv {
     this.helpers.add(name);
   }
 
+  hoisted(e: Expr): string | undefined {
+    return this.hoistedScalars.get(e);
+  }
+
   /** Evaluates `e` when every variable in it is an unrolled constant. */
   private constValue(e: IntExpr): number | undefined {
     const vars = [...freeVars(e)];
@@ -354,6 +368,14 @@ class KernelEmitter implements ExprEnv {
       case "for":
         this.loop(s);
         return;
+      case "prefetch": {
+        // Integer arithmetic: a pointer past the tensor (the last rows' look-ahead) is UB in C.
+        const b = this.buffer(s.tensor);
+        this.line(
+          `__builtin_prefetch((const void*)((__UINTPTR_TYPE__)${this.cName(s.tensor)} + sizeof(float) * (size_t)(${this.flatOffset(b, s.idx)})), 0, 2);`,
+        );
+        return;
+      }
     }
   }
 
@@ -393,7 +415,12 @@ class KernelEmitter implements ExprEnv {
     if (this.vec && (value.vec || s.idx.some((x) => this.vecVar && freeVars(x).has(this.vecVar)))) {
       const v = broadcast(value, this.vec.lanes);
       if (b.registers) this.line(`${this.registerName(b, s.idx).name} = ${v};`);
-      else
+      else if (s.streaming) {
+        this.streamWidths.add(this.vec.lanes);
+        this.line(
+          `${streamStoreName(this.vec.lanes)}(&${this.cName(s.buf)}[${this.flatOffset(b, s.idx)}], ${v});`,
+        );
+      } else
         this.line(
           `*(${vecTypeUnaligned(this.vec.lanes)}*)&${this.cName(s.buf)}[${this.flatOffset(b, s.idx)}] = ${v};`,
         );
@@ -401,6 +428,18 @@ class KernelEmitter implements ExprEnv {
     }
     const target = this.load(s.buf, s.idx, undefined).code;
     this.line(`${target} = ${value.code};`);
+  }
+
+  /** Declares the loop's invariant scalars before it; they replace their expressions inside. */
+  private hoist(s: Extract<Stmt, { k: "for" }>): Expr[] {
+    const found = invariantScalars(s).filter((e) => !this.hoistedScalars.has(e));
+    for (const e of found) {
+      // Program names never start with colt_ (cName renames them), so this one is free.
+      const name = `colt_hoisted_${this.hoistedCount++}`;
+      this.line(`const float ${name} = ${emitExpr(e, this, undefined).code};`);
+      this.hoistedScalars.set(e, name);
+    }
+    return found;
   }
 
   /** Parameters and root temporaries, re-declared so the outlined body keeps `restrict`. */
@@ -422,9 +461,11 @@ class KernelEmitter implements ExprEnv {
     const constCount = this.constValue(s.count);
     const serial = (pragma?: string) => {
       if (pragma) this.line(pragma);
+      const hoisted = hasStreamingStore(s.body) ? this.hoist(s) : [];
       this.block(`for (${this.indexType} ${name} = 0; ${name} < ${count}; ${name}++)`, () =>
         this.stmts(s.body),
       );
+      for (const e of hoisted) this.hoistedScalars.delete(e);
     };
     if (s.kind === "serial") return serial();
     if (s.kind === "parallel") {
@@ -435,6 +476,7 @@ class KernelEmitter implements ExprEnv {
         this.block(`for (${this.indexType} ${name} = 0; ${name} < ${count}; ${name}++)`, () => {
           this.declareRestrictCopies();
           this.stmts(s.body);
+          if (hasStreamingStore(s.body)) this.line(`${STREAM_FENCE}();`);
           this.restrictCopies.clear();
         });
       });
@@ -483,4 +525,10 @@ class KernelEmitter implements ExprEnv {
       ),
     );
   }
+}
+
+function hasStreamingStore(stmts: readonly Stmt[]): boolean {
+  return stmts.some((s) =>
+    s.k === "store" ? s.streaming === true : "body" in s && hasStreamingStore(s.body),
+  );
 }

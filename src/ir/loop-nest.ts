@@ -40,7 +40,11 @@ export type Stmt =
       readonly buf: string;
       readonly idx: readonly IntExpr[];
       readonly value: Expr;
+      /** Whole-vector stores bypass the caches where the target has such a store. */
+      readonly streaming?: boolean;
     }
+  /** A hint to fetch the line holding this element into the cache; never faults. */
+  | { readonly k: "prefetch"; readonly tensor: string; readonly idx: readonly IntExpr[] }
   /** Declares a workspace or local buffer at this point of the nest. */
   | { readonly k: "alloc"; readonly buf: string }
   | { readonly k: "comment"; readonly text: string };

@@ -52,7 +52,12 @@ export function printLoopNest(lp: LoweredProgram): string {
           walk(s.body, depth + 1);
           break;
         case "store":
-          out.push(`${pad}${printStore(s.buf, s.idx, s.value)}`);
+          out.push(
+            `${pad}${printStore(s.buf, s.idx, s.value)}${s.streaming ? "  # streaming store" : ""}`,
+          );
+          break;
+        case "prefetch":
+          out.push(`${pad}prefetch ${access(s.tensor, s.idx)}`);
           break;
         case "alloc": {
           const b = lp.buffers.find((x) => x.name === s.buf);

@@ -11,6 +11,7 @@ import { select, icmp } from "../ir/builder.ts";
 import { requireChainAt } from "./consumers.ts";
 import { ScheduleError } from "./errors.ts";
 import {
+  consumersOf,
   initialStageState,
   loopExtents,
   stageDefinition,
@@ -87,6 +88,11 @@ export function applyStructural(state: ScheduleState, t: Transform): ScheduleSta
     case "skip_masked":
       if (st.skipMasked) throw new ScheduleError("already skips its masked iterations", st.name);
       return replaceStage(state, { ...st, skipMasked: true });
+    case "stream_store":
+      if (st.streamStores) throw new ScheduleError("already streams its stores", st.name);
+      return replaceStage(state, { ...st, streamStores: true });
+    case "prefetch":
+      return replaceStage(state, prefetch(state, st, t.tensor, t.at, t.ahead, t.distance));
     case "rfactor":
       return rfactor(state, st, t.loop, t.factor, t.outer, t.inner);
   }
@@ -125,6 +131,8 @@ function requireUnattached(state: ScheduleState, st: StageState, loop: string, a
   if (st.cacheWriteAt === loop) uses.push("cache_write");
   for (const c of st.copies)
     if (c.at === loop) uses.push(`${c.layout === "pack" ? "pack" : "cache_read"} of ${c.tensor}`);
+  for (const p of st.prefetches ?? [])
+    if (p.at === loop || p.ahead === loop) uses.push(`prefetch of ${p.tensor}`);
   for (const p of state.stages) {
     if (p.placement.k === "at" && p.placement.consumer === st.name && p.placement.loop === loop) {
       uses.push(`compute_at of ${p.name}`);
@@ -223,10 +231,11 @@ function fuse(st: StageState, outer: string, inner: string, fused: string): Stag
   if (
     st.cacheWriteAt === outer ||
     st.cacheWriteAt === inner ||
-    st.copies.some((c) => c.at === outer || c.at === inner)
+    st.copies.some((c) => c.at === outer || c.at === inner) ||
+    (st.prefetches ?? []).some((p) => [p.at, p.ahead].some((l) => l === outer || l === inner))
   ) {
     throw new ScheduleError(
-      "cannot fuse a loop that a cache_write or pack is attached to",
+      "cannot fuse a loop that a cache_write, pack or prefetch is attached to",
       st.name,
       outer,
     );
@@ -239,6 +248,37 @@ function fuse(st: StageState, outer: string, inner: string, fused: string): Stag
     relations: [...st.relations, { k: "fuse", outer, inner, fused }],
     usedNames: new Set([...st.usedNames, fused]),
   };
+}
+
+/**
+ * A prefetch is issued at the top of `at`'s body for what the iteration `distance` steps
+ * ahead along `ahead` reads first; where that lies past the tensor, the hint is harmless
+ * (prefetches do not fault). Only which loops exist is decided here: that the stage reads
+ * the tensor directly and `ahead` encloses `at` is decided by lowering, after every move.
+ */
+function prefetch(
+  state: ScheduleState,
+  st: StageState,
+  tensor: string,
+  at: string,
+  ahead: string,
+  distance: number,
+): StageState {
+  if (!consumersOf(state.program, tensor).includes(st.name))
+    throw new ScheduleError(`does not read '${tensor}'`, st.name);
+  for (const loop of [at, ahead]) {
+    if (requireLoop(st, loop).annotation === "vector") {
+      throw new ScheduleError(
+        "cannot prefetch per lane of a vector loop; prefetch at the loop around it",
+        st.name,
+        loop,
+      );
+    }
+  }
+  const prefetches = st.prefetches ?? [];
+  if (prefetches.some((p) => p.tensor === tensor && p.at === at))
+    throw new ScheduleError(`already prefetches ${tensor} here`, st.name, at);
+  return { ...st, prefetches: [...prefetches, { tensor, at, ahead, distance }] };
 }
 
 function annotate(

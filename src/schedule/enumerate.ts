@@ -31,7 +31,8 @@ export interface LegalMove {
 /** Candidate transformations before validation (cheap; may include illegal ones). */
 export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[] {
   const parallelUseful = (opts.threads ?? 2) > 1;
-  const vectorWidths = (opts.target ?? resolveTarget()).vectorWidths;
+  const target = opts.target ?? resolveTarget();
+  const vectorWidths = target.vectorWidths;
   const out: Transform[] = [];
   const program = s.state.program;
   for (const st of s.state.stages) {
@@ -100,6 +101,7 @@ export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[]
     }
     // Lowering refuses it unless a mask voids some of the stage's work.
     if (!st.skipMasked) out.push({ kind: "skip_masked", stage: st.name });
+    out.push(...streamingMoves(s, st, target));
     const isProducer =
       consumersOf(program, st.name).length > 0 && !program.outputs.includes(st.name);
     if (isProducer && stage.reduceAxes.length === 0)
@@ -135,6 +137,42 @@ export function legalMoves(s: Schedule, opts: MoveOptions = {}): LegalMove[] {
     if (r.ok) moves.push({ transform: t, schedule: r.schedule });
   }
   return moves;
+}
+
+/**
+ * Streaming stores where the target has them (x86), for an output written from a vector
+ * loop; prefetches of each input of an elementwise stage from the loop around its vector
+ * loop: the next iteration of each loop enclosing it (the next row, while this one is
+ * finished), or 8 ahead along it.
+ */
+function streamingMoves(s: Schedule, st: StageState, target: Target): Transform[] {
+  const program = s.state.program;
+  const vectorAt = st.loops.findIndex((l) => l.annotation === "vector");
+  if (vectorAt < 1 || st.placement.k !== "root") return [];
+  const out: Transform[] = [];
+  if (!st.streamStores && target.isa.arch === "x86_64" && program.outputs.includes(st.name))
+    out.push({ kind: "stream_store", stage: st.name });
+  const stage = program.stages.find((x) => x.name === st.name)!;
+  const at = st.loops[vectorAt - 1];
+  // A reduction's own loads are already in the order the hardware prefetcher follows.
+  if (at.annotation === "vector" || stage.reduceAxes.length > 0) return out;
+  const inputs = readTensors(stage.body).filter((t) => program.inputs.some((i) => i.name === t));
+  for (const tensor of inputs) {
+    if ((st.prefetches ?? []).some((p) => p.tensor === tensor && p.at === at.name)) continue;
+    for (const ahead of st.loops.slice(0, vectorAt)) {
+      if (ahead.annotation === "vector") continue;
+      const distance = ahead === at ? 8 : 1;
+      out.push({
+        kind: "prefetch",
+        stage: st.name,
+        tensor,
+        at: at.name,
+        ahead: ahead.name,
+        distance,
+      });
+    }
+  }
+  return out;
 }
 
 function splitFactors(extent: number): number[] {

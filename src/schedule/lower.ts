@@ -18,6 +18,7 @@ import { stageFrame } from "./lower-frame.ts";
 import { lowerComputeAt, lowerCopies, lowerPrepared, redirectToRegion } from "./lower-operands.ts";
 import { inlineReads } from "./lower-reads.ts";
 import { buildNest } from "./nest-builder.ts";
+import { lowerPrefetches, markStreamingStores } from "./lower-prefetch.ts";
 import { stageDefinition, stageState, type ScheduleState } from "./state.ts";
 
 export function lower(state: ScheduleState): LoweredProgram {
@@ -86,6 +87,9 @@ function lowerStage(ctx: LowerCtx, name: string, region?: Region): Stmt[] {
       );
     }
   });
+  const st = stageState(ctx.state, name);
+  lowerPrefetches(st, frame, at, value);
   const main: Stmt = { k: "store", buf: target.buf, idx: target.idx, value };
-  return buildNest(frame.loops, frame.guards, [main], at.pre, at.post);
+  const nest = buildNest(frame.loops, frame.guards, [main], at.pre, at.post);
+  return markStreamingStores(st, stage, output.buf, nest);
 }

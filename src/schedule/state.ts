@@ -31,6 +31,14 @@ export interface OperandCopy {
   readonly layout: "pack" | "tile";
 }
 
+/** A software prefetch of what a later iteration of `ahead` reads (`prefetch`). */
+export interface PrefetchState {
+  readonly tensor: string;
+  readonly at: string;
+  readonly ahead: string;
+  readonly distance: number;
+}
+
 export type Placement =
   | { readonly k: "root" }
   | { readonly k: "at"; readonly consumer: string; readonly loop: string }
@@ -49,6 +57,9 @@ export interface StageState {
   readonly placement: Placement;
   /** Iterations where a mask makes the stage's work void are skipped (`skip_masked`). */
   readonly skipMasked?: boolean;
+  /** Whole-vector stores to the output bypass the caches where the target can (`stream_store`). */
+  readonly streamStores?: boolean;
+  readonly prefetches?: readonly PrefetchState[];
 }
 
 export interface ScheduleState {

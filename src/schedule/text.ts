@@ -32,7 +32,10 @@ export function printTransform(t: Transform): string {
     case "compute_at":
       return `compute_at ${t.stage} at ${t.consumer}.${t.at}`;
     case "skip_masked":
-      return `skip_masked ${t.stage}`;
+    case "stream_store":
+      return `${t.kind} ${t.stage}`;
+    case "prefetch":
+      return `prefetch ${t.tensor} in ${t.stage} at ${t.at} ahead ${t.ahead} ${t.distance}`;
     case "compute_inline":
       return `compute_inline ${t.stage}`;
     case "rfactor":
@@ -84,6 +87,16 @@ export function parseTransform(text: string, line = 1): Transform {
   };
   const keyword = (w: string | undefined, k: string) => {
     if (w !== k) fail(`expected '${k}'${w === undefined ? "" : `, got '${w}'`}`);
+  };
+  /** `TENSOR in STAGE at LOOP`, from the second word on. */
+  const tensorInStageAt = () => {
+    keyword(words[2], "in");
+    keyword(words[4], "at");
+    return {
+      tensor: ident(words[1], "a tensor name"),
+      stage: ident(words[3], "a stage name"),
+      at: ident(words[5], "a loop name"),
+    };
   };
 
   switch (kind) {
@@ -142,14 +155,7 @@ export function parseTransform(text: string, line = 1): Transform {
     case "cache_read": {
       noNames();
       arity(6, `${kind} TENSOR in STAGE at LOOP`);
-      keyword(words[2], "in");
-      keyword(words[4], "at");
-      return {
-        kind,
-        tensor: ident(words[1], "a tensor name"),
-        stage: ident(words[3], "a stage name"),
-        at: ident(words[5], "a loop name"),
-      };
+      return { kind, ...tensorInStageAt() };
     }
     case "prepare": {
       noNames();
@@ -168,19 +174,27 @@ export function parseTransform(text: string, line = 1): Transform {
       const { stage: consumer, loop } = loopRef(words[3]);
       return { kind, stage: ident(words[1], "a stage name"), consumer, at: loop };
     }
-    case "compute_inline": {
+    case "compute_inline":
+    case "skip_masked":
+    case "stream_store": {
       noNames();
-      arity(2, "compute_inline STAGE");
+      arity(2, `${kind} STAGE`);
       return { kind, stage: ident(words[1], "a stage name") };
     }
-    case "skip_masked": {
+    case "prefetch": {
       noNames();
-      arity(2, "skip_masked STAGE");
-      return { kind, stage: ident(words[1], "a stage name") };
+      arity(9, "prefetch TENSOR in STAGE at LOOP ahead LOOP DISTANCE");
+      keyword(words[6], "ahead");
+      return {
+        kind,
+        ...tensorInStageAt(),
+        ahead: ident(words[7], "a loop name"),
+        distance: factor(words[8]),
+      };
     }
     default:
       return fail(
-        `unknown transformation '${kind ?? ""}' (known: split, tile, reorder, fuse, parallel, vectorize, unroll, cache_write, pack, prepare, cache_read, compute_at, compute_inline, skip_masked, rfactor)`,
+        `unknown transformation '${kind ?? ""}' (known: split, tile, reorder, fuse, parallel, vectorize, unroll, cache_write, pack, prepare, cache_read, compute_at, compute_inline, skip_masked, stream_store, prefetch, rfactor)`,
       );
   }
 }

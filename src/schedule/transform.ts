@@ -48,6 +48,17 @@ export type Transform =
     }
   | { readonly kind: "compute_inline"; readonly stage: string }
   | { readonly kind: "skip_masked"; readonly stage: string }
+  | { readonly kind: "stream_store"; readonly stage: string }
+  | {
+      readonly kind: "prefetch";
+      readonly stage: string;
+      readonly tensor: string;
+      /** The loop whose body issues the prefetch, once per iteration. */
+      readonly at: string;
+      /** The loop (at or outside `at`) whose iteration `distance` steps ahead is fetched. */
+      readonly ahead: string;
+      readonly distance: number;
+    }
   | {
       readonly kind: "rfactor";
       readonly stage: string;
@@ -74,6 +85,8 @@ export const TRANSFORM_KINDS: readonly TransformKind[] = [
   "compute_at",
   "compute_inline",
   "skip_masked",
+  "stream_store",
+  "prefetch",
   "rfactor",
 ];
 

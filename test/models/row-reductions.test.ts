@@ -4,8 +4,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import {
   fewRowsAroundWeights,
   rowsInOnePass,
+  streamedRows,
   vectorReduction,
 } from "../../src/models/offline/row-reductions.ts";
+import { findTarget } from "../../src/target/detect.ts";
 import { verifySchedule } from "../../src/measure/evaluate.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
 import { printTransform } from "../../src/schedule/text.ts";
@@ -117,6 +119,35 @@ describe("one-pass recipe", () => {
     results.forEach((r, n) =>
       expect(r.verified, `${schedules[n][0]} (${schedules[n][2]} rows): ${r.error}`).toBe(true),
     );
+  });
+});
+
+describe("streamed one-pass recipe", () => {
+  it("streams the output and prefetches the next row of each row input (stream_store on x86 only)", () => {
+    const onePass = rowsInOnePass(
+      Schedule.initial(instantiate("layernorm", "small", { rows: 6, cols: 197 })),
+      tile,
+      2,
+    )!;
+    const added = (target: string) =>
+      streamedRows(onePass, findTarget(target))!
+        .steps.slice(onePass.steps.length)
+        .map(printTransform);
+    expect(added("x86-avx512")).toEqual(["stream_store Y", "prefetch X in Y at jo ahead i 1"]);
+    expect(added("aarch64-neon")).toEqual(["prefetch X in Y at jo ahead i 1"]);
+  });
+
+  it("computes the reference at odd shapes on 2 threads", async () => {
+    const cases = [
+      ["rmsnorm", { rows: 7, cols: 331 }],
+      ["layernorm", { rows: 6, cols: 197 }],
+      ["softmax", { rows: 5, cols: 203 }],
+    ] as const;
+    const results = await inBatches(cases, 2, ([w, shape]) => {
+      const onePass = rowsInOnePass(Schedule.initial(instantiate(w, "small", shape)), tile, 2)!;
+      return verifySchedule(streamedRows(onePass, findTarget("x86-avx512"))!.schedule, opts);
+    });
+    results.forEach((r, n) => expect(r.verified, `${cases[n][0]}: ${r.error}`).toBe(true));
   });
 });
 

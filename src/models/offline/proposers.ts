@@ -27,7 +27,12 @@ import { blisGemm } from "./blis-gemm.ts";
 import { computeChainPerBlock, tiledChainPerBlock } from "./block-chain.ts";
 import { convGemm } from "./conv-gemm.ts";
 import { gemvWeightStream } from "./gemv.ts";
-import { fewRowsAroundWeights, rowsInOnePass, vectorReduction } from "./row-reductions.ts";
+import {
+  fewRowsAroundWeights,
+  rowsInOnePass,
+  streamedRows,
+  vectorReduction,
+} from "./row-reductions.ts";
 import { skinnyWeightGemm } from "./skinny-gemm.ts";
 import { tileChoices } from "./tile-shapes.ts";
 
@@ -237,7 +242,9 @@ function expertCandidates(
   for (const choice of byWidth) {
     const onePass = cache.get(`${trace}|one-pass|${choice.width}|${ctx.threads}`, () =>
       [
-        ...[1, 2].map((rows) => rowsInOnePass(ctx.schedule, choice, ctx.threads, rows)),
+        ...[1, 2]
+          .map((rows) => rowsInOnePass(ctx.schedule, choice, ctx.threads, rows))
+          .flatMap((r) => (r ? [r, streamedRows(r, ctx.target)] : [])),
         fewRowsAroundWeights(ctx.schedule, choice),
       ].filter((r): r is AppliedRecipe => r !== undefined),
     );

@@ -9,6 +9,7 @@ import { forEachRead, type Program, type Stage } from "../../ir/program.ts";
 import { stageDefinition, consumersOf, type StageState } from "../../schedule/state.ts";
 import type { Schedule } from "../../schedule/schedule.ts";
 import type { Transform } from "../../schedule/transform.ts";
+import type { Target } from "../../target/target.ts";
 import { applyAll, vectorizeInner, type AppliedRecipe, type TileChoice } from "./recipes.ts";
 
 /** Independent vector accumulators per reduction: enough to hide the add latency. */
@@ -149,6 +150,48 @@ export function rowsInOnePass(
       ? `rows in one pass, ${rowBlock} rows per block around the row-invariant operands`
       : "rows in one pass: vector reductions, row statistics computed per row",
   );
+}
+
+/**
+ * A one-pass form with its output streamed past the caches (x86) and the next row of each
+ * row input prefetched while this row is written: the row statistics of the next row then
+ * read it from L2. rmsnorm 1024x4096 as C by hand (Zen 5): 708 us, 628 us streamed, 505 us
+ * with both; the prefetch alone made it slower.
+ */
+export function streamedRows(recipe: AppliedRecipe, target: Target): AppliedRecipe | undefined {
+  const chain = new StepChain(recipe.schedule);
+  chain.steps.push(...recipe.steps);
+  const program = recipe.schedule.state.program;
+  let changed = false;
+  for (const out of program.outputs) {
+    const st = chain.stage(out);
+    const vectorAt = st.loops.findIndex((l) => l.annotation === "vector");
+    if (vectorAt < 1 || st.placement.k !== "root") continue;
+    const steps: Transform[] = [];
+    if (target.isa.arch === "x86_64") steps.push({ kind: "stream_store", stage: out });
+    const stage = stageDefinition(program, out);
+    const rowAxis = stage.axes[0]?.name;
+    forEachRead(stage.body, (r) => {
+      const rowInput =
+        program.inputs.some((t) => t.name === r.tensor) &&
+        r.idx.length > 0 &&
+        freeVars(r.idx[0]).has(rowAxis);
+      if (rowInput && !steps.some((t) => t.kind === "prefetch" && t.tensor === r.tensor)) {
+        steps.push({
+          kind: "prefetch",
+          stage: out,
+          tensor: r.tensor,
+          at: st.loops[vectorAt - 1].name,
+          ahead: st.loops[0].name,
+          distance: 1,
+        });
+      }
+    });
+    const applied = applyAll(chain.schedule, "", steps);
+    if (applied) changed = true;
+    chain.take(applied);
+  }
+  return changed ? chain.recipe(`${recipe.name}, output streamed, next row prefetched`) : undefined;
 }
 
 /** Recipe steps applied one after another, each to the schedule the previous one left. */
