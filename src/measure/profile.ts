@@ -47,6 +47,14 @@ export interface MachineProfile {
    * non-temporal vector stores (AArch64).
    */
   readonly nonTemporalTriadPerCore?: number;
+  /**
+   * A copy (one read and one write stream: a row operator's mix) over as much, bytes/s,
+   * and the same with non-temporal stores. A kernel writing as much as it reads is bound
+   * by these, not by the triad, whose larger read share streams faster. Absent before
+   * version 8; the non-temporal one also where the target has no such store.
+   */
+  readonly copyBandwidthPerCore?: number;
+  readonly nonTemporalCopyPerCore?: number;
   /** Private cache per core (largest level reported by sysfs, usually L2), bytes. */
   readonly cacheBytesPerCore: number;
   /**
@@ -83,6 +91,9 @@ export interface SharedCachePoint {
    * the cache no longer holds. Absent before version 8 and where the target has none.
    */
   readonly nonTemporalTriadPerCore?: number;
+  /** The copies over as much data, as MachineProfile's (version 8). */
+  readonly copyBandwidthPerCore?: number;
+  readonly nonTemporalCopyPerCore?: number;
 }
 
 /** Accumulator chains the peak benchmark keeps in flight (two registers hold its operands). */
@@ -181,6 +192,27 @@ static void nt_triad(float* a, const float* b, const float* c, size_t n) {
 }`;
 }
 
+/**
+ * C of `copy(a, b, n)` (a = b / 2: one read and one write stream, the mix of a row operator)
+ * and, where the target has non-temporal stores, `nt_copy` with them; with `vec`.
+ */
+function copySource(t: Target): string {
+  const store = nonTemporalStore(t);
+  const lanes = t.isa.lanes;
+  return `
+static void copy(float* a, const float* b, size_t n) {
+  for (size_t i = 0; i < n; i += ${lanes}) *(vec*)(a + i) = *(const vec*)(b + i) * 0.5f;
+}${
+    store === undefined
+      ? ""
+      : `
+static void nt_copy(float* a, const float* b, size_t n) {
+  for (size_t i = 0; i < n; i += ${lanes}) ${store.intrinsic}(a + i, (${store.type})(*(const vec*)(b + i) * 0.5f));
+  _mm_sfence();
+}`
+  }`;
+}
+
 /** Includes, the `vec` type of the target's lanes and a clock: what the micro-benchmarks start with. */
 function streamPrelude(lanes: number): string {
   return `
@@ -194,37 +226,32 @@ static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
 }
 
 /**
- * The memory triad over arrays far larger than the caches; where the target has
- * non-temporal stores, then the same triad with them. Prints "triad [non-temporal] sink".
+ * The memory triad and copy over arrays far larger than the caches; where the target has
+ * non-temporal stores, then both with them. Prints "triad copy [nt-triad nt-copy] sink".
  */
 function bandwidthSource(t: Target): string {
-  const lanes = t.isa.lanes;
   const nt = nonTemporalStore(t) !== undefined;
-  return `${streamPrelude(lanes)}${nonTemporalTriadSource(t)}
+  return `${streamPrelude(t.isa.lanes)}${nonTemporalTriadSource(t)}${copySource(t)}
+/* The best of 3 runs of body, which moves \`moved\` bytes. */
+#define BEST_OF_3(bw, moved, body) bw = 0; for (int trial = 0; trial < 3; trial++) { double t0 = now(); body; double x = (moved) / (now() - t0); if (x > bw) bw = x; }
+static void triad(float* a, const float* b, const float* c, size_t n) {
+  for (size_t i = 0; i < n; i++) a[i] = b[i] + 0.5f * c[i];
+}
 int main(void) {
   size_t n = (size_t)32 << 20; /* 3 x 128 MiB: far beyond any cache */
   float* a = aligned_alloc(64, n * 4); float* b = aligned_alloc(64, n * 4); float* c = aligned_alloc(64, n * 4);
   for (size_t i = 0; i < n; i++) { a[i] = 0; b[i] = (float)i; c[i] = 1.0f; }
-  double best = 0;
-  for (int trial = 0; trial < 3; trial++) {
-    double t0 = now();
-    for (size_t i = 0; i < n; i++) a[i] = b[i] + 0.5f * c[i];
-    double t = now() - t0;
-    double bw = 3.0 * n * 4 / t; /* read b, c; write a */
-    if (bw > best) best = bw;
-  }
-  printf("%.6e ", best);${
+  double bw;
+  BEST_OF_3(bw, 3.0 * n * 4, triad(a, b, c, n)); /* read b, c; write a */
+  printf("%.6e ", bw);
+  BEST_OF_3(bw, 2.0 * n * 4, copy(a, b, n)); /* read b; write a */
+  printf("%.6e ", bw);${
     nt
       ? `
-  best = 0;
-  for (int trial = 0; trial < 3; trial++) {
-    double t0 = now();
-    nt_triad(a, b, c, n);
-    double t = now() - t0;
-    double bw = 3.0 * n * 4 / t; /* read b, c; write a, without reading it first */
-    if (bw > best) best = bw;
-  }
-  printf("%.6e ", best);`
+  BEST_OF_3(bw, 3.0 * n * 4, nt_triad(a, b, c, n)); /* without reading a first */
+  printf("%.6e ", bw);
+  BEST_OF_3(bw, 2.0 * n * 4, nt_copy(a, b, n));
+  printf("%.6e ", bw);`
       : ""
   }
   printf("%f\\n", a[n / 2]);
@@ -257,14 +284,14 @@ export async function machineProfile(
   }
   const peak = await runMicroBenchmark(peakSource(target), "peak FLOP/s", compiler, cacheDir);
   const nonTemporal = nonTemporalStore(target) !== undefined;
-  const [[bandwidth, nonTemporalBandwidth]] = await microBenchmarkRows(
+  const [[bandwidth, copyBandwidth, nonTemporalTriad, nonTemporalCopy]] = await microBenchmarkRows(
     bandwidthSource(target),
     "memory bandwidth",
     compiler,
     cacheDir,
     [],
     1,
-    nonTemporal ? 2 : 1,
+    nonTemporal ? 4 : 2,
   );
   const readBandwidth = await runMicroBenchmark(
     readBandwidthSource(target),
@@ -290,7 +317,10 @@ export async function machineProfile(
     peakFlopsPerCore: peak,
     bandwidthPerCore: bandwidth,
     readBandwidthPerCore: readBandwidth,
-    ...(nonTemporal ? { nonTemporalTriadPerCore: nonTemporalBandwidth } : {}),
+    copyBandwidthPerCore: copyBandwidth,
+    ...(nonTemporal
+      ? { nonTemporalTriadPerCore: nonTemporalTriad, nonTemporalCopyPerCore: nonTemporalCopy }
+      : {}),
     cacheBytesPerCore: privateBytes,
     ...(sharedBytes > 0 && sharedBandwidth !== undefined
       ? { sharedCacheBytes: sharedBytes, sharedCacheBandwidthPerCore: sharedBandwidth }
@@ -397,21 +427,36 @@ async function sharedCacheBandwidths(
     cacheDir,
     footprints.map((b) => String(Math.floor(b))),
     footprints.length,
-    nonTemporalStore(target) !== undefined ? 3 : 2,
+    nonTemporalStore(target) !== undefined ? 5 : 3,
   );
-  return rows.map(([bandwidthPerCore, readBandwidthPerCore, nonTemporalTriadPerCore], i) => ({
-    bytes: footprints[i],
-    bandwidthPerCore,
-    readBandwidthPerCore,
-    ...(nonTemporalTriadPerCore !== undefined ? { nonTemporalTriadPerCore } : {}),
-  }));
+  return rows.map(
+    (
+      [
+        bandwidthPerCore,
+        readBandwidthPerCore,
+        copyBandwidthPerCore,
+        nonTemporalTriadPerCore,
+        nonTemporalCopyPerCore,
+      ],
+      i,
+    ) => ({
+      bytes: footprints[i],
+      bandwidthPerCore,
+      readBandwidthPerCore,
+      copyBandwidthPerCore,
+      ...(nonTemporalTriadPerCore !== undefined
+        ? { nonTemporalTriadPerCore, nonTemporalCopyPerCore }
+        : {}),
+    }),
+  );
 }
 
 /**
  * Per footprint given on the command line (bytes), warm and repeated: a triad over three
- * arrays that fill it, then a read-only stream over all of it, then, where the target has
- * non-temporal stores, the triad with them (last: it evicts the output from the cache).
- * Prints "triad read [non-temporal] sink" per footprint, in bytes/s. One binary for the
+ * arrays that fill it, a read-only stream over all of it, a copy over two halves of it,
+ * then, where the target has non-temporal stores, the triad and the copy with them (last:
+ * they evict the output from the cache). Prints "triad read copy [nt-triad nt-copy] sink"
+ * per footprint, in bytes/s. One binary for the
  * whole ladder: one build, one start.
  */
 function cacheLadderSource(t: Target): string {
@@ -419,7 +464,9 @@ function cacheLadderSource(t: Target): string {
   const nt = nonTemporalStore(t) !== undefined;
   return `${streamPrelude(lanes)}/* 200 repetitions, or a tenth of a second once 10 are done: the large footprints take long. */
 #define REPEAT for (int trial = 0; trial < 200 && (trial < 10 || now() - start < 0.1); trial++)
-${nonTemporalTriadSource(t)}
+/* The best bandwidth of body's repetitions, which move \`moved\` bytes each. */
+#define BEST(bw, moved, body) bw = 0; start = now(); REPEAT { double t0 = now(); body; double x = (moved) / (now() - t0); if (x > bw) bw = x; }
+${nonTemporalTriadSource(t)}${copySource(t)}
 int main(int argc, char** argv) {
   for (int f = 1; f < argc; f++) {
     size_t bytes = strtoull(argv[f], 0, 10);
@@ -449,19 +496,17 @@ int main(int argc, char** argv) {
       vec s = s0 + s1 + s2 + s3;
       for (int l = 0; l < ${lanes}; l++) sink += s[l];
     }
-    printf("%.6e %.6e ", triad, read);${
+    /* The copy over the same bytes: two arrays of half of them each. */
+    size_t h = 3 * n / 2 / ${lanes} * ${lanes};
+    double copied;
+    BEST(copied, 2.0 * h * 4, copy(buf, buf + h, h));
+    printf("%.6e %.6e %.6e ", triad, read, copied);${
       nt
         ? `
-    double streamed = 0;
-    start = now();
-    REPEAT {
-      double t0 = now();
-      nt_triad(a, b, c, n);
-      double bw = 3.0 * n * 4 / (now() - t0);
-      if (bw > streamed) streamed = bw;
-      b[trial % n] = a[(trial * 7) % n];
-    }
-    printf("%.6e ", streamed);`
+    double streamed, streamedCopy;
+    BEST(streamed, 3.0 * n * 4, nt_triad(a, b, c, n));
+    BEST(streamedCopy, 2.0 * h * 4, nt_copy(buf, buf + h, h));
+    printf("%.6e %.6e ", streamed, streamedCopy);`
         : ""
     }
     printf("%f\\n", sink + a[n / 2]);

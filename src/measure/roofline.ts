@@ -2,7 +2,7 @@
  * The roofline bound of a program (the time no schedule can beat on this machine) and how
  * a measured time compares with it.
  */
-import type { MachineProfile } from "./profile.ts";
+import { UNKNOWN_SHARED_REACH, type MachineProfile } from "./profile.ts";
 
 /** Compulsory memory traffic: every input read once, every output written once. */
 export interface Traffic {
@@ -19,11 +19,29 @@ export interface Traffic {
  * 49 against 38 GB/s): that bounds every program where it was calibrated.
  */
 export function streamBandwidth(traffic: Traffic, profile: MachineProfile): number {
+  const copy = copyBandwidth(traffic, profile);
+  if (copy !== undefined) return copy;
   const readOnly = profile.readBandwidthPerCore ?? profile.bandwidthPerCore;
   const ordinary = readMostly(traffic)
     ? Math.max(readOnly, profile.bandwidthPerCore)
     : profile.bandwidthPerCore;
   return Math.max(ordinary, profile.nonTemporalTriadPerCore ?? 0);
+}
+
+/**
+ * A kernel that writes as much as it reads (a row operator: softmax, rmsnorm, layernorm)
+ * streams no faster than a copy, ordinary or non-temporal, over as much data: the
+ * triad's larger read share runs faster (Zen 5 VM over 32 MiB, both non-temporal: triad
+ * 78, copy 74 GB/s). Undefined for other mixes, or where the copies were not calibrated
+ * (profiles before version 8).
+ */
+function copyBandwidth(
+  traffic: Traffic,
+  point: { readonly copyBandwidthPerCore?: number; readonly nonTemporalCopyPerCore?: number },
+): number | undefined {
+  if (traffic.writtenBytes * 2 < traffic.readBytes + traffic.writtenBytes) return undefined;
+  if (point.copyBandwidthPerCore === undefined) return undefined;
+  return Math.max(point.copyBandwidthPerCore, point.nonTemporalCopyPerCore ?? 0);
 }
 
 /** Writes less than a triad does (a third of what it moves). */
@@ -50,6 +68,8 @@ export function sharedCacheBandwidth(
   if (bytes > reach) return undefined;
   const below = points.filter((p) => p.bytes <= bytes).at(-1) ?? points[0];
   if (below === undefined) return profile.sharedCacheBandwidthPerCore;
+  const copy = traffic && copyBandwidth(traffic, below);
+  if (copy !== undefined) return copy;
   const readOnly = traffic && readMostly(traffic) ? (below.readBandwidthPerCore ?? 0) : 0;
   return Math.max(below.bandwidthPerCore, readOnly, below.nonTemporalTriadPerCore ?? 0);
 }
@@ -73,8 +93,13 @@ export function rooflineSeconds(
   const bytes = traffic.readBytes + traffic.writtenBytes;
   if (bytes <= profile.cacheBytesPerCore * threads) return compute;
   // A triad over data beyond the shared cache may run below the memory stream's bandwidth.
+  // Beyond an unreported cache's ladder (128 MiB, far past any L3), the top rung still
+  // bounds: bandwidth only falls with the footprint, and the rung is timed more often than
+  // the memory's 3 runs, which a busy neighbour can slow (Zen 5 VM: 30 to 38 GB/s).
+  const top = (profile.sharedCacheBandwidths ?? []).at(-1)?.bytes ?? 0;
   const bandwidth = Math.max(
     sharedCacheBandwidth(bytes, profile, traffic) ?? 0,
+    top >= UNKNOWN_SHARED_REACH ? (sharedCacheBandwidth(top, profile, traffic) ?? 0) : 0,
     streamBandwidth(traffic, profile),
   );
   return Math.max(compute, bytes / (bandwidth * threads));

@@ -37,13 +37,19 @@ describe("machine profile", () => {
     // Every footprint also has its read-only stream, for read-mostly kernels, and on x86
     // the triad with non-temporal stores, for kernels that write that way; AArch64 has none.
     const nonTemporal = compiler.target.isa.arch === "x86_64";
+    expect(first.copyBandwidthPerCore).toBeGreaterThan(1e8);
     if (nonTemporal) expect(first.nonTemporalTriadPerCore).toBeGreaterThan(1e8);
     else expect(first.nonTemporalTriadPerCore).toBeUndefined();
+    if (nonTemporal) expect(first.nonTemporalCopyPerCore).toBeGreaterThan(1e8);
+    else expect(first.nonTemporalCopyPerCore).toBeUndefined();
     for (const point of first.sharedCacheBandwidths ?? []) {
       expect(point.bandwidthPerCore).toBeGreaterThan(1e8);
       expect(point.readBandwidthPerCore).toBeGreaterThan(1e8);
+      expect(point.copyBandwidthPerCore).toBeGreaterThan(1e8);
       if (nonTemporal) expect(point.nonTemporalTriadPerCore).toBeGreaterThan(1e8);
       else expect(point.nonTemporalTriadPerCore).toBeUndefined();
+      if (nonTemporal) expect(point.nonTemporalCopyPerCore).toBeGreaterThan(1e8);
+      else expect(point.nonTemporalCopyPerCore).toBeUndefined();
     }
     expect(first.compiler).toBe(compiler.version);
     const second = await machineProfile(compiler, cacheDir);

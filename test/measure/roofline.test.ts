@@ -139,12 +139,16 @@ describe("roofline bound", () => {
     };
     const bound = (mib: number) =>
       rooflineSeconds(1, { readBytes: mib * 2 ** 19, writtenBytes: mib * 2 ** 19 }, unreported, 1);
+    const traffic256 = { readBytes: 256 * 2 ** 19, writtenBytes: 256 * 2 ** 19 };
     // rmsnorm's 32 MiB, repeated, streams from the cache the machine did not report.
     expect(bound(32.02)).toBeCloseTo((32.02 * 2 ** 20) / 70e9, 15);
     // layernorm's 24 MiB lies between the 16 and 24 MiB rungs: the faster of the two.
     expect(bound(20)).toBeCloseTo((20 * 2 ** 20) / 100e9, 15);
-    // Beyond the ladder's reach: the memory stream.
-    expect(bound(256)).toBeCloseTo((256 * 2 ** 20) / 10e9, 15);
+    // Beyond the ladder's reach: the faster of the memory stream and the top rung, which
+    // a noisy memory calibration cannot undercut.
+    expect(bound(256)).toBeCloseTo((256 * 2 ** 20) / 40e9, 15);
+    const fastMemory = { ...unreported, bandwidthPerCore: 45e9 };
+    expect(rooflineSeconds(1, traffic256, fastMemory, 1)).toBeCloseTo((256 * 2 ** 20) / 45e9, 15);
     // A matrix-vector product's 64 MiB weight, read only, streams at the read rung's rate.
     const withReads = {
       ...unreported,
@@ -205,6 +209,42 @@ describe("roofline bound", () => {
     };
     expect(bound(traffic(40), without)).toBeCloseTo((40 * 2 ** 20) / 20e9, 15);
     expect(bound(traffic(256), without)).toBeCloseTo((256 * 2 ** 20) / 10e9, 15);
+  });
+
+  it("bounds a kernel that writes as much as it reads by the copies, not the triads", () => {
+    // The triad reads twice what it writes: that mix streams faster than a row operator's.
+    const copies = {
+      ...profile,
+      bandwidthPerCore: 10e9,
+      copyBandwidthPerCore: 9e9,
+      nonTemporalTriadPerCore: 14e9,
+      nonTemporalCopyPerCore: 12e9,
+      sharedCacheBandwidths: [
+        {
+          bytes: 32 << 20,
+          bandwidthPerCore: 60e9,
+          copyBandwidthPerCore: 50e9,
+          nonTemporalTriadPerCore: 80e9,
+          nonTemporalCopyPerCore: 70e9,
+        },
+      ],
+    };
+    const rowOperator = (mib: number) => ({
+      readBytes: mib * 2 ** 19,
+      writtenBytes: mib * 2 ** 19,
+    });
+    const triadMix = (mib: number) => ({
+      readBytes: (mib * 2 ** 21) / 3,
+      writtenBytes: (mib * 2 ** 20) / 3,
+    });
+    const bound = (t: Traffic) => rooflineSeconds(1, t, copies, 1);
+    expect(bound(rowOperator(32))).toBeCloseTo((32 * 2 ** 20) / 70e9, 15);
+    expect(bound(triadMix(32))).toBeCloseTo((32 * 2 ** 20) / 80e9, 15);
+    expect(streamBandwidth(rowOperator(512), copies)).toBe(12e9);
+    expect(streamBandwidth(triadMix(512), copies)).toBe(14e9);
+    // Without the copies (profiles before version 8): the triads.
+    const older = { ...copies, copyBandwidthPerCore: undefined, sharedCacheBandwidths: undefined };
+    expect(streamBandwidth(rowOperator(512), older)).toBe(14e9);
   });
 
   it("falls back to the triad for profiles recorded before the read bandwidth", () => {
