@@ -10,43 +10,39 @@ export interface Traffic {
   readonly writtenBytes: number;
 }
 
+/** What one footprint's calibration (or the memory's) holds; absent fields were not calibrated. */
+interface StreamPoint {
+  readonly bandwidthPerCore: number;
+  readonly readBandwidthPerCore?: number;
+  readonly nonTemporalTriadPerCore?: number;
+  readonly copyBandwidthPerCore?: number;
+  readonly nonTemporalCopyPerCore?: number;
+}
+
 /**
- * The bandwidth a kernel with this traffic mix can reach. A triad writes a third of
- * what it moves; a kernel writing less is read-mostly and can stream at the read-only
- * bandwidth, which the triad underestimates (a matrix-vector product beat it by 40%).
- * A schedule may stream its stores past the caches (`stream_store`, x86), skipping the
- * write-allocate read, and reach the non-temporal triad (version 8; AMD Zen 5, memory:
- * 49 against 38 GB/s): that bounds every program where it was calibrated.
+ * The bandwidth a kernel with this traffic mix can reach, from the stream calibrated with
+ * the nearest mix, with ordinary or non-temporal stores, whichever is faster (a schedule
+ * may stream its stores: `stream_store`, x86; version 8):
+ * - writing less than a third of what it moves (a matrix-vector product): the read-only
+ *   stream, which the triad underestimates (a GEMV beat it by 40%), or the triad;
+ * - writing at least half (a row operator: softmax, rmsnorm, layernorm): the copy, since
+ *   the triad's larger read share streams faster (Zen 5 VM over 32 MiB, both non-temporal:
+ *   triad 78, copy 74 GB/s);
+ * - otherwise, or where the copies were not calibrated (before version 8): the triad.
  */
+function mixBandwidth(traffic: Traffic | undefined, p: StreamPoint): number {
+  const written = traffic
+    ? traffic.writtenBytes / (traffic.readBytes + traffic.writtenBytes)
+    : 1 / 3;
+  if (written < 1 / 3) return Math.max(p.bandwidthPerCore, p.readBandwidthPerCore ?? 0);
+  if (written >= 1 / 2 && p.copyBandwidthPerCore !== undefined)
+    return Math.max(p.copyBandwidthPerCore, p.nonTemporalCopyPerCore ?? 0);
+  return Math.max(p.bandwidthPerCore, p.nonTemporalTriadPerCore ?? 0);
+}
+
+/** The bandwidth a kernel with this traffic mix can reach from memory. */
 export function streamBandwidth(traffic: Traffic, profile: MachineProfile): number {
-  const copy = copyBandwidth(traffic, profile);
-  if (copy !== undefined) return copy;
-  const readOnly = profile.readBandwidthPerCore ?? profile.bandwidthPerCore;
-  const ordinary = readMostly(traffic)
-    ? Math.max(readOnly, profile.bandwidthPerCore)
-    : profile.bandwidthPerCore;
-  return Math.max(ordinary, profile.nonTemporalTriadPerCore ?? 0);
-}
-
-/**
- * A kernel that writes as much as it reads (a row operator: softmax, rmsnorm, layernorm)
- * streams no faster than a copy, ordinary or non-temporal, over as much data: the
- * triad's larger read share runs faster (Zen 5 VM over 32 MiB, both non-temporal: triad
- * 78, copy 74 GB/s). Undefined for other mixes, or where the copies were not calibrated
- * (profiles before version 8).
- */
-function copyBandwidth(
-  traffic: Traffic,
-  point: { readonly copyBandwidthPerCore?: number; readonly nonTemporalCopyPerCore?: number },
-): number | undefined {
-  if (traffic.writtenBytes * 2 < traffic.readBytes + traffic.writtenBytes) return undefined;
-  if (point.copyBandwidthPerCore === undefined) return undefined;
-  return Math.max(point.copyBandwidthPerCore, point.nonTemporalCopyPerCore ?? 0);
-}
-
-/** Writes less than a triad does (a third of what it moves). */
-function readMostly(traffic: Traffic): boolean {
-  return traffic.writtenBytes * 3 < traffic.readBytes + traffic.writtenBytes;
+  return mixBandwidth(traffic, profile);
 }
 
 /**
@@ -54,9 +50,9 @@ function readMostly(traffic: Traffic): boolean {
  * shared cache, or undefined beyond the largest calibrated footprint: the triad calibrated
  * at the largest footprint not above `bytes` (the bandwidth falls as the footprint grows,
  * so this one is never too low), the smallest footprint's below it, and for a version-4 or
- * 5 profile the triads it has, up to the shared cache's size. A read-mostly kernel streams
- * at the faster of the triad and the read-only stream calibrated there (version 7); and
- * any kernel may reach the non-temporal triad there (version 8).
+ * 5 profile the triads it has, up to the shared cache's size; each footprint's streams
+ * matched to the kernel's mix as from memory (the read-only stream from version 7, the
+ * copies and non-temporal figures from version 8).
  */
 export function sharedCacheBandwidth(
   bytes: number,
@@ -68,10 +64,7 @@ export function sharedCacheBandwidth(
   if (bytes > reach) return undefined;
   const below = points.filter((p) => p.bytes <= bytes).at(-1) ?? points[0];
   if (below === undefined) return profile.sharedCacheBandwidthPerCore;
-  const copy = traffic && copyBandwidth(traffic, below);
-  if (copy !== undefined) return copy;
-  const readOnly = traffic && readMostly(traffic) ? (below.readBandwidthPerCore ?? 0) : 0;
-  return Math.max(below.bandwidthPerCore, readOnly, below.nonTemporalTriadPerCore ?? 0);
+  return mixBandwidth(traffic, below);
 }
 
 /**

@@ -197,6 +197,8 @@ describe("roofline bound", () => {
     // A read-mostly kernel keeps the faster read-only stream.
     const gemv = { readBytes: 256 * 2 ** 20, writtenBytes: 4096 };
     expect(streamBandwidth(gemv, { ...streaming, readBandwidthPerCore: 16e9 })).toBe(16e9);
+    // It writes next to nothing: streaming stores do not speed it up.
+    expect(streamBandwidth(gemv, { ...streaming, readBandwidthPerCore: 12e9 })).toBe(12e9);
     // A profile without non-temporal figures (before version 8, or AArch64) has the
     // ordinary triads alone.
     const without = {
