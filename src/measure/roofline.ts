@@ -27,7 +27,8 @@ interface StreamPoint {
  *   stream, which the triad underestimates (a GEMV beat it by 40%), or the triad;
  * - writing at least half (a row operator: softmax, rmsnorm, layernorm): the copy, since
  *   the triad's larger read share streams faster (Zen 5 VM over 32 MiB, both non-temporal:
- *   triad 78, copy 74 GB/s);
+ *   triad 78, copy 74 GB/s); between a third and a half (layernorm's gamma and beta make it
+ *   0.4995), time per byte interpolated between the triad's and the copy's;
  * - otherwise, or where the copies were not calibrated (before version 8): the triad.
  */
 function mixBandwidth(traffic: Traffic | undefined, p: StreamPoint): number {
@@ -35,9 +36,11 @@ function mixBandwidth(traffic: Traffic | undefined, p: StreamPoint): number {
     ? traffic.writtenBytes / (traffic.readBytes + traffic.writtenBytes)
     : 1 / 3;
   if (written < 1 / 3) return Math.max(p.bandwidthPerCore, p.readBandwidthPerCore ?? 0);
-  if (written >= 1 / 2 && p.copyBandwidthPerCore !== undefined)
-    return Math.max(p.copyBandwidthPerCore, p.nonTemporalCopyPerCore ?? 0);
-  return Math.max(p.bandwidthPerCore, p.nonTemporalTriadPerCore ?? 0);
+  const triad = Math.max(p.bandwidthPerCore, p.nonTemporalTriadPerCore ?? 0);
+  if (p.copyBandwidthPerCore === undefined) return triad;
+  const copy = Math.max(p.copyBandwidthPerCore, p.nonTemporalCopyPerCore ?? 0);
+  const towardCopy = Math.min(1, (written - 1 / 3) * 6);
+  return 1 / ((1 - towardCopy) / triad + towardCopy / copy);
 }
 
 /** The bandwidth a kernel with this traffic mix can reach from memory. */

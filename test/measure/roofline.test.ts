@@ -244,6 +244,12 @@ describe("roofline bound", () => {
     expect(bound(triadMix(32))).toBeCloseTo((32 * 2 ** 20) / 80e9, 15);
     expect(streamBandwidth(rowOperator(512), copies)).toBe(12e9);
     expect(streamBandwidth(triadMix(512), copies)).toBe(14e9);
+    // In between, time per byte moves from the triad's to the copy's: layernorm's weights
+    // make it read a little more than it writes.
+    const layernorm = { readBytes: 12.01 * 2 ** 20, writtenBytes: 12 * 2 ** 20 };
+    expect(streamBandwidth(layernorm, copies)).toBeCloseTo(12e9, -8);
+    const between = { readBytes: 7 * 2 ** 20, writtenBytes: 5 * 2 ** 20 }; // 5/12 written
+    expect(streamBandwidth(between, copies)).toBeCloseTo(1 / (0.5 / 14e9 + 0.5 / 12e9), 0);
     // Without the copies (profiles before version 8): the triads.
     const older = { ...copies, copyBandwidthPerCore: undefined, sharedCacheBandwidths: undefined };
     expect(streamBandwidth(rowOperator(512), older)).toBe(14e9);
