@@ -67,9 +67,13 @@ function alive(pid: number): boolean {
   return state !== undefined && state !== "Z";
 }
 
-/** A killed process needs the CPU once more to exit; on a loaded machine that can take a while. */
+/**
+ * A killed process needs the CPU once more to exit; on a loaded machine that can take a
+ * while (once over 10 s in a full CI run). Up to 20 s: the processes these tests start
+ * sleep 30 s, so one that was never killed is still caught.
+ */
 async function expectGone(pid: number): Promise<void> {
-  for (let i = 0; i < 200 && alive(pid); i++) await sleep(50);
+  for (let i = 0; i < 400 && alive(pid); i++) await sleep(50);
   expect(alive(pid)).toBe(false);
 }
 
