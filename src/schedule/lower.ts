@@ -53,7 +53,8 @@ export function lower(state: ScheduleState): LoweredProgram {
 
 function lowerStage(ctx: LowerCtx, name: string, region?: Region): Stmt[] {
   const stage = stageDefinition(ctx.program, name);
-  const frame = stageFrame(ctx, stage, stageState(ctx.state, name), region);
+  const st = stageState(ctx.state, name);
+  const frame = stageFrame(ctx, stage, st, region);
   const at = new Attachments();
   let expr = mapExpr(
     inlineReads(ctx, stage.body),
@@ -87,7 +88,6 @@ function lowerStage(ctx: LowerCtx, name: string, region?: Region): Stmt[] {
       );
     }
   });
-  const st = stageState(ctx.state, name);
   lowerPrefetches(st, frame, at, value);
   const main: Stmt = { k: "store", buf: target.buf, idx: target.idx, value };
   const nest = buildNest(frame.loops, frame.guards, [main], at.pre, at.post);
