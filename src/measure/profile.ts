@@ -169,7 +169,6 @@ function nonTemporalStore(
   if (t.isa.arch !== "x86_64") return undefined;
   if (t.isa.lanes === 16) return { intrinsic: "_mm512_stream_ps", type: "__m512" };
   if (t.isa.lanes === 8) return { intrinsic: "_mm256_stream_ps", type: "__m256" };
-  if (t.isa.lanes === 4) return { intrinsic: "_mm_stream_ps", type: "__m128" };
   return undefined;
 }
 

@@ -46,7 +46,7 @@ export function applyStructural(state: ScheduleState, t: Transform): ScheduleSta
     case "reorder":
       return replaceStage(state, reorder(st, t.loops));
     case "fuse":
-      return replaceStage(state, fuse(st, t.outer, t.inner, t.fused));
+      return replaceStage(state, fuse(state, st, t.outer, t.inner, t.fused));
     case "parallel":
       return replaceStage(state, annotate(state, st, t.loop, "parallel"));
     case "vectorize":
@@ -210,7 +210,13 @@ function reorder(st: StageState, order: readonly string[]): StageState {
   return { ...st, loops };
 }
 
-function fuse(st: StageState, outer: string, inner: string, fused: string): StageState {
+function fuse(
+  state: ScheduleState,
+  st: StageState,
+  outer: string,
+  inner: string,
+  fused: string,
+): StageState {
   const o = requireLoop(st, outer);
   const i = requireLoop(st, inner);
   const pos = st.loops.indexOf(o);
@@ -228,18 +234,8 @@ function fuse(st: StageState, outer: string, inner: string, fused: string): Stag
       throw new ScheduleError(`cannot fuse a loop marked ${l.annotation}`, st.name, l.name);
   }
   requireFreshName(st, fused, outer);
-  if (
-    st.cacheWriteAt === outer ||
-    st.cacheWriteAt === inner ||
-    st.copies.some((c) => c.at === outer || c.at === inner) ||
-    (st.prefetches ?? []).some((p) => [p.at, p.ahead].some((l) => l === outer || l === inner))
-  ) {
-    throw new ScheduleError(
-      "cannot fuse a loop that a cache_write, pack or prefetch is attached to",
-      st.name,
-      outer,
-    );
-  }
+  requireUnattached(state, st, outer, "fuse");
+  requireUnattached(state, st, inner, "fuse");
   const loops = [...st.loops];
   loops.splice(pos, 2, { name: fused, reduce: o.reduce, annotation: "serial" });
   return {
@@ -254,7 +250,8 @@ function fuse(st: StageState, outer: string, inner: string, fused: string): Stag
  * A prefetch is issued at the top of `at`'s body for what the iteration `distance` steps
  * ahead along `ahead` reads first; where that lies past the tensor, the hint is harmless
  * (prefetches do not fault). Only which loops exist is decided here: that the stage reads
- * the tensor directly and `ahead` encloses `at` is decided by lowering, after every move.
+ * the tensor directly, `ahead` encloses `at` and `at` is no vector loop is decided by
+ * lowering, after every move.
  */
 function prefetch(
   state: ScheduleState,
@@ -266,15 +263,8 @@ function prefetch(
 ): StageState {
   if (!consumersOf(state.program, tensor).includes(st.name))
     throw new ScheduleError(`does not read '${tensor}'`, st.name);
-  for (const loop of [at, ahead]) {
-    if (requireLoop(st, loop).annotation === "vector") {
-      throw new ScheduleError(
-        "cannot prefetch per lane of a vector loop; prefetch at the loop around it",
-        st.name,
-        loop,
-      );
-    }
-  }
+  requireLoop(st, at);
+  requireLoop(st, ahead);
   const prefetches = st.prefetches ?? [];
   if (prefetches.some((p) => p.tensor === tensor && p.at === at))
     throw new ScheduleError(`already prefetches ${tensor} here`, st.name, at);

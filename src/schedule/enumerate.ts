@@ -155,12 +155,11 @@ function streamingMoves(s: Schedule, st: StageState, target: Target): Transform[
   const stage = program.stages.find((x) => x.name === st.name)!;
   const at = st.loops[vectorAt - 1];
   // A reduction's own loads are already in the order the hardware prefetcher follows.
-  if (at.annotation === "vector" || stage.reduceAxes.length > 0) return out;
+  if (stage.reduceAxes.length > 0) return out;
   const inputs = readTensors(stage.body).filter((t) => program.inputs.some((i) => i.name === t));
   for (const tensor of inputs) {
     if ((st.prefetches ?? []).some((p) => p.tensor === tensor && p.at === at.name)) continue;
     for (const ahead of st.loops.slice(0, vectorAt)) {
-      if (ahead.annotation === "vector") continue;
       const distance = ahead === at ? 8 : 1;
       out.push({
         kind: "prefetch",

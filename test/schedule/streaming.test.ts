@@ -101,6 +101,9 @@ describe("stream_store and prefetch", () => {
     expect(refusal(p, ["prefetch X in Y at j ahead i 1", "split Y.j 16 -> jo jl"])).toMatch(
       /prefetch of X is attached/,
     );
+    expect(refusal(p, ["prefetch X in Y at j ahead i 1", "fuse Y.i Y.j"])).toMatch(
+      /cannot fuse a loop that prefetch of X is attached to/,
+    );
   });
 
   it("are offered where they apply: streaming on x86 only, prefetch of an elementwise stage's inputs", () => {
