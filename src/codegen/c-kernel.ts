@@ -25,7 +25,7 @@ import {
   type VectorContext,
 } from "./c-expr.ts";
 import { vecType, vecTypeUnaligned, vectorTypedefs } from "../target/gnu-vectors.ts";
-import { invariantScalars } from "./hoist.ts";
+import { invariantScalars, type UnrolledVar } from "./hoist.ts";
 import { STREAM_FENCE, streamStoreName, streamingDefinitions } from "./streaming.ts";
 
 export const KERNEL_NAME = "colt_kernel";
@@ -95,7 +95,7 @@ class KernelEmitter implements ExprEnv {
   /** Widths of the streaming stores emitted, for their helpers. */
   private readonly streamWidths = new Set<number>();
   /** Scalars computed before the loop being emitted, by the expression they replace. */
-  private readonly hoistedScalars = new Map<Expr, string>();
+  private readonly hoistedScalars = new Map<Expr, { name: string; over: readonly UnrolledVar[] }>();
   private hoistedCount = 0;
   /** C type of loop variables: 64-bit once an offset can pass 2^31 - 1, where `int` wraps. */
   private readonly indexType: "int" | "long long";
@@ -283,7 +283,10 @@ class KernelEmitter implements ExprEnv {
   }
 
   hoisted(e: Expr): string | undefined {
-    return this.hoistedScalars.get(e);
+    const h = this.hoistedScalars.get(e);
+    if (!h) return undefined;
+    // Each unrolled copy reads its own element, at constant indices that GCC keeps in registers.
+    return h.name + h.over.map((u) => `[${this.consts.get(u.v) ?? 0}]`).join("");
   }
 
   /** Evaluates `e` when every variable in it is an unrolled constant. */
@@ -432,12 +435,30 @@ class KernelEmitter implements ExprEnv {
 
   /** Declares the loop's invariant scalars before it; they replace their expressions inside. */
   private hoist(s: Extract<Stmt, { k: "for" }>): Expr[] {
-    const found = invariantScalars(s).filter((e) => !this.hoistedScalars.has(e));
-    for (const e of found) {
+    const found: Expr[] = [];
+    for (const { expr, over } of invariantScalars(s)) {
+      if (this.hoistedScalars.has(expr)) continue;
       // Program names never start with colt_ (cName renames them), so this one is free.
       const name = `colt_hoisted_${this.hoistedCount++}`;
-      this.line(`const float ${name} = ${emitExpr(e, this, undefined).code};`);
-      this.hoistedScalars.set(e, name);
+      if (over.length === 0)
+        this.line(`const float ${name} = ${emitExpr(expr, this, undefined).code};`);
+      else {
+        this.line(`float ${name}${over.map((u) => `[${u.extent}]`).join("")};`);
+        const fill = (depth: number): void => {
+          if (depth === over.length) {
+            const at = over.map((u) => `[${this.cName(u.v)}]`).join("");
+            this.line(`${name}${at} = ${emitExpr(expr, this, undefined).code};`);
+            return;
+          }
+          const v = this.cName(over[depth].v);
+          this.block(`for (int ${v} = 0; ${v} < ${over[depth].extent}; ${v}++)`, () =>
+            fill(depth + 1),
+          );
+        };
+        fill(0);
+      }
+      this.hoistedScalars.set(expr, { name, over });
+      found.push(expr);
     }
     return found;
   }

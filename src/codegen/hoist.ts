@@ -4,18 +4,38 @@
  * any memory may have changed and recomputes a row's norm (a square root and a divide)
  * for every vector of the row.
  */
-import { freeVars } from "../ir/int-expr.ts";
+import { evalInt, freeVars } from "../ir/int-expr.ts";
 import type { Stmt } from "../ir/loop-nest.ts";
 import { forEachRead, type Expr } from "../ir/program.ts";
 
+/** An unrolled loop inside the hoisting loop: each of its copies sees its own constant. */
+export interface UnrolledVar {
+  readonly v: string;
+  readonly extent: number;
+}
+
+/**
+ * A hoisted value: one scalar, or one per combination of the unrolled loops it depends on
+ * (a row block's norms, one per unrolled row).
+ */
+export interface InvariantScalar {
+  readonly expr: Expr;
+  readonly over: readonly UnrolledVar[];
+}
+
+/** Hoisted values per expression at most: each is a register in the loop. */
+const MAX_COPIES = 16;
+
 /**
  * The largest scalar subexpressions of the loop's stores, constants aside, made of values
- * the loop does not change: no variable of the loop or of a loop inside it, no buffer it
- * stores to. A bare read counts: GCC still hoists arithmetic on registers (softmax's
- * reciprocal of the row sum), but not a load.
+ * the loop does not change: no variable of the loop or of a loop inside it (an unrolled
+ * loop with a fixed trip count aside), no buffer it stores to. A bare read counts: GCC
+ * still hoists arithmetic on registers (softmax's reciprocal of the row sum), but not a
+ * load.
  */
-export function invariantScalars(loop: Extract<Stmt, { k: "for" }>): Expr[] {
-  const innerVars = new Set<string>([loop.v]);
+export function invariantScalars(loop: Extract<Stmt, { k: "for" }>): InvariantScalar[] {
+  const variant = new Set<string>([loop.v]);
+  const unrolled = new Map<string, number>();
   const written = new Set<string>();
   const values: Expr[] = [];
   const walk = (stmts: readonly Stmt[]) => {
@@ -24,29 +44,37 @@ export function invariantScalars(loop: Extract<Stmt, { k: "for" }>): Expr[] {
         written.add(s.buf);
         values.push(s.value);
       } else if (s.k === "for") {
-        innerVars.add(s.v);
+        const fixed = freeVars(s.count).size === 0 && evalInt(s.count, new Map()) === s.extent;
+        if (s.kind === "unroll" && fixed) unrolled.set(s.v, s.extent);
+        else variant.add(s.v);
         walk(s.body);
       } else if (s.k === "if") walk(s.body);
     }
   };
   walk(loop.body);
-  const invariant = (e: Expr): boolean => {
-    if (e.k === "select") return false;
+  /** The unrolled loops `e` depends on, or undefined when it is not invariant. */
+  const dependence = (e: Expr): UnrolledVar[] | undefined => {
+    if (e.k === "select") return undefined;
+    const over = new Set<string>();
     let ok = true;
     forEachRead(e, (r) => {
-      if (
-        written.has(r.tensor) ||
-        r.idx.some((x) => [...freeVars(x)].some((v) => innerVars.has(v)))
-      )
-        ok = false;
+      if (written.has(r.tensor)) ok = false;
+      for (const x of r.idx)
+        for (const v of freeVars(x)) {
+          if (variant.has(v)) ok = false;
+          else if (unrolled.has(v)) over.add(v);
+        }
     });
-    return ok;
+    if (!ok) return undefined;
+    const vars = [...over].map((v) => ({ v, extent: unrolled.get(v) ?? 1 }));
+    return vars.reduce((n, u) => n * u.extent, 1) <= MAX_COPIES ? vars : undefined;
   };
-  const found: Expr[] = [];
+  const found: InvariantScalar[] = [];
   const visit = (e: Expr) => {
     if (e.k === "const") return;
-    if (invariant(e)) {
-      found.push(e);
+    const over = dependence(e);
+    if (over) {
+      found.push({ expr: e, over });
       return;
     }
     if (e.k === "un") visit(e.a);

@@ -68,6 +68,34 @@ describe("stream_store and prefetch", () => {
       expect(plain).not.toContain(s);
   });
 
+  it("hoist one norm per unrolled row of a streamed row block, and compute the reference", async () => {
+    const block = [
+      "split sum_sq.j 16 -> jo jl",
+      "cache_write sum_sq at i",
+      "vectorize sum_sq.jl",
+      "split Y.i 2 -> io ii",
+      "split Y.j 16 -> jo jl",
+      "reorder Y io jo ii jl",
+      "unroll Y.ii",
+      "vectorize Y.jl",
+      "compute_at sum_sq at Y.io",
+      "stream_store Y",
+    ];
+    const { source } = generateC(schedule(rmsnorm(8, 64), block).lower());
+    // One value per unrolled row, filled before the column loop, read at constant indices.
+    const declared = /float (colt_hoisted_\d+)\[2\];/.exec(source);
+    expect(declared).not.toBeNull();
+    const name = declared?.[1] ?? "";
+    expect(source).toContain(`${name}[0])`);
+    expect(source).toContain(`${name}[1])`);
+    // A row count that does not divide: the block's last copy is guarded, nothing per copy.
+    const ragged = generateC(schedule(rmsnorm(7, 45), block).lower()).source;
+    expect(ragged).not.toMatch(/colt_hoisted_\d+\[/);
+    const cases = [rmsnorm(8, 64), rmsnorm(7, 45)];
+    const results = await inBatches(cases, 2, (p) => verifySchedule(schedule(p, block), opts));
+    results.forEach((r, n) => expect(r.verified, `${cases[n].name}: ${r.error}`).toBe(true));
+  });
+
   it("prefetches each copy of an unrolled row block", () => {
     const lines = [
       "split Y.i 2 -> io ii",
