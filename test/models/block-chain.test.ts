@@ -44,8 +44,11 @@ describe("blocked-chain recipe", () => {
     const steps = r?.steps.map(printTransform) ?? [];
     expect(steps).toContain("vectorize O.dt");
     expect(steps).toContain("vectorize scores.tt");
+    // K's panel loop outside the block's row groups, packed once per panel for the whole
+    // block, and the accumulators one register tile (cache_write at the row group).
     expect(steps).toContain("pack K in scores at to");
-    expect(steps).toContain("reorder scores to so");
+    expect(steps).toContain("reorder scores h to so d sr tt");
+    expect(steps).toContain("cache_write scores at so");
     expect(steps).toContain("vectorize exp_scores.tv");
     expect(steps).toContain("unroll row_sum.s8");
     const result = await verifySchedule(r!.schedule, freshEvalOptions());

@@ -193,11 +193,16 @@ export function stagesByWork(schedule: Schedule): StageState[] {
     .sort((a, b) => work(b) - work(a));
 }
 
-/** Contractions: an mr x nr register tile, nr/width vectors wide, reductions outside it. */
+/**
+ * Contractions: an mr x nr register tile, nr/width vectors wide, reductions outside it.
+ * `panelOuter`: the column-panel loop outside the row loop, so an operand packed per panel
+ * is packed once for every row of the stage (a block's rows, in attention's chain).
+ */
 export function registerTile(
   schedule: Schedule,
   st: StageState,
   c: TileChoice,
+  panelOuter = false,
 ): AppliedRecipe | undefined {
   const p = schedule.state.program;
   const ext = extentsOf(p, st);
@@ -239,7 +244,8 @@ export function registerTile(
     steps.push({ kind: "split", stage: st.name, loop: bi, factor: width, outer: bvo, inner: bv });
   }
   const others = st.loops.filter((l) => l !== a && l !== b && !l.reduce).map((l) => l.name);
-  const outer = [...others, ...(ao ? [ao] : []), ...(bo ? [bo] : [])];
+  const tileLoops = panelOuter ? [bo, ao] : [ao, bo];
+  const outer = [...others, ...tileLoops.filter((l): l is string => l !== undefined)];
   const order = [...outer, ...reductions.map((r) => r.name), ai, ...(bvo ? [bvo] : []), bv];
   steps.push({ kind: "reorder", stage: st.name, loops: order });
   const tileLoop = outer[outer.length - 1];
@@ -250,11 +256,11 @@ export function registerTile(
   if (bvo) steps.push({ kind: "unroll", stage: st.name, loop: bvo });
   return applyVectorized(
     schedule,
-    `register tile ${c.mr}x${nrEff} of ${st.name}`,
+    `register tile ${c.mr}x${nrEff} of ${st.name}${panelOuter ? ", panels outside rows" : ""}`,
     st.name,
     steps,
     bv,
-    tileLoop,
+    panelOuter ? (bo ?? tileLoop) : tileLoop,
   );
 }
 
