@@ -5,7 +5,7 @@
  * for packs, local accumulation and compute_at, and preparing each weight. Search and
  * offline proposers draw from this list.
  */
-import { forEachRead, isWeight } from "../ir/program.ts";
+import { forEachRead, isWeight, tensorShape, type Program } from "../ir/program.ts";
 import { chainCandidates } from "./consumers.ts";
 import { resolveTarget } from "../target/detect.ts";
 import type { Target } from "../target/target.ts";
@@ -101,7 +101,7 @@ export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[]
     }
     // Lowering refuses it unless a mask voids some of the stage's work.
     if (!st.skipMasked) out.push({ kind: "skip_masked", stage: st.name });
-    out.push(...streamingMoves(s, st, target));
+    out.push(...streamingMoves(s, st, target, opts.threads ?? 1));
     const isProducer =
       consumersOf(program, st.name).length > 0 && !program.outputs.includes(st.name);
     if (isProducer && stage.reduceAxes.length === 0)
@@ -139,24 +139,44 @@ export function legalMoves(s: Schedule, opts: MoveOptions = {}): LegalMove[] {
   return moves;
 }
 
+/** True when `tensor` is larger than the private caches of `threads` cores of `target`. */
+export function passesPrivateCaches(
+  program: Program,
+  tensor: string,
+  target: Target,
+  threads: number,
+): boolean {
+  return tensorShape(program, tensor).reduce((n, d) => n * d, 4) > target.caches.l2Bytes * threads;
+}
+
 /**
  * Streaming stores where the target has them (x86), for an output written from a vector
  * loop; prefetches of each input of an elementwise stage from the loop around its vector
  * loop: the next iteration of each loop enclosing it (the next row, while this one is
- * finished), or 8 ahead along it.
+ * finished), or 8 ahead along it. Only for tensors larger than the private caches of the
+ * cores used: a tensor that stays in them gains nothing from either, and the cost model
+ * predicts such a child as fast as its parent, so it would take a trial of a round.
  */
-function streamingMoves(s: Schedule, st: StageState, target: Target): Transform[] {
+function streamingMoves(s: Schedule, st: StageState, target: Target, threads: number): Transform[] {
   const program = s.state.program;
   const vectorAt = st.loops.findIndex((l) => l.annotation === "vector");
   if (vectorAt < 1 || st.placement.k !== "root") return [];
+  const streams = (tensor: string) => passesPrivateCaches(program, tensor, target, threads);
   const out: Transform[] = [];
-  if (!st.streamStores && target.isa.arch === "x86_64" && program.outputs.includes(st.name))
+  if (
+    !st.streamStores &&
+    target.isa.arch === "x86_64" &&
+    program.outputs.includes(st.name) &&
+    streams(st.name)
+  )
     out.push({ kind: "stream_store", stage: st.name });
   const stage = program.stages.find((x) => x.name === st.name)!;
   const at = st.loops[vectorAt - 1];
   // A reduction's own loads are already in the order the hardware prefetcher follows.
   if (stage.reduceAxes.length > 0) return out;
-  const inputs = readTensors(stage.body).filter((t) => program.inputs.some((i) => i.name === t));
+  const inputs = readTensors(stage.body).filter(
+    (t) => program.inputs.some((i) => i.name === t) && streams(t),
+  );
   for (const tensor of inputs) {
     if ((st.prefetches ?? []).some((p) => p.tensor === tensor && p.at === at.name)) continue;
     for (const ahead of st.loops.slice(0, vectorAt)) {

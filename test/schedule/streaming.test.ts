@@ -136,8 +136,19 @@ describe("stream_store and prefetch", () => {
 
   it("are offered where they apply: streaming on x86 only, prefetch of an elementwise stage's inputs", () => {
     const s = schedule(rmsnorm(16, 64), ONE_PASS);
+    // Private caches (1 KiB) smaller than the tensors: the moves only pay off past them.
+    const smallCaches = (name: string) => {
+      const t = findTarget(name);
+      return { ...t, caches: { ...t.caches, l2Bytes: 1024 } };
+    };
     const kinds = (target: string) =>
-      legalMoves(s, { target: findTarget(target) }).map((m) => printTransform(m.transform));
+      legalMoves(s, { target: smallCaches(target) }).map((m) => printTransform(m.transform));
+    const inCache = legalMoves(s, { target: findTarget("x86-avx512") }).map((m) =>
+      printTransform(m.transform),
+    );
+    expect(inCache.some((m) => m.startsWith("stream_store") || m.startsWith("prefetch"))).toBe(
+      false,
+    );
     const x86 = kinds("x86-avx512");
     expect(x86).toContain("stream_store Y");
     expect(x86).toContain("prefetch X in Y at jo ahead i 1");

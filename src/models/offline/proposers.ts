@@ -244,7 +244,7 @@ function expertCandidates(
       [
         ...[1, 2]
           .map((rows) => rowsInOnePass(ctx.schedule, choice, ctx.threads, rows))
-          .flatMap((r) => (r ? [r, streamedRows(r, ctx.target)] : [])),
+          .flatMap((r) => (r ? [r, streamedRows(r, ctx.target, ctx.threads)] : [])),
         fewRowsAroundWeights(ctx.schedule, choice),
       ].filter((r): r is AppliedRecipe => r !== undefined),
     );
