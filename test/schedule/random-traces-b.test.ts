@@ -7,6 +7,14 @@ describe("random legal and illegal transformation sequences (multi-stage layers)
     const checked = await checkRandomTraces(
       [
         { workload: "layernorm", size: "small" },
+        // Larger than a core's private caches (4 MiB per tensor), so stream_store and
+        // prefetch are offered; odd columns exercise the streaming store's fallback.
+        {
+          workload: "rmsnorm",
+          size: "small",
+          shape: { rows: 256, cols: 4100 },
+          prefix: ["split Y.j 16 -> jo jl", "vectorize Y.jl"].join("\n"),
+        },
         { workload: "llama3-8b-attention", size: "small" },
         { workload: "llama4-scout-mlp", size: "small" },
         { workload: "batch-matmul-nt", size: "small" },
