@@ -286,7 +286,17 @@ class KernelEmitter implements ExprEnv {
     const h = this.hoistedScalars.get(e);
     if (!h) return undefined;
     // Each unrolled copy reads its own element, at constant indices that GCC keeps in registers.
-    return h.name + h.over.map((u) => `[${this.consts.get(u.v) ?? 0}]`).join("");
+    return (
+      h.name +
+      h.over
+        .map((u) => {
+          const at = this.consts.get(u.v);
+          if (at === undefined)
+            throw new Error(`hoisted ${h.name} read outside its unrolled loop ${u.v}`);
+          return `[${at}]`;
+        })
+        .join("")
+    );
   }
 
   /** Evaluates `e` when every variable in it is an unrolled constant. */

@@ -84,8 +84,7 @@ export function tiledChainPerBlock(
     const state = current.state.stages.find((x) => x.name === name);
     if (!state) continue;
     const tiled =
-      panelOutsideRows(current, state, c) ??
-      registerTile(current, state, c) ??
+      chainTile(current, state, c) ??
       vectorizeInner(current, state, c) ??
       interleavedRows(current, state);
     if (!tiled) continue;
@@ -149,19 +148,15 @@ function interleavedRows(schedule: Schedule, st: StageState): AppliedRecipe | un
 }
 
 /**
- * A register tile whose operand is packed per column panel, with the panel loop outside
+ * A register tile; when it packs an operand per column panel, with the panel loop outside
  * the row loop: one packed panel serves every row of the block instead of being packed
  * again for each row group, and the accumulators stay one register tile.
  */
-function panelOutsideRows(
-  schedule: Schedule,
-  st: StageState,
-  c: TileChoice,
-): AppliedRecipe | undefined {
+function chainTile(schedule: Schedule, st: StageState, c: TileChoice): AppliedRecipe | undefined {
   const plain = registerTile(schedule, st, c);
   const tiled = plain?.schedule.state.stages.find((x) => x.name === st.name);
-  if (!tiled || tiled.copies.length === st.copies.length) return undefined;
-  return registerTile(schedule, st, c, true);
+  if (!tiled || tiled.copies.length === st.copies.length) return plain;
+  return registerTile(schedule, st, c, true) ?? plain;
 }
 
 function readsWeight(schedule: Schedule, stage: string): boolean {
