@@ -11,11 +11,15 @@ import Database from "better-sqlite3";
 
 export const LOCK_FILE = "measure.lock";
 const POLL_MS = 20;
+/** Open lock connections: a connection only the awaiting frame refers to can be garbage
+ * collected while `run` waits on something unreachable, and its finalizer drops the lock. */
+const held = new Set<Database.Database>();
 
 export async function withMeasurementLock<T>(cacheDir: string, run: () => Promise<T>): Promise<T> {
   mkdirSync(cacheDir, { recursive: true });
   // timeout 0: a busy lock answers at once, and the wait below keeps the event loop free.
   const lock = new Database(join(cacheDir, LOCK_FILE), { timeout: 0 });
+  held.add(lock);
   try {
     await acquire(lock);
     try {
@@ -24,6 +28,7 @@ export async function withMeasurementLock<T>(cacheDir: string, run: () => Promis
       lock.exec("ROLLBACK");
     }
   } finally {
+    held.delete(lock);
     lock.close();
   }
 }
