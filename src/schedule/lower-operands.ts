@@ -80,7 +80,17 @@ export function redirectToRegion(e: Expr, producer: string, reg: Region): Expr {
 }
 
 /** prepare: the kernel reads a weight re-laid once, before it runs. */
-export function lowerPrepared(ctx: LowerCtx, name: string, frame: StageFrame, expr: Expr): Expr {
+/**
+ * Redirects the stage's reads of each prepared weight to its prepared buffer; `preparedAs`
+ * receives the buffer's name per weight (a prefetch of the weight follows it there).
+ */
+export function lowerPrepared(
+  ctx: LowerCtx,
+  name: string,
+  frame: StageFrame,
+  expr: Expr,
+  preparedAs: Map<string, string>,
+): Expr {
   for (const weight of stageState(ctx.state, name).prepared) {
     const reads = readsOf(expr, weight);
     if (reads.length === 0) continue;
@@ -95,6 +105,7 @@ export function lowerPrepared(ctx: LowerCtx, name: string, frame: StageFrame, ex
     ctx.buffers.push(prepared.buffer);
     ctx.prepare.push(...prepared.fill);
     expr = redirectReads(expr, weight, prepared.buffer.name, () => [...prepared.index]);
+    preparedAs.set(weight, prepared.buffer.name);
   }
   return expr;
 }

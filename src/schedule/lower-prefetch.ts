@@ -16,13 +16,15 @@ import type { StageState } from "./state.ts";
  * Attaches each prefetch of the stage: at the top of `at`'s body, the element that the
  * stage's first read of the tensor reaches `distance` iterations of `ahead` later, with
  * the loops inside `at` at their first iteration; one per copy of an unrolled loop inside
- * (two rows per block fetch both rows ahead).
+ * (two rows per block fetch both rows ahead). A prepared weight is prefetched where the
+ * stage reads it, in its prepared buffer (`preparedAs`).
  */
 export function lowerPrefetches(
   st: StageState,
   frame: StageFrame,
   at: Attachments,
   value: Expr,
+  preparedAs: ReadonlyMap<string, string>,
 ): void {
   for (const p of st.prefetches ?? []) {
     const issue = frame.position(p.at);
@@ -41,9 +43,10 @@ export function lowerPrefetches(
         p.at,
       );
     }
+    const tensor = preparedAs.get(p.tensor) ?? p.tensor;
     let idx: readonly IntExpr[] | undefined;
     forEachRead(value, (r) => {
-      if (r.tensor === p.tensor && idx === undefined) idx = r.idx;
+      if (r.tensor === tensor && idx === undefined) idx = r.idx;
     });
     if (idx === undefined) {
       throw new ScheduleError(
@@ -57,7 +60,7 @@ export function lowerPrefetches(
     const read = idx;
     const prefetches = unrolledCopies(frame.loops.slice(issue + 1), read).map((env) => {
       env.set(aheadVar, ahead);
-      return { k: "prefetch" as const, tensor: p.tensor, idx: read.map((x) => substitute(x, env)) };
+      return { k: "prefetch" as const, tensor, idx: read.map((x) => substitute(x, env)) };
     });
     at.attach(issue + 1, prefetches);
   }

@@ -63,7 +63,8 @@ function lowerStage(ctx: LowerCtx, name: string, region?: Region): Stmt[] {
   );
   for (const [producer, reg] of ctx.chain) expr = redirectToRegion(expr, producer, reg);
   expr = lowerComputeAt(ctx, name, frame, at, expr, lowerStage);
-  expr = lowerPrepared(ctx, name, frame, expr);
+  const preparedAs = new Map<string, string>();
+  expr = lowerPrepared(ctx, name, frame, expr, preparedAs);
   expr = lowerCopies(ctx, name, frame, at, expr);
   const output = {
     buf: region ? region.buffer : name,
@@ -88,7 +89,7 @@ function lowerStage(ctx: LowerCtx, name: string, region?: Region): Stmt[] {
       );
     }
   });
-  lowerPrefetches(st, frame, at, value);
+  lowerPrefetches(st, frame, at, value, preparedAs);
   const main: Stmt = { k: "store", buf: target.buf, idx: target.idx, value };
   const nest = buildNest(frame.loops, frame.guards, [main], at.pre, at.post);
   return markStreamingStores(st, stage, output.buf, nest);

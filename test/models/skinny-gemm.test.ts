@@ -1,14 +1,19 @@
 /** The skinny-GEMM recipe: weight panels streamed once, prepared, through every row block. */
 import { describe, expect, it } from "vitest";
+import type { Stmt } from "../../src/ir/loop-nest.ts";
 import { registerTile, stagesByWork } from "../../src/models/offline/recipes.ts";
 import { skinnyWeightGemm } from "../../src/models/offline/skinny-gemm.ts";
 import { verifySchedule } from "../../src/measure/evaluate.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
 import { printTransform } from "../../src/schedule/text.ts";
 import { tileChoices } from "../../src/models/offline/tile-shapes.ts";
+import type { Target } from "../../src/target/target.ts";
 import { X86_AVX2, X86_AVX512 } from "../../src/target/targets.ts";
 import { instantiate } from "../../src/workloads/registry.ts";
 import { freshEvalOptions } from "../support/toolchain.ts";
+
+/** A target whose private caches (1 KiB) are smaller than the small shapes' weights. */
+const smallCaches: Target = { ...X86_AVX512, caches: { ...X86_AVX512.caches, l2Bytes: 1024 } };
 
 const tile = { mr: 8, nr: 32, width: 16, kc: 32, maxRows: 8, widestNr: 32, widths: [16, 8, 4] };
 
@@ -121,6 +126,29 @@ describe("skinny-GEMM recipe", () => {
         tile,
       ),
     ).toBeUndefined();
+  });
+
+  it("prefetches a weight larger than the private caches two panels ahead, and the kernel still matches the reference", async () => {
+    const initial = Schedule.initial(
+      instantiate("llama4-scout-mlp", "small", { T: 16, H: 64, F: 96 }),
+    );
+    const gate = initial.state.stages.find((st) => st.name === "gate_proj")!;
+    expect(
+      skinnyWeightGemm(initial, gate, tile, 1, X86_AVX512)?.steps.map(printTransform),
+    ).not.toContain("prefetch Wg in gate_proj at h1 ahead fo 2");
+    const r = skinnyWeightGemm(initial, gate, tile, 1, smallCaches);
+    expect(r?.steps.map(printTransform)).toContain("prefetch Wg in gate_proj at h1 ahead fo 2");
+    // The prefetch follows the weight into its prepared buffer, which the stage reads.
+    const fetched: string[] = [];
+    const walk = (list: readonly Stmt[]): void =>
+      list.forEach((st) => {
+        if (st.k === "prefetch") fetched.push(st.tensor);
+        if (st.k === "for" || st.k === "if") walk(st.body);
+      });
+    walk(r!.schedule.lower().body);
+    expect(new Set(fetched)).toEqual(new Set(["gate_proj_Wg_prep"]));
+    const result = await verifySchedule(r!.schedule, freshEvalOptions());
+    expect(result.verified).toBe(true);
   });
 
   it("compiles and matches the reference on every GEMM of the MLP and the MoE, tails included", async () => {

@@ -255,7 +255,7 @@ function expertCandidates(
     for (const choice of choices) {
       const key = `${trace}|${st.name}|${choice.mr}x${choice.nr}/${choice.width}/${choice.kc}|${ctx.threads}`;
       const built = cache.get(key, () => {
-        const skinny = skinnyWeightGemm(ctx.schedule, st, choice, ctx.threads);
+        const skinny = skinnyWeightGemm(ctx.schedule, st, choice, ctx.threads, ctx.target);
         const blis = blisGemm(ctx.schedule, st, choice, ctx.threads);
         const conv = convGemm(ctx.schedule, st, choice, ctx.threads);
         const perWidth = byWidth.includes(choice);
