@@ -5,7 +5,7 @@
 import { OrtMismatchError } from "../compare/check.ts";
 import { OrtMissingError } from "../compare/ort-load.ts";
 import { OrtRunError } from "../compare/ort-run.ts";
-import { CoresError } from "../distributed/cores.ts";
+import { CoresError } from "../measure/cpu-list.ts";
 import { QueueError } from "../distributed/errors.ts";
 import { DatabaseError } from "../db/database.ts";
 import { RunNotFoundError } from "../db/records.ts";

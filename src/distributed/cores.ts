@@ -4,35 +4,10 @@
  * a claim whose process is gone is free again.
  */
 import { cpus } from "node:os";
+import { CoresError } from "../measure/cpu-list.ts";
 import { join } from "node:path";
 import { openSync, closeSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { ensureDir } from "../util/paths.ts";
-
-export class CoresError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "CoresError";
-  }
-}
-
-/** Parses a taskset-style list ("3", "0-3,6") into sorted core numbers of this machine. */
-export function parseCores(text: string, available = cpus().length): number[] {
-  const cores = new Set<number>();
-  for (const part of text.split(",")) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (!m) throw new CoresError(`--cores '${text}' is not a core list such as 3 or 0-3,6`);
-    const [from, to] = [Number(m[1]), Number(m[2] ?? m[1])];
-    if (to < from) throw new CoresError(`--cores '${text}': the range ${part} runs backwards`);
-    for (let c = from; c <= to; c++) {
-      if (c >= available)
-        throw new CoresError(
-          `--cores '${text}': core ${c} does not exist (cores 0-${available - 1})`,
-        );
-      cores.add(c);
-    }
-  }
-  return [...cores].sort((a, b) => a - b);
-}
 
 function alive(pid: number): boolean {
   try {

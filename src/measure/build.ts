@@ -22,6 +22,8 @@ export interface BuildOptions {
   readonly timeoutMs?: number;
   /** Names the candidate in error messages. */
   readonly subject?: string;
+  /** CPU list (taskset syntax) the compiler is pinned to: cores no timed run uses. */
+  readonly cpus?: string;
 }
 
 export function buildKey(source: string, compiler: Compiler): string {
@@ -56,11 +58,8 @@ export async function buildBinary(
   writeFileSync(src, source);
   try {
     const args = [...compiler.flags, src, "-o", tmpBinary, ...compiler.linkFlags];
-    const { code, stderr, timedOut } = await runCompiler(
-      compiler.argv,
-      args,
-      opts.timeoutMs ?? 120_000,
-    );
+    const argv = opts.cpus ? ["taskset", "-c", opts.cpus, ...compiler.argv] : compiler.argv;
+    const { code, stderr, timedOut } = await runCompiler(argv, args, opts.timeoutMs ?? 120_000);
     const subject = opts.subject ?? key;
     if (timedOut)
       throw new CandidateError(

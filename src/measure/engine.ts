@@ -14,7 +14,7 @@ import { programHash } from "../ir/hash.ts";
 import { flopCount, type Program } from "../ir/program.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import { PhaseClock } from "../util/phase-clock.ts";
-import { buildBinary } from "./build.ts";
+import { buildBinary, type BuildResult } from "./build.ts";
 import { runFailure } from "./classify.ts";
 import type { Compiler } from "./compiler.ts";
 import { CandidateError, MeasurementAbandonedError, type FailureClass } from "./errors.ts";
@@ -27,6 +27,8 @@ import { runBinary } from "./run.ts";
 import { isEmulated, runPrefix } from "../target/target.ts";
 import type { Runner } from "./runner.ts";
 import { withMeasurementLock } from "./run-lock.ts";
+import { BuildRunGate } from "./build-run-gate.ts";
+import { cpusLeftFree } from "./cpu-list.ts";
 import { summarize, type TimingSummary } from "./stats.ts";
 import { DEFAULT_TOLERANCE, relativeL2Error } from "./verify.ts";
 
@@ -47,7 +49,7 @@ export interface EngineOptions {
   readonly runTimeoutMs?: number;
   readonly buildTimeoutMs?: number;
   readonly tolerance?: number;
-  /** Concurrent builds; default: the number of cores. */
+  /** Concurrent builds; default: the cores measurements leave free, else all cores. */
   readonly buildJobs?: number;
   /** Memory the tensors may take; default: COLT_MAX_MEMORY or the machine's. */
   readonly memoryLimit?: MemoryLimit;
@@ -91,22 +93,49 @@ export interface Measurement {
 export class MeasurementEngine implements Runner {
   private readonly buildLimit: ReturnType<typeof pLimit>;
   private readonly runLimit = pLimit(1);
+  /** Cores no timed run uses, where builds go; none: builds and runs take turns (`gate`). */
+  private readonly buildCpus: string | undefined;
+  private readonly gate: BuildRunGate | undefined;
   /** Reference outputs by program and seed: computed once, while candidates build. */
   private readonly references = new Map<string, Promise<ReferenceRun>>();
   readonly memoryLimit: MemoryLimit;
   readonly clock: PhaseClock;
 
   constructor(readonly options: EngineOptions) {
-    this.buildLimit = pLimit(options.buildJobs ?? cpus().length);
+    const free = cpusLeftFree(this.pinnedCpus());
+    this.buildCpus = free.length > 0 ? free.join(",") : undefined;
+    this.gate = free.length > 0 ? undefined : new BuildRunGate();
+    this.buildLimit = pLimit(options.buildJobs ?? (free.length > 0 ? free.length : cpus().length));
     this.memoryLimit = options.memoryLimit ?? resolveMemoryLimit(undefined);
     this.clock = options.clock ?? new PhaseClock();
   }
 
   /** Runs `run` alone: after this engine's other runs, and in turn with other processes'. */
   exclusive<T>(run: () => Promise<T>): Promise<T> {
+    const timed = () => this.clock.time("measuring", run);
     return this.runLimit(() =>
-      withMeasurementLock(this.options.cacheDir, () => this.clock.time("measuring", run)),
+      withMeasurementLock(this.options.cacheDir, () =>
+        this.gate ? this.gate.run(timed) : timed(),
+      ),
     );
+  }
+
+  /** Builds off the cores timed runs use, or in turn with the runs when no core is free. */
+  build(source: string, subject: string): Promise<BuildResult> {
+    const o = this.options;
+    const job = () =>
+      this.clock.time("building", () =>
+        buildBinary(source, o.compiler, {
+          cacheDir: o.cacheDir,
+          subject,
+          timeoutMs: o.buildTimeoutMs,
+          cpus: this.buildCpus,
+        }),
+      );
+    return this.buildLimit(() => {
+      this.abandonIfStopping(subject);
+      return this.gate ? this.gate.build(job) : job();
+    });
   }
 
   /** The CPU list a measurement is pinned to: `cores`, else the last `threads` cores. */
@@ -139,16 +168,7 @@ export class MeasurementEngine implements Runner {
     let buildCached = false;
     let binary: string;
     try {
-      const built = await this.buildLimit(() => {
-        this.abandonIfStopping(subject);
-        return this.clock.time("building", () =>
-          buildBinary(source, o.compiler, {
-            cacheDir: o.cacheDir,
-            subject,
-            timeoutMs: o.buildTimeoutMs,
-          }),
-        );
-      });
+      const built = await this.build(source, subject);
       binary = built.binary;
       buildMs = built.ms;
       buildCached = built.cached;
@@ -189,6 +209,7 @@ export class MeasurementEngine implements Runner {
         runTimeoutMs: REFERENCE_TIMEOUT_MS,
         memoryLimit: this.memoryLimit,
         exclusive: (run) => this.exclusive(run),
+        build: (source, subject) => this.build(source, subject),
       });
       // A failed reference is not remembered: the next candidate tries again.
       pending.catch(() => this.references.delete(key));

@@ -32,6 +32,8 @@ export interface EvalOptions {
   readonly memoryLimit?: MemoryLimit;
   /** Wraps each run, e.g. to take turns with other measurements; builds stay outside. */
   readonly exclusive?: <T>(run: () => Promise<T>) => Promise<T>;
+  /** Builds a binary; default `buildBinary` into the cache (the engine keeps builds off its runs' cores). */
+  readonly build?: (source: string, subject: string) => Promise<{ readonly binary: string }>;
 }
 
 export interface Verification {
@@ -108,11 +110,11 @@ export async function referenceRun(program: Program, opts: EvalOptions): Promise
     if (output.length === outputFloats(program)) return { output, runMs: readRunMs(timeFile) };
   }
   const { source } = generateC(Schedule.initial(program).lower());
-  const { binary } = await buildBinary(source, opts.compiler, {
-    cacheDir: opts.cacheDir,
-    subject: `${program.name} reference`,
-  });
-  const run = await runForOutputs(binary, program, `${program.name} reference`, {
+  const subject = `${program.name} reference`;
+  const { binary } = await (opts.build
+    ? opts.build(source, subject)
+    : buildBinary(source, opts.compiler, { cacheDir: opts.cacheDir, subject }));
+  const run = await runForOutputs(binary, program, subject, {
     ...opts,
     threads: 1,
   });

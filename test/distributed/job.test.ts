@@ -1,7 +1,7 @@
 /** Jobs are data: validated, rebuilt from the registry, keyed by candidate; URLs lose their password. */
 import { describe, expect, it } from "vitest";
 import { parseQueueUrl, redactUrl } from "../../src/distributed/connection.ts";
-import { parseCores } from "../../src/distributed/cores.ts";
+import { parseCores } from "../../src/measure/cpu-list.ts";
 import { jobId, jobOf, parseJob, scheduleOfJob } from "../../src/distributed/job.ts";
 import { machineKey } from "../../src/distributed/machine-key.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
