@@ -172,7 +172,8 @@ function streamingMoves(s: Schedule, st: StageState, target: Target, threads: nu
     out.push({ kind: "stream_store", stage: st.name });
   const stage = program.stages.find((x) => x.name === st.name)!;
   const at = st.loops[vectorAt - 1];
-  // A reduction's own loads are already in the order the hardware prefetcher follows.
+  // A reduction's loads stream in the order the hardware prefetcher follows, except a
+  // weight panel reused from L1 by several row blocks: the skinny-GEMM recipe prefetches those.
   if (stage.reduceAxes.length > 0) return out;
   const inputs = readTensors(stage.body).filter(
     (t) => program.inputs.some((i) => i.name === t) && streams(t),

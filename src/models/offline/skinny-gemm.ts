@@ -76,13 +76,14 @@ export function skinnyWeightGemm(
   const tileLoop = rowBlocks ? ro : co;
   const rowInner = rowBlocks ? r2 : rows.name;
   const vectorLoop = vectors > 1 ? cl : c1;
+  const reductionInner = blocked ? r1 : reduction.name;
   const order = [
     ...(perThread ? [cp] : []),
     ...others,
     ...(blocked ? [rc] : []),
     co,
     ...(rowBlocks ? [ro] : []),
-    blocked ? r1 : reduction.name,
+    reductionInner,
     rowInner,
     ...(vectors > 1 ? [cv] : []),
     vectorLoop,
@@ -95,10 +96,15 @@ export function skinnyWeightGemm(
   steps.push({ kind: "vectorize", stage: s, loop: vectorLoop });
   if (perThread) steps.push({ kind: "parallel", stage: s, loop: cp });
   for (const w of weights) {
-    if (target && passesPrivateCaches(p, w, target, threads)) {
-      const at = blocked ? r1 : reduction.name;
-      steps.push({ kind: "prefetch", stage: s, tensor: w, at, ahead: co, distance: 2 });
-    }
+    if (target && passesPrivateCaches(p, w, target, threads))
+      steps.push({
+        kind: "prefetch",
+        stage: s,
+        tensor: w,
+        at: reductionInner,
+        ahead: co,
+        distance: 2,
+      });
   }
   const name = `skinny tile ${c.mr}x${c.nr} of ${s} streaming prepared ${weights.join(", ")}${perThread ? `, ${threads} column parts in parallel` : ""}`;
   const applied = applyAll(schedule, name, steps);
