@@ -45,6 +45,15 @@ describe("convolution recipe", () => {
     expect(steps?.some((t) => t.startsWith("parallel"))).toBe(false);
   });
 
+  it("takes only the widest tile the output allows", () => {
+    const paper = Schedule.initial(instantiate("flux-conv", "paper"));
+    expect(tiles.filter((t) => convGemm(paper, conv(paper), t, 1) !== undefined)).toEqual([wide]);
+    // Output rows of 19 columns: no room for 32, so one-vector tiles stay offered.
+    const small = Schedule.initial(instantiate("flux-conv", "small", SMALL));
+    const narrow = tiles.find((c) => c.mr === 8 && c.nr === 16)!;
+    expect(convGemm(small, conv(small), narrow, 1)).toBeDefined();
+  });
+
   it("blocks the reduction so that a tile's weight panel fills half of L1", () => {
     expect(channelBlock(8, 9)).toBe(64);
     expect(channelBlock(6, 9)).toBe(64);

@@ -90,9 +90,18 @@ export function shortTileOnSkinnyWeights(p: Program, stage: Stage, c: TileChoice
   forEachRead(stage.body, (r) => {
     readsWeight ||= isWeight(p, r.tensor);
   });
+  return readsWeight && belowWidestTile(c, rows, cols);
+}
+
+/**
+ * The tile is shorter than the registers allow, or narrower than the widest tile where
+ * the output has the columns for it: fewer accumulators than the shape of the output
+ * permits.
+ */
+export function belowWidestTile(c: TileChoice, rows: number, cols: number): boolean {
   const short = Math.min(c.mr, rows) < Math.min(c.maxRows, rows);
   const narrow = c.nr < c.widestNr && cols >= c.widestNr;
-  return readsWeight && (short || narrow);
+  return short || narrow;
 }
 
 /** The stage's definition when it is an untouched contraction (one reduction, rows and columns). */
