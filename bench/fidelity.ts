@@ -3,11 +3,12 @@
  * private L2), strategies side by side at equal trials over several seeds (COLT with the
  * default bucket, single-model MCTS with the largest and with the mid-size offline
  * proposer, evolutionary, random), the COLT ablations (λ, course-alteration K, an
- * 8-proposer graded bucket), and a one-seed spot check at `paper` size per layer.
+ * 8-proposer graded bucket, measurement round lengths), and a one-seed spot check at
+ * `paper` size per layer.
  *
  *   npm run bench:fidelity -- [--workloads a,b] [--seeds 5] [--trials 64] [--size medium]
  *       [--strategies colt,mcts,mcts-mid,evolutionary,random]
- *       [--ablations lambda,course-alteration,graded-bucket,levers|none] [--paper-strategies colt,mcts|none]
+ *       [--ablations lambda,course-alteration,graded-bucket,round-length,levers|none] [--paper-strategies colt,mcts|none]
  *       [--doc docs/benchmarks.md] [--report fidelity.html]
  *
  * Every run's best and the unscheduled program are re-measured side by side per workload
@@ -48,7 +49,7 @@ const { values } = parseArgs({
     trials: { type: "string", default: "64" },
     size: { type: "string", default: "medium" },
     strategies: { type: "string", default: FIDELITY_STRATEGIES.map((v) => v.name).join(",") },
-    ablations: { type: "string", default: "lambda,course-alteration,graded-bucket" },
+    ablations: { type: "string", default: "lambda,course-alteration,graded-bucket,round-length" },
     "paper-strategies": { type: "string", default: "colt,mcts" },
     "min-ms": { type: "string", default: "30" },
     "final-min-ms": { type: "string", default: "200" },
@@ -140,7 +141,7 @@ const tables = {
   "fidelity:strategies": `${setup}\n\n${fidelityTable(rows.filter((r) => !isAblation(r.strategy)))}`,
   "fidelity:ablations":
     ablations.length > 0
-      ? `COLT ablations, same runs and seeds as above (colt: λ = 0.05, K = 2, three proposers).\n\n${fidelityTable(rows.filter((r) => r.strategy === "colt" || isAblation(r.strategy)))}`
+      ? `COLT ablations, same runs and seeds as above (colt: λ = 0.05, K = 2, three proposers, a measurement round every 4 expansions).\n\n${fidelityTable(rows.filter((r) => r.strategy === "colt" || isAblation(r.strategy)))}`
       : "Not run (`--ablations none`).",
   "fidelity:paper":
     paper.length > 0

@@ -6,12 +6,12 @@
  * a proxy only (the proposers rank candidates with the model that plays the machine);
  * quality is judged with `npm run bench:fidelity`. Used to screen the levers of issue 18.
  *
- *   npm run bench:proposer-cost -- [--workloads a,b] [--size small] [--seeds 3] [--trials 48] [--round-cost 8,4]
- *     [--levers colt-measured-escalation,colt-shared-rounds,colt-frontier-next,colt-shared-rounds+colt-frontier-next]
- *     [--first-seed 1] [--skip mcts,colt (round cost 8)]   (to split a screen over processes)
+ *   npm run bench:proposer-cost -- [--workloads a,b] [--size small] [--seeds 3] [--trials 48]
+ *     [--levers colt-rounds-by-cost,colt-rounds-8-calls,colt-frontier-next,colt-shared-rounds+colt-frontier-next]
+ *     [--first-seed 1] [--skip mcts,colt]   (to split a screen over processes)
  *
- * Prints per workload and variant (mcts; colt at each round cost; colt with each lever,
- * or levers joined by "+", at the first round cost) the median over seeds
+ * Prints per workload and variant (mcts; colt; colt with each lever or round length of
+ * `--levers`, or several joined by "+") the median over seeds
  * of the proxy speed over MCTS's, the proposer cost and its ratio to MCTS's, and the
  * largest model's share of the calls.
  */
@@ -47,7 +47,6 @@ const { values } = parseArgs({
     size: { type: "string", default: "small" },
     seeds: { type: "string", default: "3" },
     trials: { type: "string", default: "48" },
-    "round-cost": { type: "string", default: "8,4" },
     levers: { type: "string", default: "" },
     "first-seed": { type: "string", default: "1" },
     skip: { type: "string", default: "" },
@@ -86,31 +85,26 @@ interface Variant {
   readonly strategy: "colt" | "mcts";
   readonly colt: Partial<ColtOptions>;
 }
-const roundCosts = values["round-cost"].split(",").map(Number);
 const leverOptions = (name: string): Partial<ColtOptions> =>
   Object.assign(
     {},
     ...name.split("+").map((lever) => {
-      const variant = ABLATIONS.levers.find((v) => v.name === lever);
-      if (!variant)
-        throw new Error(`--levers: one of ${ABLATIONS.levers.map((v) => v.name).join(", ")}`);
+      const levers = [...ABLATIONS.levers, ...ABLATIONS["round-length"]];
+      const variant = levers.find((v) => v.name === lever);
+      if (!variant) throw new Error(`--levers: one of ${levers.map((v) => v.name).join(", ")}`);
       return variant.colt;
     }),
   );
 const allVariants: Variant[] = [
   { name: "mcts", strategy: "mcts", colt: {} },
-  ...roundCosts.map((c) => ({
-    name: `colt (round cost ${c})`,
-    strategy: "colt" as const,
-    colt: { roundCost: c },
-  })),
+  { name: "colt", strategy: "colt", colt: {} },
   ...values.levers
     .split(",")
     .filter((l) => l !== "")
     .map((l) => ({
       name: `colt + ${l}`,
       strategy: "colt" as const,
-      colt: { roundCost: roundCosts[0], ...leverOptions(l) },
+      colt: leverOptions(l),
     })),
 ];
 const variants = allVariants.filter((v) => !values.skip.split(",").includes(v.name));

@@ -60,6 +60,19 @@ export const ABLATIONS: Readonly<Record<string, readonly BenchVariant[]>> = {
     { name: "colt-shared-rounds", strategy: "colt", colt: { smallerShare: 0.5 } },
     { name: "colt-frontier-next", strategy: "colt", colt: { nextModelRule: "frontier" } },
   ],
+  /**
+   * Other measurement round lengths than the default 4 expansions: 8, or budgeted in
+   * proposer cost as before (8 calls of the largest model, at most 32 expansions), where
+   * cheap calls buy more expansions per round.
+   */
+  "round-length": [
+    { name: "colt-rounds-8-calls", strategy: "colt", colt: { expansionsPerRound: 8 } },
+    {
+      name: "colt-rounds-by-cost",
+      strategy: "colt",
+      colt: { roundCost: 8, expansionsPerRound: 32 },
+    },
+  ],
 };
 
 /** Parses `--ablations`: a comma-separated list of ABLATIONS groups or single variants by name, or "none". */

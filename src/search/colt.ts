@@ -60,12 +60,11 @@ export interface ColtOptions {
    */
   readonly nextModelRule?: "proposer" | "frontier";
   /**
-   * Proposer cost between measurement rounds, in calls of the largest model: a call costs
-   * its model's size over the largest size, so cheap models expand more per round.
-   * Default: ROUND_LENGTH.
+   * Also end a measurement round once this proposer cost is spent, in calls of the largest
+   * model (a call costs its model's size over the largest size); none by default.
    */
   readonly roundCost?: number;
-  /** At most this many expansions between measurement rounds. Default: ROUND_LENGTH. */
+  /** Expansions between measurement rounds. Default: ROUND_LENGTH. */
   readonly expansionsPerRound?: number;
   /** Nodes measured per round. */
   readonly measurePerRound?: number;
@@ -195,11 +194,9 @@ export class ColtSearch {
   }
 
   private roundOptions() {
-    const several = this.options.proposers.length > 1 && !this.options.singleModel;
-    const length = several ? ROUND_LENGTH.severalModels : ROUND_LENGTH.oneModel;
     return {
-      cost: this.options.roundCost ?? length.cost,
-      expansions: this.options.expansionsPerRound ?? length.expansions,
+      cost: this.options.roundCost,
+      expansions: this.options.expansionsPerRound ?? ROUND_LENGTH.expansions,
       measurePerRound: this.options.measurePerRound,
       epsilon: this.options.epsilon,
       smallerShare: this.options.singleModel ? 0 : this.options.smallerShare,

@@ -9,19 +9,14 @@ import type { TuningSession } from "./session.ts";
 import type { TreeNode } from "./tree.ts";
 
 /**
- * How much the tree grows between measurement rounds: proposer cost (in calls of the
- * largest model) and expansions. One model measures after 4 of its calls, but a round
- * without a promising candidate is deferred (MAX_DEFERRED_ROUNDS), and single-model MCTS
- * defers about every other one: its children are the lookahead's picks, many of them
- * repeats. Several models fill every round with candidates and rarely defer, so at the
- * same round length COLT spent half MCTS's proposer cost per trial (llama3-8b-attention,
- * 64 trials: 78 against 132 largest-model calls). Twice the length brings both to about
- * the same cost per trial (130 against 132) at the same share for the largest model.
+ * How much the tree grows between measurement rounds: expansions, whatever model made
+ * them, for COLT as for single-model MCTS. Rounds once also ended on proposer cost (8
+ * calls of the largest model with several models, at most 32 expansions): cheap calls then
+ * bought more expansions per round, and COLT made 3-5x MCTS's calls for 1.0-1.5x its
+ * proposer cost. Counted in expansions, COLT makes about MCTS's number of calls, most of
+ * them cheap (docs/benchmarks.md, "Rounds counted in calls").
  */
-export const ROUND_LENGTH = {
-  oneModel: { cost: 4, expansions: 16 },
-  severalModels: { cost: 8, expansions: 32 },
-} as const;
+export const ROUND_LENGTH = { expansions: 4 } as const;
 
 /** Measurement rounds in a row that add no trial (only already-measured programs) before giving up. */
 const MAX_IDLE_ROUNDS = 32;
@@ -44,10 +39,10 @@ const DEFAULT_EPSILON = 0.1;
 const DEFAULT_MEASURE_PER_ROUND = 4;
 
 export interface RoundOptions {
-  /** Proposer cost between rounds, in calls of the largest model. */
-  readonly cost: number;
-  /** At most this many expansions between rounds. */
+  /** Expansions between rounds. */
   readonly expansions: number;
+  /** Also end a round once this proposer cost (in calls of the largest model) is spent; none by default. */
+  readonly cost?: number;
   readonly measurePerRound?: number;
   readonly epsilon?: number;
   /**
@@ -80,11 +75,10 @@ export class MeasurementRounds {
     return this.idle >= MAX_IDLE_ROUNDS;
   }
 
-  /** After each expansion: a round when the round's expansions or proposer cost are spent. */
+  /** After each expansion: a round when the round's expansions (or its proposer cost, if set) are spent. */
   async afterExpansion(proposerCost: number): Promise<void> {
-    const full =
-      ++this.sinceRound >= this.options.expansions ||
-      proposerCost - this.roundStart >= this.options.cost;
+    const { expansions, cost = Infinity } = this.options;
+    const full = ++this.sinceRound >= expansions || proposerCost - this.roundStart >= cost;
     if (!full) return;
     this.sinceRound = 0;
     this.roundStart = proposerCost;

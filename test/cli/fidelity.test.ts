@@ -42,6 +42,10 @@ describe("fidelity bench: strategies and ablations", () => {
       ["colt-shared-rounds", { smallerShare: 0.5 }],
       ["colt-frontier-next", { nextModelRule: "frontier" }],
     ]);
+    expect(ablationVariants("round-length").map((v) => [v.name, v.colt])).toEqual([
+      ["colt-rounds-8-calls", { expansionsPerRound: 8 }],
+      ["colt-rounds-by-cost", { roundCost: 8, expansionsPerRound: 32 }],
+    ]);
     expect(ablationVariants("colt-frontier-next,colt-k1").map((v) => v.name)).toEqual([
       "colt-frontier-next",
       "colt-k1",
