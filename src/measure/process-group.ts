@@ -9,7 +9,6 @@ import { readdirSync, readFileSync } from "node:fs";
 
 export const RUN_TAG_ENV = "COLT_RUN_TAG";
 
-const liveGroups = new Set<number>();
 const FORWARDED: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 function isErrno(e: unknown, ...codes: string[]): boolean {
@@ -50,9 +49,21 @@ export function killTagged(tag: string): number[] {
   return killed;
 }
 
+/**
+ * A run COLT is starting: tracked before its process is spawned, so a signal that arrives
+ * while the spawn returns already finds COLT's handler (with none, SIGTERM would end COLT
+ * at once and leave the new candidate running; seen in a loaded CI run).
+ */
+export interface TrackedRun {
+  /** The run's process group, once spawned. */
+  pgid?: number;
+}
+
+const liveRuns = new Set<TrackedRun>();
+
 function killLiveGroups(): void {
-  for (const pgid of liveGroups) killGroup(pgid);
-  liveGroups.clear();
+  for (const run of liveRuns) if (run.pgid !== undefined) killGroup(run.pgid);
+  liveRuns.clear();
 }
 
 function onSignal(signal: NodeJS.Signals): void {
@@ -63,17 +74,19 @@ function onSignal(signal: NodeJS.Signals): void {
   if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
 }
 
-export function trackGroup(pgid: number): void {
-  if (liveGroups.size === 0) {
+export function trackRun(): TrackedRun {
+  if (liveRuns.size === 0) {
     for (const s of FORWARDED) process.on(s, onSignal);
     process.on("exit", killLiveGroups);
   }
-  liveGroups.add(pgid);
+  const run: TrackedRun = {};
+  liveRuns.add(run);
+  return run;
 }
 
-export function untrackGroup(pgid: number): void {
-  liveGroups.delete(pgid);
-  if (liveGroups.size === 0) {
+export function untrackRun(run: TrackedRun): void {
+  liveRuns.delete(run);
+  if (liveRuns.size === 0) {
     for (const s of FORWARDED) process.off(s, onSignal);
     process.off("exit", killLiveGroups);
   }

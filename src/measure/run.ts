@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { ToolNotFoundError } from "./errors.ts";
-import { killGroup, killTagged, RUN_TAG_ENV, trackGroup, untrackGroup } from "./process-group.ts";
+import { killGroup, killTagged, RUN_TAG_ENV, trackRun, untrackRun } from "./process-group.ts";
 import { prlimitPrefix, type ProcessLimits } from "./resource-limits.ts";
 
 export interface RunOutcome {
@@ -53,13 +53,14 @@ export function runBinary(
   ];
   const tag = `${process.pid}-${randomBytes(8).toString("hex")}`;
   return new Promise((resolve, reject) => {
+    const run = trackRun();
     const child = spawn(argv[0], argv.slice(1), {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...(opts.env ?? process.env), [RUN_TAG_ENV]: tag },
       detached: true,
     });
     const pgid = child.pid;
-    if (pgid !== undefined) trackGroup(pgid);
+    run.pgid = pgid;
     let stdout = "";
     let stderr = "";
     let timedOut = false;
@@ -73,10 +74,11 @@ export function runBinary(
       if (stderr.length < 100_000) stderr += d.toString();
     });
     const endAll = () => {
-      if (pgid === undefined) return;
-      killGroup(pgid);
-      killTagged(tag);
-      untrackGroup(pgid);
+      if (pgid !== undefined) {
+        killGroup(pgid);
+        killTagged(tag);
+      }
+      untrackRun(run);
     };
     const finish = () => {
       if (settled || !exit) return;
@@ -91,7 +93,7 @@ export function runBinary(
     }, opts.timeoutMs);
     child.on("error", (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      if (pgid !== undefined) untrackGroup(pgid);
+      untrackRun(run);
       settled = true;
       const tool = TOOLS[argv[0]];
       reject(e.code === "ENOENT" && tool ? new ToolNotFoundError(argv[0], tool) : e);
