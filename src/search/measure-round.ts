@@ -12,7 +12,7 @@ import type { TreeNode } from "./tree.ts";
  * How much the tree grows between measurement rounds: expansions, whatever model made
  * them, for COLT as for single-model MCTS. Rounds once also ended on proposer cost (8
  * calls of the largest model with several models, at most 32 expansions): cheap calls then
- * bought more expansions per round, and COLT made 3-5x MCTS's calls for 1.0-1.5x its
+ * bought more expansions per round, and COLT made 3-5x MCTS's calls for 0.75-1.5x its
  * proposer cost. Counted in expansions, COLT makes about MCTS's number of calls, most of
  * them cheap (docs/benchmarks.md, "Rounds counted in calls").
  */
