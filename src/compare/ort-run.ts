@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { outputPath, parseTimes, readFloat32 } from "../measure/harness-output.ts";
+import { withHugePages } from "../measure/huge-pages.ts";
 import { runBinary } from "../measure/run.ts";
 import type { OnnxModel } from "../onnx/model.ts";
 import type { OrtJob } from "./ort-job.ts";
@@ -61,6 +62,7 @@ export async function runOrt(model: OnnxModel, o: OrtRunOptions): Promise<OrtRun
     const r = await runBinary(process.execPath, ["--import", TSX, WORKER, jobFile], {
       timeoutMs,
       cpus: o.cpus,
+      env: withHugePages(),
     });
     if (r.timedOut) throw new OrtRunError(o.workload, `no result within ${timeoutMs} ms`);
     if (r.signal) throw new OrtRunError(o.workload, `killed by ${r.signal}`);

@@ -10,6 +10,7 @@ import { buildBinary } from "./build.ts";
 import { spawnCompilerSync, type Compiler } from "./compiler.ts";
 import { CandidateError } from "./errors.ts";
 import { parseTimes } from "./harness-output.ts";
+import { withHugePages } from "./huge-pages.ts";
 import { runBinary } from "./run.ts";
 import { withMeasurementLock } from "./run-lock.ts";
 
@@ -81,7 +82,7 @@ int main(void) {
     runBinary(binary, [], {
       timeoutMs: 300_000,
       cpus: opts.cpus,
-      env: { ...process.env, OPENBLAS_NUM_THREADS: String(opts.threads) },
+      env: withHugePages({ ...process.env, OPENBLAS_NUM_THREADS: String(opts.threads) }),
     }),
   );
   if (r.code !== 0)

@@ -58,20 +58,29 @@ describe("measurement engine", () => {
     expect(ok.compiler.flags).toContain("-O3");
   });
 
-  it("times a kernel whose checked run takes a second or more once, with no warm-up", async () => {
-    // Correct, but 1.05 s a call: the checked run, then one timed run (2.1 s in all)
-    // instead of a warm-up and three timed runs (5.3 s, past the 4 s run timeout).
-    const slow =
-      "#include <time.h>\n" +
-      good.replace(
-        /(void colt_kernel\([^)]*\) \{[\s\S]*?)\n\}\n/,
-        "$1\n  struct timespec pause = { 1, 50000000 };\n  nanosleep(&pause, 0);\n}\n",
-      );
-    const e = new MeasurementEngine({ ...freshEvalOptions(), minMs: 5, runTimeoutMs: 4000 });
-    const m = await e.measureSource(program, slow);
+  /** Correct, but 1.05 s a call. */
+  const slowKernel = () =>
+    "#include <time.h>\n" +
+    good.replace(
+      /(void colt_kernel\([^)]*\) \{[\s\S]*?)\n\}\n/,
+      "$1\n  struct timespec pause = { 1, 50000000 };\n  nanosleep(&pause, 0);\n}\n",
+    );
+
+  it("times a kernel whose checked run takes a second or more by that run alone", async () => {
+    // The checked run is its timing (1.05 s in all) instead of
+    // a timed run after it (2.1 s) or a warm-up and three (5.3 s), both past the timeout.
+    const e = new MeasurementEngine({ ...freshEvalOptions(), minMs: 5, runTimeoutMs: 1900 });
+    const m = await e.measureSource(program, slowKernel());
     expect(m.status).toBe("ok");
     expect(m.timing!.reps).toBe(1);
     expect(m.timing!.medianMs).toBeGreaterThanOrEqual(1000);
+  });
+
+  it("times a slow kernel again when --min-ms asks for more than its checked run", async () => {
+    const e = new MeasurementEngine({ ...freshEvalOptions(), minMs: 1500, runTimeoutMs: 6000 });
+    const m = await e.measureSource(program, slowKernel());
+    expect(m.status).toBe("ok");
+    expect(m.timing!.reps).toBe(2);
   });
 
   it("caches binaries by content and references on disk", async () => {
