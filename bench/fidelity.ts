@@ -39,6 +39,7 @@ import {
   fidelityTable,
   replaceBetweenMarkers,
 } from "../src/cli/fidelity.ts";
+import { checkMarkers } from "../src/util/doc-markers.ts";
 import { PhaseClock } from "../src/util/phase-clock.ts";
 import { SIZE_NAMES, instantiate, layerNames, type SizeName } from "../src/workloads/registry.ts";
 
@@ -65,6 +66,15 @@ const workloads = values.workloads.split(",").map((w) => w.trim());
 const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => i + 1);
 const trials = Number(values.trials);
 const ablations = ablationVariants(values.ablations);
+const DOC_SECTIONS = ["fidelity:strategies", "fidelity:ablations", "fidelity:paper"];
+if (values.doc) {
+  try {
+    checkMarkers(values.doc, DOC_SECTIONS);
+  } catch (e) {
+    process.stderr.write(`bench:fidelity: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+}
 /** The FIDELITY_STRATEGIES an option names, comma-separated. */
 const namedStrategies = (option: string, list: string) =>
   list.split(",").map((name) => {

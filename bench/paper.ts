@@ -19,7 +19,7 @@ import { machineProfile } from "../src/measure/profile.ts";
 import { offlineBucket } from "../src/models/offline/proposers.ts";
 import { Schedule } from "../src/schedule/schedule.ts";
 import { tune } from "../src/search/tune.ts";
-import { replaceBetweenMarkers } from "../src/util/doc-markers.ts";
+import { checkMarkers, replaceBetweenMarkers } from "../src/util/doc-markers.ts";
 import { instantiate, layerNames } from "../src/workloads/registry.ts";
 import { paperTable } from "./paper-table.ts";
 
@@ -37,6 +37,12 @@ const { values } = parseArgs({
 });
 const trials = Number(values.trials);
 const seed = Number(values.seed);
+try {
+  checkMarkers(values.doc, ["bench:paper"]);
+} catch (e) {
+  process.stderr.write(`bench:paper: ${(e as Error).message}\n`);
+  process.exit(2);
+}
 const compiler = detectCompiler();
 const dir = cacheDir();
 const profile = await machineProfile(compiler, dir);

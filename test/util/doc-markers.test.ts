@@ -1,5 +1,13 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { MissingMarkersError, replaceBetweenMarkers } from "../../src/util/doc-markers.ts";
+import {
+  checkMarkers,
+  MissingDocumentError,
+  MissingMarkersError,
+  replaceBetweenMarkers,
+} from "../../src/util/doc-markers.ts";
 
 const doc = [
   "# Benchmarks",
@@ -25,6 +33,23 @@ describe("replaceBetweenMarkers", () => {
     );
     expect(() => replaceBetweenMarkers("# nothing", "bench:paper", "x", "docs/b.md")).toThrow(
       "docs/b.md has no '<!-- bench:paper:start -->'",
+    );
+  });
+});
+
+describe("checkMarkers", () => {
+  const dir = mkdtempSync(join(tmpdir(), "colt-doc-"));
+  const file = join(dir, "bench.md");
+  writeFileSync(file, "# b\n<!-- bench:paper:start -->\nold\n<!-- bench:paper:end -->\n");
+
+  it("accepts a document with every section", () => {
+    expect(() => checkMarkers(file, ["bench:paper"])).not.toThrow();
+  });
+
+  it("names a missing document or section before any benchmark runs", () => {
+    expect(() => checkMarkers(join(dir, "none.md"), ["bench:paper"])).toThrow(MissingDocumentError);
+    expect(() => checkMarkers(file, ["bench:paper", "fidelity:paper"])).toThrow(
+      /no '<!-- fidelity:paper:start -->'/,
     );
   });
 });
