@@ -33,13 +33,8 @@ import {
   type BenchRun,
   type BenchVariant,
 } from "../src/search/bench.ts";
-import {
-  ablationVariants,
-  FIDELITY_STRATEGIES,
-  fidelityTable,
-  replaceBetweenMarkers,
-} from "../src/cli/fidelity.ts";
-import { checkMarkers } from "../src/util/doc-markers.ts";
+import { ablationVariants, FIDELITY_STRATEGIES, fidelityTable } from "../src/cli/fidelity.ts";
+import { checkMarkers, replaceBetweenMarkers } from "../src/util/doc-markers.ts";
 import { PhaseClock } from "../src/util/phase-clock.ts";
 import { SIZE_NAMES, instantiate, layerNames, type SizeName } from "../src/workloads/registry.ts";
 
@@ -163,7 +158,7 @@ process.stdout.write(text);
 if (values.doc) {
   let doc = readFileSync(values.doc, "utf8");
   for (const [marker, table] of Object.entries(tables))
-    doc = replaceBetweenMarkers(doc, marker, table);
+    doc = replaceBetweenMarkers(doc, marker, table, values.doc);
   writeFileSync(values.doc, doc);
 }
 if (values.report) {

@@ -129,14 +129,3 @@ export function fidelityTable(rows: readonly BenchRow[]): string {
     ...rows.map((r) => `| ${cells(r).join(" | ")} |`),
   ].join("\n");
 }
-
-/** Replaces the text between `<!-- name:start -->` and `<!-- name:end -->` in `doc`. */
-export function replaceBetweenMarkers(doc: string, name: string, text: string): string {
-  const start = `<!-- ${name}:start -->`;
-  const end = `<!-- ${name}:end -->`;
-  const from = doc.indexOf(start);
-  const to = doc.indexOf(end);
-  if (from < 0 || to < from)
-    throw new FidelityError(`the document has no '${start}' ... '${end}' markers`);
-  return `${doc.slice(0, from + start.length)}\n${text.trim()}\n${doc.slice(to)}`;
-}

@@ -9,7 +9,6 @@ import {
   FidelityError,
   fidelityTable,
   midSizeProposer,
-  replaceBetweenMarkers,
 } from "../../src/cli/fidelity.ts";
 import { instantiate } from "../../src/workloads/registry.ts";
 import { PROFILE } from "../costmodel/support.ts";
@@ -84,26 +83,5 @@ describe("fidelity bench: strategies and ablations", () => {
     );
     expect(lines).toHaveLength(2 + runs.length);
     expect(lines[2]).toMatch(/^\| matmul \| mcts-mid \| .* \| offline-expert \d+ \| \d+ s \|$/);
-  });
-});
-
-describe("fidelity bench: the tables in the document", () => {
-  const doc =
-    "# B\n\n<!-- fidelity:strategies:start -->\nold\n<!-- fidelity:strategies:end -->\n\nrest\n";
-
-  it("replaces what is between a pair of markers and nothing else", () => {
-    const out = replaceBetweenMarkers(doc, "fidelity:strategies", "| a |\n");
-    expect(out).toBe(
-      "# B\n\n<!-- fidelity:strategies:start -->\n| a |\n<!-- fidelity:strategies:end -->\n\nrest\n",
-    );
-    expect(replaceBetweenMarkers(out, "fidelity:strategies", "| b |")).toContain(
-      "start -->\n| b |\n<!--",
-    );
-  });
-
-  it("refuses a document without the markers", () => {
-    expect(() => replaceBetweenMarkers(doc, "fidelity:paper", "x")).toThrow(
-      "the document has no '<!-- fidelity:paper:start -->' ... '<!-- fidelity:paper:end -->' markers",
-    );
   });
 });
