@@ -12,6 +12,7 @@ import { chainCandidates } from "../../schedule/consumers.ts";
 import { stageDefinition, type StageState } from "../../schedule/state.ts";
 import type { Transform } from "../../schedule/transform.ts";
 import { registerTile, vectorizeInner, type AppliedRecipe, type TileChoice } from "./recipes.ts";
+import { vectorReduction } from "./row-reductions.ts";
 
 /**
  * Rows per block. K is packed once per block, so larger blocks pack it less often; at
@@ -86,6 +87,7 @@ export function tiledChainPerBlock(
     const tiled =
       chainTile(current, state, c) ??
       vectorizeInner(current, state, c) ??
+      vectorReduction(current, state, c) ??
       interleavedRows(current, state);
     if (!tiled) continue;
     current = tiled.schedule;
