@@ -27,6 +27,13 @@ import {
 import { vecType, vecTypeUnaligned, vectorTypedefs } from "../target/gnu-vectors.ts";
 import { invariantScalars, type UnrolledVar } from "./hoist.ts";
 import { STREAM_FENCE, streamStoreName, streamingDefinitions } from "./streaming.ts";
+import {
+  matchTransposeCopy,
+  SHUFFLE_MACRO,
+  transposeDefinition,
+  transposeName,
+  type TransposeCopy,
+} from "./transpose-copy.ts";
 
 export const KERNEL_NAME = "colt_kernel";
 export const WORKSPACE_FN = "colt_workspace_floats";
@@ -94,6 +101,8 @@ class KernelEmitter implements ExprEnv {
   private readonly vectorWidths = new Set<number>();
   /** Widths of the streaming stores emitted, for their helpers. */
   private readonly streamWidths = new Set<number>();
+  /** Widths of the transposing copies emitted, for their helpers. */
+  private readonly transposeWidths = new Set<number>();
   /** Scalars computed before the loop being emitted, by the expression they replace. */
   private readonly hoistedScalars = new Map<Expr, { name: string; over: readonly UnrolledVar[] }>();
   private hoistedCount = 0;
@@ -183,6 +192,8 @@ class KernelEmitter implements ExprEnv {
       "static inline float colt_fmax(float a, float b) { return a > b ? a : b; }",
       helperDefinitions(this.helpers),
       ...streamingDefinitions([...this.streamWidths].sort((a, b) => a - b)),
+      ...(this.transposeWidths.size > 0 ? SHUFFLE_MACRO : []),
+      ...[...this.transposeWidths].sort((a, b) => a - b).flatMap((l) => transposeDefinition(l)),
       "",
       `/* Workspace for intermediates and packed copies, in floats, for a given thread count. */`,
       `size_t ${WORKSPACE_FN}(int nthreads) { return ${this.sharedFloats}u + (size_t)nthreads * ${this.perThreadFloats}u; }`,
@@ -487,6 +498,8 @@ class KernelEmitter implements ExprEnv {
   }
 
   private loop(s: Extract<Stmt, { k: "for" }>) {
+    const transposed = s.kind === "serial" && !this.vec && matchTransposeCopy(s, this.buffers);
+    if (transposed) return this.transposeCopy(transposed);
     const name = this.cName(s.v);
     const count = intCode(s.count, this);
     const constCount = this.constValue(s.count);
@@ -555,6 +568,50 @@ class KernelEmitter implements ExprEnv {
         this.stmts(s.body),
       ),
     );
+  }
+
+  /** A transposing pack copy in blocks of one vector width (see transpose-copy.ts). */
+  private transposeCopy(t: TransposeCopy) {
+    const T = this.indexType;
+    const V = vecType(t.lanes);
+    const VU = vecTypeUnaligned(t.lanes);
+    this.vectorWidths.add(t.lanes);
+    this.transposeWidths.add(t.lanes);
+    const [row, column] = [this.cName(t.row.v), this.cName(t.column.v)];
+    const [row0, column0] = [this.cName(`${t.row.v}.block`), this.cName(`${t.column.v}.block`)];
+    const src = this.buffer(t.source.tensor);
+    const dst = this.buffer(t.store.buf);
+    const blocks = () =>
+      this.block(
+        `for (${T} ${column0} = 0; ${column0} < ${t.column.extent}; ${column0} += ${t.lanes})`,
+        () =>
+          this.block(
+            `for (${T} ${row0} = 0; ${row0} < ${t.row.extent}; ${row0} += ${t.lanes})`,
+            () => {
+              this.line(`${V} colt_rows[${t.lanes}];`);
+              this.block(`for (int colt_i = 0; colt_i < ${t.lanes}; colt_i++)`, () => {
+                this.line(`const ${T} ${row} = ${row0} + colt_i, ${column} = ${column0};`);
+                this.line(
+                  `colt_rows[colt_i] = *(const ${VU}*)&${this.cName(t.source.tensor)}[${this.flatOffset(src, t.source.idx)}];`,
+                );
+              });
+              this.line(`${transposeName(t.lanes)}(colt_rows);`);
+              this.block(`for (int colt_i = 0; colt_i < ${t.lanes}; colt_i++)`, () => {
+                this.line(`const ${T} ${row} = ${row0}, ${column} = ${column0} + colt_i;`);
+                this.line(
+                  `*(${VU}*)&${this.cName(t.store.buf)}[${this.flatOffset(dst, t.store.idx)}] = colt_rows[colt_i];`,
+                );
+              });
+            },
+          ),
+      );
+    const nest = (depth: number): void => {
+      if (depth === t.outer.length) return blocks();
+      const l = t.outer[depth];
+      const v = this.cName(l.v);
+      this.block(`for (${T} ${v} = 0; ${v} < ${l.extent}; ${v}++)`, () => nest(depth + 1));
+    };
+    nest(0);
   }
 }
 
