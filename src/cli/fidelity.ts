@@ -54,6 +54,14 @@ export const ABLATIONS: Readonly<Record<string, readonly BenchVariant[]>> = {
     { name: "colt-k-off", strategy: "colt", colt: { courseAlterationK: 0 } },
   ],
   "graded-bucket": [{ name: "colt-8", strategy: "colt", proposers: gradedOfflineBucket }],
+  /** The default bucket without its smallest model, the random proposer. */
+  "no-random": [
+    {
+      name: "colt-no-random",
+      strategy: "colt",
+      proposers: (seed) => offlineBucket(seed).filter((p) => p.info.name !== "offline-random"),
+    },
+  ],
   /** Issue 18's levers on the proposer cost, each off by default (docs/design.md). */
   levers: [
     { name: "colt-measured-escalation", strategy: "colt", colt: { escalation: "measured" } },

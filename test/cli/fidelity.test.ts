@@ -35,6 +35,13 @@ describe("fidelity bench: strategies and ablations", () => {
       "colt-8",
     ]);
     expect(variant("colt-lambda-0.2").colt).toEqual({ policy: { lambda: 0.2 } });
+    // The default bucket without its random proposer: the expert and the lookahead.
+    const noRandom = ablationVariants("no-random");
+    expect(noRandom.map((v) => v.name)).toEqual(["colt-no-random"]);
+    expect(noRandom[0].proposers!(1).map((p) => p.info.name)).toEqual([
+      "offline-expert",
+      "offline-lookahead",
+    ]);
     expect(variant("colt-k-off").colt).toEqual({ courseAlterationK: 0 });
     expect(ablationVariants("levers").map((v) => [v.name, v.colt])).toEqual([
       ["colt-measured-escalation", { escalation: "measured" }],
