@@ -26,6 +26,7 @@ import {
 import { blisGemm } from "./blis-gemm.ts";
 import { computeChainPerBlock, tiledChainPerBlock } from "./block-chain.ts";
 import { convGemm } from "./conv-gemm.ts";
+import { convPlaneChannelsOuter } from "./conv-plane.ts";
 import { gemvWeightStream } from "./gemv.ts";
 import {
   fewRowsAroundWeights,
@@ -266,6 +267,7 @@ function expertCandidates(
           ...(skinny ? [skinny] : []),
           ...(blis ? [blis] : []),
           ...(conv ? [conv] : []),
+          ...convPlaneChannelsOuter(ctx.schedule, st, choice),
           ...[
             computeChainPerBlock(ctx.schedule, st),
             tiledChainPerBlock(ctx.schedule, st, choice),
