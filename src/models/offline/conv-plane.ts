@@ -4,11 +4,11 @@
  * Each input channel's padded plane then stays in L1 while every output channel's tile
  * reads it, instead of every input plane streaming from L2 once per output channel; the
  * tile's accumulators are loaded and stored once per input channel. The kernel-row loop is
- * unrolled. flux-conv at `medium` (8 x 8 planes, 384 channels): searches found this program
- * at 1.60 ms against 1.80 ms for the tile alone (AMD EPYC Zen 5, 1 thread), but reached it
- * only through two single moves in a row (`unroll conv.ry`, `reorder conv c o`), the first
- * of which the cost model ranks below other moves and the second alone as a loss. Larger
- * planes take the implicit-GEMM recipe (`conv-gemm.ts`).
+ * unrolled. flux-conv at `medium` (8 x 8 planes, 384 channels): searches ended on this
+ * program at about 1.60 ms or on others at about 1.80 ms (AMD EPYC Zen 5, 1 thread), as it
+ * took two single moves in a row (`unroll conv.ry`, `reorder conv c o`), the second of
+ * which the cost model ranks alone as a loss. Larger planes take the implicit-GEMM recipe
+ * (`conv-gemm.ts`).
  */
 import type { Schedule } from "../../schedule/schedule.ts";
 import type { StageState } from "../../schedule/state.ts";
