@@ -20,31 +20,36 @@ const EXTRA_GRADES: readonly GradedModel[] = [
   {
     name: "offline-greedy-8",
     size: 1.5e9,
-    grade: { tileShapes: 0, singleMoves: 8, escalateWhenStuck: true },
+    grade: { tileShapes: 0, singleMoves: 8, escalateWhenStuck: true, chainLinks: 1 },
     description: "the best predicted of 8 single legal moves",
   },
   {
     name: "offline-greedy-24",
     size: 3e9,
-    grade: { tileShapes: 0, singleMoves: 24, escalateWhenStuck: true },
+    grade: { tileShapes: 0, singleMoves: 24, escalateWhenStuck: true, chainLinks: 1 },
     description: "the best predicted of 24 single legal moves",
   },
   {
     name: "offline-expert-2",
     size: 14e9,
-    grade: { tileShapes: 2, singleMoves: 48, escalateWhenStuck: true },
+    grade: { tileShapes: 2, singleMoves: 48, escalateWhenStuck: true, chainLinks: 1 },
     description: "expert recipes with two tile shapes, checked against 48 single moves",
   },
   {
     name: "offline-expert-3",
     size: 32e9,
-    grade: { tileShapes: 3, singleMoves: 64, escalateWhenStuck: false },
+    grade: { tileShapes: 3, singleMoves: 64, escalateWhenStuck: false, chainLinks: 1 },
     description: "expert recipes with three tile shapes, checked against 64 single moves",
   },
   {
     name: "offline-lookahead-xl",
     size: 405e9,
-    grade: { tileShapes: LOOKAHEAD_GRADE.tileShapes, singleMoves: 192, escalateWhenStuck: false },
+    grade: {
+      tileShapes: LOOKAHEAD_GRADE.tileShapes,
+      singleMoves: 192,
+      escalateWhenStuck: false,
+      chainLinks: LOOKAHEAD_GRADE.chainLinks,
+    },
     description: "cost-model lookahead over every recipe and 192 single moves",
   },
 ];

@@ -16,6 +16,7 @@ import {
   type Proposer,
 } from "../../search/proposer.ts";
 import { chooseNextModel } from "./next-model.ts";
+import { chainRecipes } from "./recipe-chain.ts";
 import {
   inlineProducers,
   recipesFor,
@@ -94,6 +95,11 @@ export interface Grade {
   readonly singleMoves: number;
   /** Hand the child to a larger model when nothing it found beats the node. */
   readonly escalateWhenStuck: boolean;
+  /**
+   * Recipes chained stage after stage into one whole-program candidate, at most this many
+   * (recipe-chain.ts); 1: single recipes only.
+   */
+  readonly chainLinks: number;
 }
 
 /**
@@ -113,11 +119,26 @@ export class CostModelProposer extends OfflineProposer {
 
   async propose(ctx: ProposalContext): Promise<Proposal> {
     const start = performance.now();
-    const { tileShapes, singleMoves, escalateWhenStuck } = this.grade;
+    const { tileShapes, singleMoves, escalateWhenStuck, chainLinks } = this.grade;
     const all = tileChoices(ctx.target);
     const tiles = tileShapes >= all.length ? all : sample(all, tileShapes, this.random);
     const recipes = expertCandidates(ctx, tiles, this.recipes);
-    const pick = bestPredicted(ctx, recipes, singleMoves, this.random);
+    const chain =
+      chainLinks > 1
+        ? chainRecipes({
+            first: recipes,
+            recipesAt: (schedule) => expertCandidates({ ...ctx, schedule }, tiles, this.recipes),
+            predictMs: ctx.predictMs,
+            from: ctx.schedule,
+            maxLinks: chainLinks,
+          })
+        : undefined;
+    const pick = bestPredicted(
+      ctx,
+      chain ? [...recipes, chain] : recipes,
+      singleMoves,
+      this.random,
+    );
     if (!pick) return answer(this.info, [], ctx, this.random, start, escalateWhenStuck);
     // Nothing it knows beats the node: the child goes to a larger model.
     const stuck = escalateWhenStuck && pick.ms >= ctx.predictMs(ctx.schedule);
@@ -126,12 +147,18 @@ export class CostModelProposer extends OfflineProposer {
 }
 
 /** Middle: one drawn tile shape, checked against a few single moves. */
-export const EXPERT_GRADE: Grade = { tileShapes: 1, singleMoves: 32, escalateWhenStuck: true };
-/** Largest: every tile shape and many single moves. */
+export const EXPERT_GRADE: Grade = {
+  tileShapes: 1,
+  singleMoves: 32,
+  escalateWhenStuck: true,
+  chainLinks: 1,
+};
+/** Largest: every tile shape, many single moves, and recipes chained over the stages. */
 export const LOOKAHEAD_GRADE: Grade = {
   tileShapes: Infinity,
   singleMoves: 96,
   escalateWhenStuck: false,
+  chainLinks: 6,
 };
 
 export class ExpertProposer extends CostModelProposer {
@@ -224,10 +251,10 @@ class RecipeCache {
 }
 
 /** Node × stage × tile shape entries a proposer keeps. */
-const RECIPE_CACHE_ENTRIES = 512;
+const RECIPE_CACHE_ENTRIES = 2048;
 
 function expertCandidates(
-  ctx: ProposalContext,
+  ctx: Pick<ProposalContext, "schedule" | "threads" | "target">,
   choices: readonly TileChoice[],
   cache: RecipeCache,
 ): AppliedRecipe[] {
