@@ -127,7 +127,13 @@ export class CostModelProposer extends OfflineProposer {
       chainLinks > 1
         ? chainRecipes({
             first: recipes,
-            recipesAt: (schedule) => expertCandidates({ ...ctx, schedule }, tiles, this.recipes),
+            // Not a spread of ctx: that would evaluate its lazy programText.
+            recipesAt: (schedule) =>
+              expertCandidates(
+                { schedule, threads: ctx.threads, target: ctx.target },
+                tiles,
+                this.recipes,
+              ),
             predictMs: ctx.predictMs,
             from: ctx.schedule,
             maxLinks: chainLinks,

@@ -35,12 +35,13 @@ export function chainRecipes(inputs: ChainInputs): AppliedRecipe | undefined {
   let current = inputs.from;
   let currentMs = inputs.predictMs(current);
   let recipes = inputs.first;
-  while (links.length < inputs.maxLinks) {
+  for (;;) {
     const best = fastest(recipes, inputs.predictMs);
     if (!best || best.ms > currentMs * (1 - MIN_LINK_GAIN)) break;
     links.push(best.recipe);
     current = best.recipe.schedule;
     currentMs = best.ms;
+    if (links.length >= inputs.maxLinks) break;
     recipes = inputs.recipesAt(current);
   }
   if (links.length < 2) return undefined;
