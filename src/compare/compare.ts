@@ -2,6 +2,9 @@
  * COLT against ONNX Runtime on one workload instance: the schedule measured by COLT's
  * engine, then the equivalent ONNX graph in ONNX Runtime on the same cores, inputs and
  * thread count, its output checked against COLT's reference; OpenBLAS too for matmuls.
+ * With several rounds the sides alternate, each round taking its share of the measuring
+ * time, and the ratio is the median of the rounds' ratios: on a machine whose speed drifts
+ * over minutes (a shared virtual machine), a slow minute then falls on both sides.
  */
 import { flopCount } from "../ir/program.ts";
 import { openBlasAvailable, timeSgemm } from "../measure/blas.ts";
@@ -10,7 +13,7 @@ import { MeasurementEngine } from "../measure/engine.ts";
 import type { MemoryLimit } from "../measure/memory-limit.ts";
 import { CandidateError } from "../measure/errors.ts";
 import { referenceOutput } from "../measure/evaluate.ts";
-import { summarize, type TimingSummary } from "../measure/stats.ts";
+import { median, summarize, type TimingSummary } from "../measure/stats.ts";
 import { onnxGraphOf } from "../onnx/graphs.ts";
 import { buildOnnxModel, type OnnxModel } from "../onnx/model.ts";
 import type { Schedule } from "../schedule/schedule.ts";
@@ -25,8 +28,10 @@ export interface CompareOptions {
   readonly cacheDir: string;
   readonly threads: number;
   readonly seed: number;
-  /** Minimum measuring time of each side, after warm-up. */
+  /** Minimum measuring time of each side, after warm-up, split over the rounds. */
   readonly minMs: number;
+  /** Times the sides alternate (default 1: each side measured once). */
+  readonly rounds?: number;
   /** Per run of either side: an unscheduled program at paper size takes many seconds a run. */
   readonly runTimeoutMs?: number;
   /** Memory the workload's tensors may take (default: the environment, else the machine's). */
@@ -50,8 +55,10 @@ export interface Comparison {
   readonly ort: SideTiming & { readonly error: number; readonly version: string };
   /** cblas_sgemm on the same shape, for matmul and batch-matmul when OpenBLAS is installed. */
   readonly openblas: SideTiming | null;
-  /** COLT's speed over ONNX Runtime's: ORT's median time / COLT's. */
+  /** COLT's speed over ONNX Runtime's: the median over rounds of ORT's median time / COLT's. */
   readonly ratio: number;
+  /** Each round's ratio, in the order measured. */
+  readonly roundRatios: readonly number[];
 }
 
 const SGEMM_WORKLOADS = ["matmul", "batch-matmul"];
@@ -65,63 +72,95 @@ export async function compareWithOrt(o: CompareOptions): Promise<Comparison> {
     ...t,
     gflops: flops / (t.medianMs * 1e6),
   });
+  const rounds = o.rounds ?? 1;
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new RangeError(`compare: rounds must be a positive integer, got ${rounds}`);
+  const minMs = o.minMs / rounds;
   const engine = new MeasurementEngine({
     compiler: o.compiler,
     cacheDir: o.cacheDir,
     threads: o.threads,
     seed: o.seed,
-    minMs: o.minMs,
+    minMs,
     runTimeoutMs: o.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
     memoryLimit: o.memoryLimit,
   });
-  const m = await engine.measure(o.schedule);
-  if (m.status !== "ok" || !m.timing) {
-    throw new CandidateError(
-      m.status === "ok" ? "bad-output" : m.status,
-      m.detail ?? "no timing",
-      `${o.workload} schedule`,
-    );
-  }
   const reference = await referenceOutput(program, {
     compiler: o.compiler,
     cacheDir: o.cacheDir,
     seed: o.seed,
     runTimeoutMs: o.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
   });
-  const ortRun = await runOrt(onnxModel, {
-    workload: o.workload,
-    threads: o.threads,
-    cpus: engine.pinnedCpus(),
-    seed: o.seed,
-    minMs: o.minMs,
-    timeoutMs: o.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
-  });
-  const ortError = checkOrtOutput(o.workload, ortRun.output, reference);
-  const ortTiming = withSpeed(summarize(ortRun.times));
-  let openblas: SideTiming | null = null;
-  if (SGEMM_WORKLOADS.includes(o.workload) && openBlasAvailable(o.compiler)) {
-    const p = program.params;
-    const times = await timeSgemm(
-      { M: p.M, N: p.N, K: p.K, batch: o.workload === "batch-matmul" ? p.B : 1 },
-      {
-        compiler: o.compiler,
-        cacheDir: o.cacheDir,
-        threads: o.threads,
-        minMs: o.minMs,
-        cpus: engine.pinnedCpus(),
-      },
-    );
-    openblas = withSpeed(summarize(times));
+  const blas =
+    SGEMM_WORKLOADS.includes(o.workload) && openBlasAvailable(o.compiler)
+      ? { M: program.params.M, N: program.params.N, K: program.params.K }
+      : null;
+  const colt: TimingSummary[] = [];
+  const ortRounds: TimingSummary[] = [];
+  const blasRounds: TimingSummary[] = [];
+  let coltError = 0;
+  let ortError = 0;
+  for (let round = 0; round < rounds; round++) {
+    const m = await engine.measure(o.schedule);
+    if (m.status !== "ok" || !m.timing) {
+      throw new CandidateError(
+        m.status === "ok" ? "bad-output" : m.status,
+        m.detail ?? "no timing",
+        `${o.workload} schedule`,
+      );
+    }
+    colt.push(m.timing);
+    coltError = Math.max(coltError, m.error ?? 0);
+    const ortRun = await runOrt(onnxModel, {
+      workload: o.workload,
+      threads: o.threads,
+      cpus: engine.pinnedCpus(),
+      seed: o.seed,
+      minMs,
+      timeoutMs: o.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
+    });
+    ortError = Math.max(ortError, checkOrtOutput(o.workload, ortRun.output, reference));
+    ortRounds.push(summarize(ortRun.times));
+    if (blas) {
+      const times = await timeSgemm(
+        { ...blas, batch: o.workload === "batch-matmul" ? program.params.B : 1 },
+        {
+          compiler: o.compiler,
+          cacheDir: o.cacheDir,
+          threads: o.threads,
+          minMs,
+          cpus: engine.pinnedCpus(),
+        },
+      );
+      blasRounds.push(summarize(times));
+    }
   }
+  const roundRatios = colt.map((c, i) => ortRounds[i].medianMs / c.medianMs);
   return {
     workload: o.workload,
     shape: program.params,
     threads: o.threads,
     cpus: engine.pinnedCpus(),
     flops,
-    colt: { ...withSpeed(m.timing), error: m.error ?? 0 },
-    ort: { ...ortTiming, error: ortError, version: ort.env.versions.node ?? "unknown" },
-    openblas,
-    ratio: ortTiming.medianMs / m.timing.medianMs,
+    colt: { ...withSpeed(pooled(colt)), error: coltError },
+    ort: {
+      ...withSpeed(pooled(ortRounds)),
+      error: ortError,
+      version: ort.env.versions.node ?? "unknown",
+    },
+    openblas: blas ? withSpeed(pooled(blasRounds)) : null,
+    ratio: median(roundRatios),
+    roundRatios,
+  };
+}
+
+/** One side over its rounds: the median of the rounds' medians and spreads, every repetition counted. */
+function pooled(rounds: readonly TimingSummary[]): TimingSummary {
+  if (rounds.length === 1) return rounds[0];
+  return {
+    medianMs: median(rounds.map((r) => r.medianMs)),
+    minMs: Math.min(...rounds.map((r) => r.minMs)),
+    spread: median(rounds.map((r) => r.spread)),
+    reps: rounds.reduce((n, r) => n + r.reps, 0),
   };
 }

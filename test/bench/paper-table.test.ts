@@ -31,6 +31,7 @@ function comparison(workload: string, threads: number, openblas: SideTiming | nu
     ort: { ...timing(30, 66.7), error: 1e-7, version: "1.30.0" },
     openblas,
     ratio: 1.5,
+    roundRatios: [1.5],
   };
 }
 

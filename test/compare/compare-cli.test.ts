@@ -27,6 +27,7 @@ interface ComparisonJson {
   ort: Side & { version: string };
   openblas: Side | null;
   ratio: number;
+  roundRatios: number[];
   schedule: { source: string; run: string | null; trace: string };
 }
 
@@ -40,6 +41,8 @@ describe("colt compare", () => {
         "examples/schedules/matmul-small.sched",
         "--min-ms",
         "20",
+        "--rounds",
+        "1",
         "--json",
       ],
       env,
@@ -57,6 +60,24 @@ describe("colt compare", () => {
     }
     expect(c.ort.version).toMatch(/^1\.30\./);
     expect(c.ratio).toBeCloseTo(c.ort.medianMs / c.colt.medianMs, 6);
+    expect(c.roundRatios).toEqual([c.ratio]);
+  });
+
+  it("alternates the sides in rounds and gives the median of the rounds' ratios", () => {
+    const args = ["compare", "matmul", "--schedule", "examples/schedules/matmul-small.sched"];
+    const r = colt([...args, "--min-ms", "30", "--rounds", "3", "--json"], env);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const c = JSON.parse(r.stdout) as ComparisonJson;
+    expect(c.roundRatios).toHaveLength(3);
+    expect(c.ratio).toBe([...c.roundRatios].sort((a, b) => a - b)[1]);
+    for (const side of [c.colt, c.ort]) expect(side.reps).toBeGreaterThanOrEqual(3 * 3);
+    const text = colt([...args, "--min-ms", "30", "--rounds", "2"], env);
+    expect(text.stdout).toMatch(/median of 2 alternating rounds: \d+\.\d\dx \d+\.\d\dx\)/);
+    const bad = colt([...args, "--rounds", "0"], env);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+    expect(bad.stderr).toContain("--rounds");
   });
 
   it("compares a run's best schedule, on the run's shape, and prints both times", () => {

@@ -34,6 +34,7 @@ interface CompareCliOptions extends WorkloadOptions {
   threads?: number;
   seed: number;
   minMs: number;
+  rounds: number;
   db?: string;
   json?: boolean;
   maxMemory?: string;
@@ -57,9 +58,15 @@ export function registerCompare(program: Command): void {
     .option("--seed <n>", "seed of the random inputs", parsePositiveInt("--seed"), 1)
     .option(
       "--min-ms <ms>",
-      "minimum measuring time of each side",
+      "minimum measuring time of each side, split over the rounds",
       parsePositiveInt("--min-ms"),
       300,
+    )
+    .option(
+      "--rounds <n>",
+      "times the sides alternate; the ratio is the median of the rounds' ratios",
+      parsePositiveInt("--rounds"),
+      3,
     )
     .option(...MAX_MEMORY_OPTION)
     .option(...DB_OPTION)
@@ -83,6 +90,7 @@ export function registerCompare(program: Command): void {
         threads,
         seed: opts.seed,
         minMs: opts.minMs,
+        rounds: opts.rounds,
         onnxModel: loadTaskOnnx(workload, opts),
       });
       if (opts.json) {
@@ -129,8 +137,12 @@ function formatComparison(r: Comparison, chosen: ChosenSchedule): string {
     ),
   ];
   if (r.openblas) lines.push(side("OpenBLAS", r.openblas, "cblas_sgemm, same shape and cores"));
+  const rounds =
+    r.roundRatios.length > 1
+      ? `, median of ${r.roundRatios.length} alternating rounds: ${r.roundRatios.map((x) => `${x.toFixed(2)}x`).join(" ")}`
+      : "";
   lines.push(
-    `  COLT / ORT    ${r.ratio.toFixed(2)}x (${r.ratio >= 1 ? "COLT faster" : "ONNX Runtime faster"}: ORT time / COLT time)`,
+    `  COLT / ORT    ${r.ratio.toFixed(2)}x (${r.ratio >= 1 ? "COLT faster" : "ONNX Runtime faster"}: ORT time / COLT time${rounds})`,
   );
   return lines.join("\n") + "\n";
 }
