@@ -2,11 +2,15 @@
  * The headline comparison: per workload at paper size and per thread count, `colt tune`
  * (the library call: default strategy, offline proposers), then its best schedule against
  * the equivalent ONNX graph in ONNX Runtime (and OpenBLAS for matmul), side by side.
- * Rewrites the headline table of docs/benchmarks.md in place (between its markers).
+ * Rewrites the headline table of docs/benchmarks.md in place (between its markers), and
+ * keeps each row's tuned schedule (`<workload>-<threads>t.sched` in `--schedules`, by
+ * default `bench-paper/` in COLT's cache directory) so a row can be measured again.
  *
- *   npm run bench:paper -- [--workloads a,b] [--threads 1,2] [--trials 64] [--min-ms 1000] [--doc docs/benchmarks.md]
+ *   npm run bench:paper -- [--workloads a,b] [--threads 1,2] [--trials 64] [--min-ms 1000]
+ *     [--rounds 3] [--doc docs/benchmarks.md] [--schedules DIR]
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { format, resolveConfig } from "prettier";
 import { compareWithOrt, type Comparison } from "../src/compare/compare.ts";
@@ -32,7 +36,9 @@ const { values } = parseArgs({
     seed: { type: "string", default: "1" },
     "tune-min-ms": { type: "string", default: "50" },
     "min-ms": { type: "string", default: "1000" },
+    rounds: { type: "string", default: "3" },
     doc: { type: "string", default: "docs/benchmarks.md" },
+    schedules: { type: "string" },
   },
 });
 const trials = Number(values.trials);
@@ -45,6 +51,8 @@ try {
 }
 const compiler = detectCompiler();
 const dir = cacheDir();
+const schedulesDir = values.schedules ?? join(dir, "bench-paper");
+mkdirSync(schedulesDir, { recursive: true });
 const profile = await machineProfile(compiler, dir);
 const ort = await loadOrt();
 
@@ -79,11 +87,19 @@ for (const workload of values.workloads.split(",")) {
       threads,
       seed,
       minMs: Number(values["min-ms"]),
+      rounds: Number(values.rounds),
     });
     rows.push(c);
+    const scheduleFile = join(schedulesDir, `${workload}-${threads}t.sched`);
+    writeFileSync(
+      scheduleFile,
+      `# bench:paper ${new Date().toISOString()}, seed ${seed}, ${trials} trials, ${threads} thread(s): ` +
+        `${tuned.best.ms.toFixed(3)} ms in the tune, ${c.colt.medianMs.toFixed(3)} ms against ONNX Runtime\n` +
+        tuned.best.schedule.text(),
+    );
     process.stdout.write(
       `${workload} ${threads}T: COLT ${c.colt.medianMs.toFixed(3)} ms, ORT ${c.ort.medianMs.toFixed(3)} ms` +
-        `${c.openblas ? `, OpenBLAS ${c.openblas.medianMs.toFixed(3)} ms` : ""}, COLT / ORT ${c.ratio.toFixed(2)}\n`,
+        `${c.openblas ? `, OpenBLAS ${c.openblas.medianMs.toFixed(3)} ms` : ""}, COLT / ORT ${c.ratio.toFixed(2)} (${scheduleFile})\n`,
     );
   }
 }
