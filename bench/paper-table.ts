@@ -16,6 +16,11 @@ const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.
 
 export function paperTable(header: PaperHeader, rows: readonly Comparison[]): string {
   const p = header.profile;
+  const rounds = Math.max(1, ...rows.map((c) => c.roundRatios.length));
+  const order =
+    rounds > 1
+      ? `alternating in ${rounds} rounds (COLT / ORT: the median of the rounds' ratios)`
+      : "measured one after the other";
   const lines = [
     "```sh",
     header.command,
@@ -24,7 +29,7 @@ export function paperTable(header: PaperHeader, rows: readonly Comparison[]): st
     `${p.cpuModel}, ${p.cores} cores, calibrated peak ${(p.peakFlopsPerCore / 1e9).toFixed(0)} GFLOP/s per core; ` +
       `${header.compiler}; COLT tuned ${header.trials} trials per row (default strategy, offline proposers); ` +
       `ONNX Runtime ${header.ortVersion} (CPU provider, graph optimizations all); ${header.date}. ` +
-      "Medians of repeated runs, each side pinned to the same cores, measured one after the other; " +
+      `Medians of repeated runs, each side pinned to the same cores, ${order}; ` +
       "ONNX Runtime's output checked against COLT's reference.",
     "",
     "| workload | threads | COLT (ms) | ONNX Runtime (ms) | OpenBLAS (ms) | COLT / ORT | COLT GFLOP/s | % of peak |",

@@ -53,5 +53,21 @@ describe("bench:paper table", () => {
     expect(table).toContain("| matmul | 1 | 20.0 | 30.0 | 25.0 | **1.50×** | 100.0 | 100% |");
     // Two cores: the peak doubles, and softmax has no OpenBLAS column.
     expect(table).toContain("| softmax | 2 | 20.0 | 30.0 | – | **1.50×** | 100.0 | 50% |");
+    expect(table).toContain("measured one after the other");
+  });
+
+  it("says when the sides alternated in rounds", () => {
+    const header = {
+      profile,
+      compiler: "cc 12",
+      ortVersion: "1.30.0",
+      trials: 64,
+      date: "2026-11-30",
+      command: "npm run bench:paper",
+    };
+    const row = { ...comparison("matmul", 1, null), roundRatios: [1.4, 1.5, 1.6] };
+    expect(paperTable(header, [row])).toContain(
+      "alternating in 3 rounds (COLT / ORT: the median of the rounds' ratios)",
+    );
   });
 });
