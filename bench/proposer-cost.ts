@@ -7,11 +7,12 @@
  * quality is judged with `npm run bench:fidelity`. Used to screen the levers of issue 18.
  *
  *   npm run bench:proposer-cost -- [--workloads a,b] [--size small] [--seeds 3] [--trials 48]
- *     [--levers colt-rounds-by-cost,colt-rounds-8-calls,colt-frontier-next,colt-shared-rounds+colt-frontier-next]
+ *     [--levers colt-rounds-by-cost,lambda,graded-bucket,colt-shared-rounds+colt-frontier-next]
  *     [--first-seed 1] [--skip mcts,colt]   (to split a screen over processes)
  *
- * Prints per workload and variant (mcts; colt; colt with each lever or round length of
- * `--levers`, or several joined by "+") the median over seeds
+ * Prints per workload and variant (mcts; colt; colt with each of `--levers`: a fidelity
+ * ablation variant or group by name, as `bench:fidelity --ablations` takes them, or
+ * variants joined by "+") the median over seeds
  * of the proxy speed over MCTS's, the proposer cost and its ratio to MCTS's, and the
  * largest model's share of the calls.
  */
@@ -26,7 +27,8 @@ import { offlineBucket } from "../src/models/offline/proposers.ts";
 import type { Schedule } from "../src/schedule/schedule.ts";
 import { largestShareOf } from "../src/search/bench.ts";
 import type { ColtOptions } from "../src/search/colt.ts";
-import { ABLATIONS } from "../src/cli/fidelity.ts";
+import { ablationVariants } from "../src/cli/fidelity.ts";
+import type { Proposer } from "../src/search/proposer.ts";
 import { tune } from "../src/search/tune.ts";
 import { instantiate, layerNames, SIZE_NAMES, type SizeName } from "../src/workloads/registry.ts";
 
@@ -84,28 +86,39 @@ interface Variant {
   readonly name: string;
   readonly strategy: "colt" | "mcts";
   readonly colt: Partial<ColtOptions>;
+  readonly proposers?: (seed: number) => readonly Proposer[];
 }
-const leverOptions = (name: string): Partial<ColtOptions> =>
-  Object.assign(
-    {},
-    ...name.split("+").map((lever) => {
-      const levers = [...ABLATIONS.levers, ...ABLATIONS["round-length"]];
-      const variant = levers.find((v) => v.name === lever);
-      if (!variant) throw new Error(`--levers: one of ${levers.map((v) => v.name).join(", ")}`);
-      return variant.colt;
-    }),
-  );
+/** One `--levers` entry: an ablation group (each of its variants), or variants joined by "+" into one. */
+const leverVariants = (entry: string): Variant[] => {
+  if (!entry.includes("+"))
+    return ablationVariants(entry).map((v) => ({
+      name: `colt + ${v.name}`,
+      strategy: "colt",
+      colt: v.colt ?? {},
+      proposers: v.proposers,
+    }));
+  const joined = entry.split("+").map((name) => {
+    const found = ablationVariants(name);
+    if (found.length !== 1)
+      throw new Error(`--levers: '${name}' is a group; join single variants with +`);
+    return found[0];
+  });
+  return [
+    {
+      name: `colt + ${entry}`,
+      strategy: "colt",
+      colt: Object.assign({}, ...joined.map((v) => v.colt ?? {})),
+      proposers: joined.find((v) => v.proposers)?.proposers,
+    },
+  ];
+};
 const allVariants: Variant[] = [
   { name: "mcts", strategy: "mcts", colt: {} },
   { name: "colt", strategy: "colt", colt: {} },
   ...values.levers
     .split(",")
     .filter((l) => l !== "")
-    .map((l) => ({
-      name: `colt + ${l}`,
-      strategy: "colt" as const,
-      colt: leverOptions(l),
-    })),
+    .flatMap(leverVariants),
 ];
 const variants = allVariants.filter((v) => !values.skip.split(",").includes(v.name));
 
@@ -132,7 +145,7 @@ for (const workload of values.workloads.split(",")) {
         engine,
         profile: PROFILE,
         threads: 1,
-        proposers: offlineBucket(seed),
+        proposers: (v.proposers ?? offlineBucket)(seed),
         costModel: new LearnedCostModel({ profile: PROFILE, seed, threads: 1 }),
         colt: v.colt,
       });
