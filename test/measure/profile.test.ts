@@ -19,11 +19,13 @@ describe("machine profile", () => {
     expect(first.bandwidthPerCore).toBeGreaterThan(1e8);
     expect(first.readBandwidthPerCore).toBeGreaterThan(1e8);
     expect(first.cacheBytesPerCore).toBeGreaterThanOrEqual(32 * 1024);
-    // A shared last-level cache (8 private caches or more) gets its own triad bandwidth,
-    // above the memory's.
+    // A shared last-level cache (8 private caches or more) gets its own triad bandwidth. It
+    // need not beat the memory's: one core of a virtual machine on an Intel Xeon (model 207,
+    // 260 MiB L3) streamed 11.6 GB/s from it against 13.2 from memory, so the roofline takes
+    // the larger of the two (roofline.test.ts).
     if (first.sharedCacheBytes !== undefined) {
       expect(first.sharedCacheBytes).toBeGreaterThanOrEqual(8 * first.cacheBytesPerCore);
-      expect(first.sharedCacheBandwidthPerCore).toBeGreaterThan(first.bandwidthPerCore);
+      expect(first.sharedCacheBandwidthPerCore).toBeGreaterThan(1e8);
       // and a triad per footprint, from above one private cache to twice the shared one.
       const footprints = first.sharedCacheBandwidths!.map((p) => p.bytes);
       expect(footprints[0]).toBeGreaterThan(first.cacheBytesPerCore);
