@@ -25,7 +25,7 @@ import type { Runner } from "../src/measure/runner.ts";
 import { median } from "../src/measure/stats.ts";
 import { offlineBucket } from "../src/models/offline/proposers.ts";
 import type { Schedule } from "../src/schedule/schedule.ts";
-import { largestShareOf } from "../src/search/bench.ts";
+import { largestShareOf, type BenchVariant } from "../src/search/bench.ts";
 import type { ColtOptions } from "../src/search/colt.ts";
 import { ablationVariants } from "../src/cli/fidelity.ts";
 import type { Proposer } from "../src/search/proposer.ts";
@@ -88,29 +88,20 @@ interface Variant {
   readonly colt: Partial<ColtOptions>;
   readonly proposers?: (seed: number) => readonly Proposer[];
 }
+/** COLT with the settings (and proposers) of the given ablation variants together. */
+const coltWith = (name: string, joined: readonly BenchVariant[]): Variant => ({
+  name: `colt + ${name}`,
+  strategy: "colt",
+  colt: Object.assign({}, ...joined.map((v) => v.colt ?? {})),
+  proposers: joined.find((v) => v.proposers)?.proposers,
+});
 /** One `--levers` entry: an ablation group (each of its variants), or variants joined by "+" into one. */
 const leverVariants = (entry: string): Variant[] => {
-  if (!entry.includes("+"))
-    return ablationVariants(entry).map((v) => ({
-      name: `colt + ${v.name}`,
-      strategy: "colt",
-      colt: v.colt ?? {},
-      proposers: v.proposers,
-    }));
-  const joined = entry.split("+").map((name) => {
-    const found = ablationVariants(name);
-    if (found.length !== 1)
-      throw new Error(`--levers: '${name}' is a group; join single variants with +`);
-    return found[0];
-  });
-  return [
-    {
-      name: `colt + ${entry}`,
-      strategy: "colt",
-      colt: Object.assign({}, ...joined.map((v) => v.colt ?? {})),
-      proposers: joined.find((v) => v.proposers)?.proposers,
-    },
-  ];
+  const parts = entry.split("+").map(ablationVariants);
+  if (parts.length === 1) return parts[0].map((v) => coltWith(v.name, [v]));
+  if (parts.some((found) => found.length !== 1))
+    throw new Error(`--levers: '${entry}' joins a group; join single variants with +`);
+  return [coltWith(entry, parts.flat())];
 };
 const allVariants: Variant[] = [
   { name: "mcts", strategy: "mcts", colt: {} },

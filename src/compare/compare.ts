@@ -91,11 +91,12 @@ export async function compareWithOrt(o: CompareOptions): Promise<Comparison> {
     seed: o.seed,
     runTimeoutMs: o.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
   });
-  const blas =
+  const p = program.params;
+  const sgemmShape =
     SGEMM_WORKLOADS.includes(o.workload) && openBlasAvailable(o.compiler)
-      ? { M: program.params.M, N: program.params.N, K: program.params.K }
+      ? { M: p.M, N: p.N, K: p.K, batch: o.workload === "batch-matmul" ? p.B : 1 }
       : null;
-  const colt: TimingSummary[] = [];
+  const coltRounds: TimingSummary[] = [];
   const ortRounds: TimingSummary[] = [];
   const blasRounds: TimingSummary[] = [];
   let coltError = 0;
@@ -109,7 +110,7 @@ export async function compareWithOrt(o: CompareOptions): Promise<Comparison> {
         `${o.workload} schedule`,
       );
     }
-    colt.push(m.timing);
+    coltRounds.push(m.timing);
     coltError = Math.max(coltError, m.error ?? 0);
     const ortRun = await runOrt(onnxModel, {
       workload: o.workload,
@@ -121,34 +122,31 @@ export async function compareWithOrt(o: CompareOptions): Promise<Comparison> {
     });
     ortError = Math.max(ortError, checkOrtOutput(o.workload, ortRun.output, reference));
     ortRounds.push(summarize(ortRun.times));
-    if (blas) {
-      const times = await timeSgemm(
-        { ...blas, batch: o.workload === "batch-matmul" ? program.params.B : 1 },
-        {
-          compiler: o.compiler,
-          cacheDir: o.cacheDir,
-          threads: o.threads,
-          minMs,
-          cpus: engine.pinnedCpus(),
-        },
-      );
+    if (sgemmShape) {
+      const times = await timeSgemm(sgemmShape, {
+        compiler: o.compiler,
+        cacheDir: o.cacheDir,
+        threads: o.threads,
+        minMs,
+        cpus: engine.pinnedCpus(),
+      });
       blasRounds.push(summarize(times));
     }
   }
-  const roundRatios = colt.map((c, i) => ortRounds[i].medianMs / c.medianMs);
+  const roundRatios = coltRounds.map((c, i) => ortRounds[i].medianMs / c.medianMs);
   return {
     workload: o.workload,
     shape: program.params,
     threads: o.threads,
     cpus: engine.pinnedCpus(),
     flops,
-    colt: { ...withSpeed(pooled(colt)), error: coltError },
+    colt: { ...withSpeed(pooled(coltRounds)), error: coltError },
     ort: {
       ...withSpeed(pooled(ortRounds)),
       error: ortError,
       version: ort.env.versions.node ?? "unknown",
     },
-    openblas: blas ? withSpeed(pooled(blasRounds)) : null,
+    openblas: sgemmShape ? withSpeed(pooled(blasRounds)) : null,
     ratio: median(roundRatios),
     roundRatios,
   };

@@ -35,19 +35,21 @@ function comparison(workload: string, threads: number, openblas: SideTiming | nu
   };
 }
 
+const HEADER = {
+  profile,
+  compiler: "cc 12",
+  ortVersion: "1.30.0",
+  trials: 64,
+  date: "2026-11-30",
+  command: "npm run bench:paper",
+};
+
 describe("bench:paper table", () => {
   it("has the machine in the header and one row per workload and thread count", () => {
-    const table = paperTable(
-      {
-        profile,
-        compiler: "cc 12",
-        ortVersion: "1.30.0",
-        trials: 64,
-        date: "2026-11-30",
-        command: "npm run bench:paper",
-      },
-      [comparison("matmul", 1, timing(25, 80)), comparison("softmax", 2, null)],
-    );
+    const table = paperTable(HEADER, [
+      comparison("matmul", 1, timing(25, 80)),
+      comparison("softmax", 2, null),
+    ]);
     expect(table).toContain("Test CPU 9000, 2 cores, calibrated peak 100 GFLOP/s per core");
     expect(table).toContain("COLT tuned 64 trials per row");
     expect(table).toContain("| matmul | 1 | 20.0 | 30.0 | 25.0 | **1.50×** | 100.0 | 100% |");
@@ -57,16 +59,8 @@ describe("bench:paper table", () => {
   });
 
   it("says when the sides alternated in rounds", () => {
-    const header = {
-      profile,
-      compiler: "cc 12",
-      ortVersion: "1.30.0",
-      trials: 64,
-      date: "2026-11-30",
-      command: "npm run bench:paper",
-    };
     const row = { ...comparison("matmul", 1, null), roundRatios: [1.4, 1.5, 1.6] };
-    expect(paperTable(header, [row])).toContain(
+    expect(paperTable(HEADER, [row])).toContain(
       "alternating in 3 rounds (COLT / ORT: the median of the rounds' ratios)",
     );
   });
