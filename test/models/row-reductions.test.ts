@@ -144,19 +144,26 @@ describe("streamed one-pass recipe", () => {
     expect(added("aarch64-neon")).toEqual(["prefetch X in Y at jo ahead i 1"]);
     // Tensors that stay in the private caches of the cores used gain nothing from either.
     expect(streamedRows(onePass, findTarget("x86-avx512"), 2)).toBeUndefined();
-    // Softmax's output reads no row input (it normalizes the exps row in L1): not streamed.
+  });
+
+  it("prefetches from the stage computed in the output's row that reads the row input (softmax's exps)", () => {
     const softmax = rowsInOnePass(
       Schedule.initial(instantiate("softmax", "small", { rows: 5, cols: 203 })),
       tile,
       2,
     )!;
-    expect(streamedRows(softmax, smallCaches("x86-avx512"), 2)).toBeUndefined();
+    const added = streamedRows(softmax, smallCaches("x86-avx512"), 2)!
+      .steps.slice(softmax.steps.length)
+      .map(printTransform);
+    expect(added).toEqual(["stream_store Y", "prefetch X in exps at jo ahead i 1"]);
+    expect(streamedRows(softmax, findTarget("x86-avx512"), 2)).toBeUndefined();
   });
 
   it("computes the reference at odd shapes on 2 threads", async () => {
     const cases = [
       ["rmsnorm", { rows: 7, cols: 331 }],
       ["layernorm", { rows: 6, cols: 197 }],
+      ["softmax", { rows: 5, cols: 203 }],
     ] as const;
     const results = await inBatches(cases, 2, ([w, shape]) => {
       const onePass = rowsInOnePass(Schedule.initial(instantiate(w, "small", shape)), tile, 2)!;

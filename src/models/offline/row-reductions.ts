@@ -155,10 +155,12 @@ export function rowsInOnePass(
 
 /**
  * A one-pass form with its output streamed past the caches (x86) and the next row of each
- * row input prefetched while this row is written (only where the output reads a row input
- * itself): the row statistics of the next row then
- * read it from L2. rmsnorm 1024x4096 as C by hand (Zen 5): 708 us, 628 us streamed, 505 us
- * with both; the prefetch alone made it slower.
+ * row input prefetched while this row is finished: by the output where it reads a row input
+ * itself, else by a stage computed in the output's row loop that does (softmax's exps,
+ * whose exp work hides the fetch). The row statistics of the next row then read it from L2.
+ * rmsnorm 1024x4096 as C by hand (Zen 5): 708 us, 628 us streamed, 505 us with both; the
+ * prefetch alone made it slower. softmax at paper size (Intel Xeon, Emerald Rapids, one
+ * thread): 31-35 ms, 25 ms streamed, 23 ms with the prefetch in exps.
  */
 export function streamedRows(
   recipe: AppliedRecipe,
@@ -168,42 +170,63 @@ export function streamedRows(
   const chain = new StepChain(recipe.schedule);
   chain.steps.push(...recipe.steps);
   const program = recipe.schedule.state.program;
+  const streams = (tensor: string) => passesPrivateCaches(program, tensor, target, threads);
   let changed = false;
   for (const out of program.outputs) {
     const st = chain.stage(out);
-    const vectorAt = st.loops.findIndex((l) => l.annotation === "vector");
-    if (vectorAt < 1 || st.placement.k !== "root") continue;
-    const streams = (tensor: string) => passesPrivateCaches(program, tensor, target, threads);
+    if (st.placement.k !== "root" || !st.loops.some((l) => l.annotation === "vector")) continue;
+    const rowLoop = st.loops[0].name;
+    const inRow = chain.schedule.state.stages.filter(
+      (x) => x.placement.k === "at" && x.placement.consumer === out && x.placement.loop === rowLoop,
+    );
+    const prefetches = [st, ...inRow]
+      .map((host) => rowPrefetches(program, host, streams))
+      .find((p) => p.length > 0);
+    // Streaming alone, an output computed from a row already in L1 (softmax's normalized
+    // exps), measured slower: softmax paper 12.9 ms against 8.6 ms without it (Zen 5 VM).
+    if (!prefetches) continue;
     const steps: Transform[] = [];
     if (target.isa.arch === "x86_64" && streams(out))
       steps.push({ kind: "stream_store", stage: out });
-    const stage = stageDefinition(program, out);
-    const rowAxis = stage.axes[0]?.name;
-    forEachRead(stage.body, (r) => {
-      const rowInput =
-        program.inputs.some((t) => t.name === r.tensor) &&
-        streams(r.tensor) &&
-        r.idx.length > 0 &&
-        freeVars(r.idx[0]).has(rowAxis);
-      if (rowInput && !steps.some((t) => t.kind === "prefetch" && t.tensor === r.tensor)) {
-        steps.push({
-          kind: "prefetch",
-          stage: out,
-          tensor: r.tensor,
-          at: st.loops[vectorAt - 1].name,
-          ahead: st.loops[0].name,
-          distance: 1,
-        });
-      }
-    });
-    // Streaming alone, an output computed from a row already in L1 (softmax's normalized
-    // exps), measured slower: softmax paper 12.9 ms against 8.6 ms without it (Zen 5 VM).
-    if (!steps.some((t) => t.kind === "prefetch")) continue;
-    const applied = applyAll(chain.schedule, "", steps);
+    const applied = applyAll(chain.schedule, "", [...steps, ...prefetches]);
     if (applied) changed = true;
     chain.take(applied);
   }
   return changed ? chain.recipe(`${recipe.name}, output streamed, next row prefetched`) : undefined;
+}
+
+/**
+ * A prefetch of the next row of each input the stage reads along its row (first) axis,
+ * issued from the loop around its vector loop: none for a stage not vectorized, or for
+ * inputs that stay in the private caches.
+ */
+function rowPrefetches(
+  program: Program,
+  st: StageState,
+  streams: (tensor: string) => boolean,
+): Transform[] {
+  const vectorAt = st.loops.findIndex((l) => l.annotation === "vector");
+  if (vectorAt < 1) return [];
+  const rowAxis = stageDefinition(program, st.name).axes[0]?.name;
+  const out: Transform[] = [];
+  forEachRead(stageDefinition(program, st.name).body, (r) => {
+    const rowInput =
+      program.inputs.some((t) => t.name === r.tensor) &&
+      streams(r.tensor) &&
+      r.idx.length > 0 &&
+      freeVars(r.idx[0]).has(rowAxis);
+    if (rowInput && !out.some((t) => t.kind === "prefetch" && t.tensor === r.tensor)) {
+      out.push({
+        kind: "prefetch",
+        stage: st.name,
+        tensor: r.tensor,
+        at: st.loops[vectorAt - 1].name,
+        ahead: st.loops[0].name,
+        distance: 1,
+      });
+    }
+  });
+  return out;
 }
 
 /** Recipe steps applied one after another, each to the schedule the previous one left. */
