@@ -23,6 +23,7 @@ import { machineProfile } from "../src/measure/profile.ts";
 import { offlineBucket } from "../src/models/offline/proposers.ts";
 import { Schedule } from "../src/schedule/schedule.ts";
 import { tune } from "../src/search/tune.ts";
+import { DEFAULT_FINALISTS, FINAL_ROUNDS } from "../src/search/finalists.ts";
 import { checkMarkers, replaceBetweenMarkers } from "../src/util/doc-markers.ts";
 import { instantiate, layerNames } from "../src/workloads/registry.ts";
 import { paperTable } from "./paper-table.ts";
@@ -78,6 +79,8 @@ for (const workload of values.workloads.split(",")) {
       threads,
       proposers: offlineBucket(seed),
       costModel: new LearnedCostModel({ profile, seed, threads }),
+      // As `colt tune` chooses its best.
+      finalists: { count: DEFAULT_FINALISTS, rounds: FINAL_ROUNDS },
     });
     const c = await compareWithOrt({
       workload,

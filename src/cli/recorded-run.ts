@@ -39,6 +39,7 @@ export interface RunSettings {
   readonly maxUsd?: number;
   readonly timeLimit?: number;
   readonly patience?: number;
+  readonly finalists?: number;
 }
 
 export interface RecordedRun {
@@ -49,6 +50,14 @@ export interface RecordedRun {
   readonly profile: MachineProfile;
   readonly baselineMs: number;
   readonly trials: TrialRecord[];
+  /** The final round's measurements (summary.json), which a strict replay answers from. */
+  readonly finalists: readonly RecordedFinalist[];
+}
+
+export interface RecordedFinalist {
+  readonly trial: number;
+  readonly againMs: readonly number[];
+  readonly failure?: string;
 }
 
 function readJson(dir: string, file: string, what: string): unknown {
@@ -78,6 +87,7 @@ export function readRecordedRun(dir: string): RecordedRun {
   const profile = readJson(dir, PROFILE_FILE, "the machine profile") as MachineProfile;
   const summary = readJson(dir, "summary.json", "the run did not finish") as {
     baselineMs?: unknown;
+    finalists?: RecordedFinalist[];
   };
   if (typeof summary.baselineMs !== "number")
     throw new UsageError(`--replay ${dir}: summary.json has no baselineMs`);
@@ -88,7 +98,16 @@ export function readRecordedRun(dir: string): RecordedRun {
         .filter((l) => l.trim() !== "")
         .map((l) => JSON.parse(l) as TrialRecord)
     : [];
-  return { dir, settings, bucket, records, profile, baselineMs: summary.baselineMs, trials };
+  return {
+    dir,
+    settings,
+    bucket,
+    records,
+    profile,
+    baselineMs: summary.baselineMs,
+    trials,
+    finalists: summary.finalists ?? [],
+  };
 }
 
 const REPLAYED_COMPILER = { command: "replay", version: "recorded", flags: [] } as const;
@@ -99,6 +118,8 @@ const REPLAYED_COMPILER = { command: "replay", version: "recorded", flags: [] } 
  */
 export class ReplayedMeasurements implements Runner {
   private readonly byTrace = new Map<string, TrialRecord>();
+  /** Final-round measurements answered so far, by trace. */
+  private readonly again = new Map<string, number>();
 
   constructor(private readonly run: RecordedRun) {
     for (const t of run.trials) if (!this.byTrace.has(t.trace)) this.byTrace.set(t.trace, t);
@@ -121,6 +142,30 @@ export class ReplayedMeasurements implements Runner {
     const out: Measurement[] = [];
     for (const s of schedules) out.push(await this.measure(s));
     return out;
+  }
+
+  /** The final round's measurements of the trial with this trace, in the order recorded. */
+  async measureAgain(schedule: Schedule): Promise<Measurement> {
+    const trace = schedule.text();
+    const t = this.byTrace.get(trace);
+    const f = t && this.run.finalists.find((x) => x.trial === t.trial);
+    if (!t || !f) {
+      throw new ReplayError(
+        `replay diverged: the recorded run's final round never measured this trace:\n${trace.trimEnd()}`,
+      );
+    }
+    const n = this.again.get(trace) ?? 0;
+    this.again.set(trace, n + 1);
+    if (n < f.againMs.length) return this.measurement(f.againMs[n], "ok", true, t.gflops);
+    // Recorded as "status: detail" (src/search/finalists.ts).
+    const [status, ...detail] = (f.failure ?? "crash").split(": ");
+    return this.measurement(
+      undefined,
+      status as Measurement["status"],
+      false,
+      undefined,
+      detail.length > 0 ? detail.join(": ") : undefined,
+    );
   }
 
   private measurement(

@@ -9,11 +9,17 @@
 import { printLoopNest } from "../ir/print.ts";
 import type { Measurement } from "../measure/engine.ts";
 import { MeasurementAbandonedError } from "../measure/errors.ts";
-import type { Runner } from "../measure/runner.ts";
+import type { Runner, SettledTime } from "../measure/runner.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import type { TrialRecord } from "../search/trials.ts";
 import type { Db } from "./database.ts";
-import { findMeasurement, insertMeasurement, recordTrial, type CompilerInfo } from "./records.ts";
+import {
+  findMeasurement,
+  insertMeasurement,
+  recordTrial,
+  settleCandidate,
+  type CompilerInfo,
+} from "./records.ts";
 
 export class RecordingEngine implements Runner {
   /** Measurements answered from the database. */
@@ -56,6 +62,16 @@ export class RecordingEngine implements Runner {
     insertMeasurement(this.db, this.runId, key, schedule.text(), m);
     this.measured++;
     return m;
+  }
+
+  /** Measured through the engine it wraps, never answered from the database. */
+  measureAgain(schedule: Schedule): Promise<Measurement> {
+    return this.inner.measure(schedule);
+  }
+
+  /** The final round's time (or failure) replaces the candidate's recorded one. */
+  settle(schedule: Schedule, outcome: SettledTime): void {
+    settleCandidate(this.db, this.runId, printLoopNest(schedule.lower()), outcome);
   }
 
   /** Called for every trial: adds its number, model and prediction to the record. */

@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import type { Measurement } from "../measure/engine.ts";
 import type { MachineProfile } from "../measure/profile.ts";
+import type { SettledTime } from "../measure/runner.ts";
 import type { TimingSummary } from "../measure/stats.ts";
 import type { TrialRecord } from "../search/trials.ts";
 import type { Db } from "./database.ts";
@@ -333,6 +334,30 @@ export function insertMeasurement(
     now(),
     process.pid,
   );
+}
+
+/**
+ * A tune's final round settled the candidate's time: the median over all its measurements
+ * replaces the recorded one (speed scaled with it), so the run's best and `colt best` rank
+ * on it; the first measurement stays in `timing`, which a resumed run replays. A candidate
+ * that failed when measured again is no longer verified.
+ */
+export function settleCandidate(
+  db: Db,
+  runId: string,
+  nestKey: string,
+  outcome: SettledTime,
+): void {
+  if ("failure" in outcome) {
+    db.prepare(
+      `UPDATE candidates SET verified = 0, ms = NULL, detail = ? WHERE run_id = ? AND nest_key = ?`,
+    ).run(`failed when measured again: ${outcome.failure}`, runId, nestKey);
+    return;
+  }
+  // SQLite evaluates every right-hand side on the row as it was: gflops scales by old/new.
+  db.prepare(
+    `UPDATE candidates SET gflops = gflops * ms / ?, ms = ? WHERE run_id = ? AND nest_key = ?`,
+  ).run(outcome.ms, outcome.ms, runId, nestKey);
 }
 
 /** Adds what the search knows about a measured candidate: its trial number and model. */

@@ -15,6 +15,8 @@ import type { Target } from "../target/target.ts";
 import type { ModelStats } from "./model-stats.ts";
 import { PhaseClock, type WallSplit } from "../util/phase-clock.ts";
 import { Random } from "../util/random.ts";
+import { finalRound, type Finalist } from "./finalists.ts";
+import { parseTrace } from "../schedule/text.ts";
 import { TuningSession } from "./session.ts";
 import { STRATEGY_REGISTRY, type StrategyName } from "./strategies.ts";
 import { BASELINE_TRIAL, type BestResult, type Budget, type TrialRecord } from "./trials.ts";
@@ -51,6 +53,11 @@ export interface TuneOptions {
   readonly known?: readonly Schedule[];
   /** Splits the run's wall time; give the engine the same clock to see building and measuring. */
   readonly clock?: PhaseClock;
+  /**
+   * The final round (src/search/finalists.ts): the `count` fastest verified trials measured
+   * `rounds` times more, in turns, the best chosen on their medians. None without it.
+   */
+  readonly finalists?: { readonly count: number; readonly rounds: number };
 }
 
 export interface TuneResult {
@@ -74,6 +81,8 @@ export interface TuneResult {
   readonly elapsedMs: number;
   /** The whole run's wall time (baseline included), split by phase. */
   readonly wall: WallSplit;
+  /** The final round's finalists, fastest settled time first; empty without one. */
+  readonly finalists: readonly Finalist[];
 }
 
 export async function tune(o: TuneOptions): Promise<TuneResult> {
@@ -124,13 +133,26 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     colt: o.colt,
     onIteration: o.onIteration,
   });
+  const finalists = o.finalists
+    ? await finalRound({
+        program: o.program,
+        trials: session.trials,
+        ...o.finalists,
+        measureAgain: (s) => (o.engine.measureAgain ?? o.engine.measure).call(o.engine, s),
+      })
+    : [];
+  for (const f of finalists)
+    o.engine.settle?.(f.schedule, f.failure !== undefined ? { failure: f.failure } : { ms: f.ms });
   return {
     strategy: o.strategy,
     seed: o.seed,
     baselineMs,
     rooflineMs,
     // The session starts from the unscheduled program: it always has a best.
-    best: session.best ?? unscheduledBest,
+    best:
+      finalists.length > 0
+        ? settledBest(o.program, session, finalists, unscheduledBest)
+        : (session.best ?? unscheduledBest),
     trials: session.trials,
     models: outcome?.models ?? [],
     expansions: outcome?.expansions ?? [],
@@ -139,5 +161,37 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     proposerCost: outcome?.proposerCost ?? null,
     elapsedMs: session.elapsedMs(),
     wall: clock.since(started),
+    finalists: [...finalists].sort((a, b) => a.ms - b.ms),
   };
+}
+
+/**
+ * The best after a final round, as the tuning database ranks a run's candidates: the lowest
+ * time, the finalists' settled ones in place of their first, the unscheduled program first
+ * among equals. A finalist that failed when measured again is out.
+ */
+function settledBest(
+  program: Program,
+  session: TuningSession,
+  finalists: readonly Finalist[],
+  unscheduled: BestResult,
+): BestResult {
+  const settled = new Map(finalists.map((f) => [f.trial, f]));
+  let best = unscheduled;
+  for (const t of session.trials) {
+    if (!t.verified || t.ms === undefined) continue;
+    const f = settled.get(t.trial);
+    const ms = f?.ms ?? t.ms;
+    if (ms >= best.ms) continue;
+    const schedule = f?.schedule ?? Schedule.fromTrace(program, parseTrace(t.trace));
+    const prepareMs = session.measurementOf(schedule)?.prepareMs;
+    best = {
+      schedule,
+      ms,
+      ...(prepareMs !== undefined ? { prepareMs } : {}),
+      gflops: ((t.gflops ?? 0) * t.ms) / ms,
+      trial: t.trial,
+    };
+  }
+  return best;
 }

@@ -23,6 +23,7 @@ import {
   type SchedulerSettings,
   type TaskProgress,
 } from "./task-scheduler.ts";
+import { DEFAULT_FINALISTS, FINAL_ROUNDS } from "../search/finalists.ts";
 
 export class ModelBudgetError extends Error {
   constructor(
@@ -188,6 +189,7 @@ async function tuneRound(
     costModel: new LearnedCostModel({ profile: ctx.profile, seed, threads: s.threads }),
     known: run.known,
     clock,
+    finalists: { count: DEFAULT_FINALISTS, rounds: FINAL_ROUNDS },
     onBaseline: (ms, rooflineMs) => {
       run.recordBaseline(ms, rooflineMs);
       t.baselineMs ??= ms;

@@ -65,6 +65,31 @@ describe("colt tune", () => {
     expect(r.stderr).toContain("trial 6/6");
   });
 
+  it("measures the fastest trials again at the end and chooses the best on their medians", () => {
+    const args = ["tune", "matmul", "--strategy", "random", "--trials", "6", "--min-ms", "5"];
+    const r = colt([...args, "--finalists", "3", "--json"], env);
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout) as {
+      bestMs: number;
+      bestTrial: number;
+      finalists: { trial: number; inRunMs: number; againMs: number[]; ms: number }[];
+    };
+    expect(s.finalists).toHaveLength(3);
+    for (const f of s.finalists) {
+      expect(f.againMs).toHaveLength(2);
+      const sorted = [f.inRunMs, ...f.againMs].sort((a, b) => a - b);
+      expect(f.ms).toBe(sorted[1]);
+    }
+    // The best is a finalist on its settled time, or a trial whose one time beats them all.
+    const settled = Math.min(...s.finalists.map((f) => f.ms));
+    expect(s.bestMs).toBeLessThanOrEqual(settled);
+    const text = colt([...args, "--finalists", "2"], env);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/finalists trial \d+ [\d.]+ [mu]s \(/);
+    const none = colt([...args, "--finalists", "0", "--json"], env);
+    expect(JSON.parse(none.stdout).finalists).toEqual([]);
+  });
+
   it("rejects an unknown strategy with the list of strategies", () => {
     const r = colt(["tune", "matmul", "--strategy", "greedy"], env);
     expect(r.code).toBe(1);

@@ -67,6 +67,7 @@ interface Summary {
   trials: number;
   workers?: Record<string, number>;
   database: { fromDatabase: number; measured: number };
+  finalists: { againMs: number[] }[];
 }
 
 beforeAll(async () => {
@@ -95,8 +96,11 @@ describe("colt tune --queue with colt worker", () => {
     expect(Object.keys(s.workers ?? {}).sort()).toEqual(["alpha", "beta"]);
     const counts = Object.values(s.workers ?? {});
     expect(counts.every((n) => n > 0)).toBe(true);
-    // The baseline and ten trials, each measured by one worker and recorded once.
-    expect(counts.reduce((a, b) => a + b, 0)).toBe(s.database.measured);
+    // The baseline and ten trials, each measured by one worker and recorded once, and the
+    // final round's measurements (4 finalists, 2 more each), jobs of their own.
+    const again = s.finalists.reduce((n, f) => n + f.againMs.length, 0);
+    expect(again).toBe(8);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(s.database.measured + again);
     const keys = candidates(s.run).map((c) => c.nest_key);
     expect(new Set(keys).size).toBe(keys.length);
     expect(keys.length).toBe(s.database.measured);

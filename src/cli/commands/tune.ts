@@ -38,6 +38,7 @@ import { UsageError } from "../errors.ts";
 import { createProgress } from "../progress.ts";
 import { guardRuns, resumeCommandOf, type Ending } from "../run-lifecycle.ts";
 import { getRunByRef } from "../run-ref.ts";
+import { DEFAULT_FINALISTS, FINAL_ROUNDS } from "../../search/finalists.ts";
 import { formatMs, percent } from "../../util/format.ts";
 import { openModels, type LlmReport } from "../models.ts";
 import {
@@ -46,6 +47,7 @@ import {
   loadTimedTarget,
   TARGET_OPTION,
   MAX_MEMORY_OPTION,
+  parseNonNegativeInt,
   parsePositiveInt,
   parsePositiveNumber,
   parseSize,
@@ -83,6 +85,8 @@ interface TuneCliOptions extends WorkloadOptions, QueueCliOptions {
   maxUsd?: number;
   timeLimit?: number;
   patience?: number;
+  /** Absent in the settings of a run recorded before final rounds existed: none. */
+  finalists?: number;
   out?: string;
   json?: boolean;
   quiet?: boolean;
@@ -148,6 +152,12 @@ export function registerTune(program: Command): void {
       "--patience <rounds>",
       "stop after this many measurement rounds without improvement",
       parsePositiveInt("--patience"),
+    )
+    .option(
+      "--finalists <n>",
+      `measure the n fastest trials ${FINAL_ROUNDS} times more at the end, in turns, and choose the best on their medians (0: keep the fastest single measurement)`,
+      parseNonNegativeInt("--finalists"),
+      DEFAULT_FINALISTS,
     )
     .option(
       "--out <dir>",
@@ -425,6 +435,7 @@ async function tuneWith(
     costModel: new LearnedCostModel({ profile, seed: opts.seed, threads: opts.threads }),
     known,
     clock,
+    finalists: { count: opts.finalists ?? 0, rounds: FINAL_ROUNDS },
     onIteration: (e) => {
       recording?.recordIteration(e);
       progress.iteration(e);
@@ -498,6 +509,13 @@ function summarize(
     allModelsFailing: r.allModelsFailing,
     stalled: r.stalled,
     proposerCost: r.proposerCost,
+    finalists: r.finalists.map((f) => ({
+      trial: f.trial,
+      inRunMs: f.inRunMs,
+      againMs: f.againMs,
+      ms: Number.isFinite(f.ms) ? f.ms : null,
+      ...(f.failure !== undefined ? { failure: f.failure } : {}),
+    })),
     ...(llm ? { llm } : {}),
     elapsedMs: r.elapsedMs,
     wallMs: {
@@ -529,6 +547,10 @@ function render(s: Summary, r: TuneResult): string {
     `  best      ${formatMs(s.bestMs)} ${where}, verified${s.bestPrepareMs !== null ? ` (+ prepare ${formatMs(s.bestPrepareMs)} once, not in the time)` : ""}`,
     `  speedup   ${s.speedup.toFixed(2)}x   ${s.gflops.toFixed(1)} GFLOP/s = ${percent(s.peakFraction)} of peak, ${s.rooflineFraction !== null ? `${percent(s.rooflineFraction)} of roofline` : ABOVE_BOUND}`,
   );
+  if (r.finalists.length > 0)
+    lines.push(
+      `  finalists ${r.finalists.map((f) => `trial ${f.trial} ${f.failure !== undefined ? `failed when measured again (${f.failure})` : `${formatMs(f.ms)} (${[f.inRunMs, ...f.againMs].map(formatMs).join(", ")})`}`).join("; ")}`,
+    );
   if (r.models.length > 0) {
     lines.push(
       "  models    calls  hits  errors  course-alt  tokens in/out   cost USD  latency s  (offline = built-in proposer, not an LLM)",
@@ -589,6 +611,7 @@ function settingsOf(workload: string, o: TuneCliOptions): RunSettings {
     ...(o.maxUsd !== undefined ? { maxUsd: o.maxUsd } : {}),
     ...(o.timeLimit !== undefined ? { timeLimit: o.timeLimit } : {}),
     ...(o.patience !== undefined ? { patience: o.patience } : {}),
+    ...(o.finalists !== undefined ? { finalists: o.finalists } : {}),
   };
 }
 
@@ -607,6 +630,7 @@ const REPLAYED_OPTIONS = {
   maxUsd: "--max-usd",
   timeLimit: "--time-limit",
   patience: "--patience",
+  finalists: "--finalists",
 } as const;
 
 /**

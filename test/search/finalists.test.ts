@@ -1,0 +1,151 @@
+/** The final round of a tune: the fastest trials measured again, the best chosen on their medians. */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { openDb } from "../../src/db/database.ts";
+import {
+  bestOfRun,
+  candidatesOfRun,
+  createRun,
+  ensureCompiler,
+  ensureProfile,
+  ensureWorkload,
+} from "../../src/db/records.ts";
+import { RecordingEngine } from "../../src/db/recording-engine.ts";
+import type { Measurement } from "../../src/measure/engine.ts";
+import type { Schedule } from "../../src/schedule/schedule.ts";
+import { tune, type TuneOptions } from "../../src/search/tune.ts";
+import { instantiate } from "../../src/workloads/registry.ts";
+import { PROFILE } from "../costmodel/support.ts";
+import { ObjectiveCostModel } from "../support/fakes.ts";
+
+const compiler = { command: "fake", version: "fake", flags: [] };
+
+/**
+ * A machine whose speed drifts: each program's n-th measurement takes `times(trace)[n]`
+ * (the last entry repeated); `fails` scripts a kernel that verifies once and not again.
+ */
+function driftingEngine(times: (trace: string) => readonly number[], fails = new Set<string>()) {
+  const count = new Map<string, number>();
+  const measure = (s: Schedule): Promise<Measurement> => {
+    const trace = s.text();
+    const n = count.get(trace) ?? 0;
+    count.set(trace, n + 1);
+    const base = { buildMs: 1, buildCached: false, runMs: 1, compiler };
+    if (n > 0 && fails.has(trace))
+      return Promise.resolve({ ...base, status: "crash", verified: false, detail: "SIGSEGV" });
+    const series = times(trace);
+    const ms = series[Math.min(n, series.length - 1)];
+    return Promise.resolve({
+      ...base,
+      status: "ok",
+      verified: true,
+      error: 0,
+      gflops: 1 / ms,
+      timing: { medianMs: ms, minMs: ms, spread: 0, reps: 3 },
+    });
+  };
+  return {
+    count,
+    measure,
+    measureAll: (ss: readonly Schedule[]) => Promise.all(ss.map(measure)),
+  };
+}
+
+/** Trial k (in order of first measurement) is the k-th distinct trace the search measures. */
+function options(engine: TuneOptions["engine"], finalists?: TuneOptions["finalists"]) {
+  return {
+    program: instantiate("matmul", "small"),
+    strategy: "random" as const,
+    seed: 3,
+    budget: { trials: 6 },
+    engine,
+    profile: PROFILE,
+    threads: 1,
+    proposers: [],
+    costModel: new ObjectiveCostModel(() => 1),
+    ...(finalists ? { finalists } : {}),
+  };
+}
+
+describe("final round", () => {
+  it("chooses the best on the finalists' medians, not on a lucky first measurement", async () => {
+    // The program measured first is lucky once (1 ms), then takes 5 ms; every other
+    // program takes 2 ms plus a little per step, every time. The unscheduled one: 100 ms.
+    let lucky: string | undefined;
+    const times = (trace: string) => {
+      if (trace === "") return [100];
+      lucky ??= trace;
+      return trace === lucky ? [1, 5, 5] : [2 + trace.length / 1e4];
+    };
+    const plain = await tune(options(driftingEngine(times)));
+    expect(plain.best.trial).toBe(1);
+    expect(plain.best.ms).toBe(1);
+    expect(plain.finalists).toEqual([]);
+
+    lucky = undefined;
+    const engine = driftingEngine(times);
+    const r = await tune(options(engine, { count: 3, rounds: 2 }));
+    expect(r.finalists).toHaveLength(3);
+    const first = r.finalists.find((f) => f.trial === 1)!;
+    expect([first.inRunMs, ...first.againMs]).toEqual([1, 5, 5]);
+    expect(first.ms).toBe(5);
+    expect(r.best.trial).not.toBe(1);
+    expect(r.best.ms).toBeLessThan(2.1);
+    expect(r.best.schedule.text()).toBe(r.trials[r.best.trial - 1].trace);
+    // Each finalist measured twice more: 1 + 2 measurements, in turns.
+    for (const f of r.finalists) expect(engine.count.get(f.schedule.text())).toBe(3);
+    // The trial log keeps what the search measured.
+    expect(r.trials[0].ms).toBe(1);
+  });
+
+  it("leaves out a finalist that fails when measured again", async () => {
+    let first: string | undefined;
+    const fails = new Set<string>();
+    const times = (trace: string) => {
+      if (trace === "") return [100];
+      if (first === undefined) {
+        first = trace;
+        fails.add(trace);
+      }
+      return trace === first ? [1] : [2 + trace.length / 1e4];
+    };
+    const r = await tune(options(driftingEngine(times, fails), { count: 2, rounds: 1 }));
+    const failed = r.finalists.find((f) => f.trial === 1)!;
+    expect(failed.failure).toMatch(/crash: SIGSEGV/);
+    expect(failed.ms).toBe(Infinity);
+    expect(r.best.trial).not.toBe(1);
+  });
+
+  it("keeps the settled times in the tuning database, which ranks the run's best on them", async () => {
+    const db = openDb(join(mkdtempSync(join(tmpdir(), "colt-final-")), "t.db"));
+    const program = instantiate("matmul", "small");
+    const runId = createRun(db, {
+      workloadId: ensureWorkload(db, "h", "matmul", program.params),
+      profileId: ensureProfile(db, PROFILE),
+      compilerId: ensureCompiler(db, compiler),
+      strategy: "random",
+      seed: 3,
+      threads: 1,
+      settings: { workload: "matmul" },
+    });
+    let lucky: string | undefined;
+    const times = (trace: string) => {
+      if (trace === "") return [100];
+      lucky ??= trace;
+      return trace === lucky ? [1, 5, 5] : [2 + trace.length / 1e4];
+    };
+    const recording = new RecordingEngine(db, runId, driftingEngine(times), compiler);
+    const r = await tune({
+      ...options(recording, { count: 3, rounds: 2 }),
+      onTrial: (t) => recording.recordTrial(t),
+    });
+    const rows = candidatesOfRun(db, runId);
+    const luckyRow = rows.find((c) => c.trial === 1)!;
+    expect(luckyRow.ms).toBe(5);
+    expect(luckyRow.gflops).toBeCloseTo(1 / 5, 9);
+    expect(bestOfRun(db, runId)?.trial).toBe(r.best.trial);
+    expect(bestOfRun(db, runId)?.ms).toBe(r.best.ms);
+  });
+});
