@@ -1,7 +1,8 @@
 /**
  * The headline comparison: per workload at paper size and per thread count, `colt tune`
- * (the library call: default strategy, offline proposers), then its best schedule against
- * the equivalent ONNX graph in ONNX Runtime (and OpenBLAS for matmul), side by side.
+ * (the library call: default strategy, offline proposers, its final round), then its best
+ * schedule against the equivalent ONNX graph in ONNX Runtime (and OpenBLAS for matmul), side
+ * by side.
  * Rewrites the headline table of docs/benchmarks.md in place (between its markers), and
  * keeps each row's tuned schedule (`<workload>-<threads>t.sched` in `--schedules`, by
  * default `bench-paper/` in COLT's cache directory) so a row can be measured again.

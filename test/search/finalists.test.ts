@@ -18,7 +18,7 @@ import type { Schedule } from "../../src/schedule/schedule.ts";
 import { tune, type TuneOptions } from "../../src/search/tune.ts";
 import { instantiate } from "../../src/workloads/registry.ts";
 import { PROFILE } from "../costmodel/support.ts";
-import { ObjectiveCostModel } from "../support/fakes.ts";
+import { ObjectiveCostModel, okMeasurement } from "../support/fakes.ts";
 
 const compiler = { command: "fake", version: "fake", flags: [] };
 
@@ -36,15 +36,7 @@ function driftingEngine(times: (trace: string) => readonly number[], fails = new
     if (n > 0 && fails.has(trace))
       return Promise.resolve({ ...base, status: "crash", verified: false, detail: "SIGSEGV" });
     const series = times(trace);
-    const ms = series[Math.min(n, series.length - 1)];
-    return Promise.resolve({
-      ...base,
-      status: "ok",
-      verified: true,
-      error: 0,
-      gflops: 1 / ms,
-      timing: { medianMs: ms, minMs: ms, spread: 0, reps: 3 },
-    });
+    return Promise.resolve(okMeasurement(series[Math.min(n, series.length - 1)]));
   };
   return {
     count,
