@@ -15,6 +15,7 @@ import type { Measurement } from "../measure/engine.ts";
 import type { Runner } from "../measure/runner.ts";
 import type { MachineProfile } from "../measure/profile.ts";
 import type { Schedule } from "../schedule/schedule.ts";
+import type { FinalFailure } from "../search/finalists.ts";
 import type { TrialRecord } from "../search/trials.ts";
 import { UsageError } from "./errors.ts";
 
@@ -57,7 +58,7 @@ export interface RecordedRun {
 export interface RecordedFinalist {
   readonly trial: number;
   readonly againMs: readonly number[];
-  readonly failure?: string;
+  readonly failure?: FinalFailure;
 }
 
 function readJson(dir: string, file: string, what: string): unknown {
@@ -149,22 +150,13 @@ export class ReplayedMeasurements implements Runner {
     const trace = schedule.text();
     const t = this.byTrace.get(trace);
     const f = t && this.run.finalists.find((x) => x.trial === t.trial);
-    if (!t || !f) {
-      throw new ReplayError(
-        `replay diverged: the recorded run's final round never measured this trace:\n${trace.trimEnd()}`,
-      );
-    }
     const n = this.again.get(trace) ?? 0;
     this.again.set(trace, n + 1);
-    if (n < f.againMs.length) return this.measurement(f.againMs[n], "ok", true, t.gflops);
-    // Recorded as "status: detail" (src/search/finalists.ts).
-    const [status, ...detail] = (f.failure ?? "crash").split(": ");
-    return this.measurement(
-      undefined,
-      status as Measurement["status"],
-      false,
-      undefined,
-      detail.length > 0 ? detail.join(": ") : undefined,
+    if (t && f && n < f.againMs.length) return this.measurement(f.againMs[n], "ok", true, t.gflops);
+    if (f?.failure)
+      return this.measurement(undefined, f.failure.status, false, undefined, f.failure.detail);
+    throw new ReplayError(
+      `replay diverged: the recorded run's final round did not measure this trace ${n + 1} times:\n${trace.trimEnd()}`,
     );
   }
 

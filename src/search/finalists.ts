@@ -5,7 +5,7 @@
  * again, taking turns, and each one's time becomes the median over all its measurements;
  * the run's best is then chosen on those times.
  */
-import type { Measurement } from "../measure/engine.ts";
+import type { Measurement, MeasurementStatus } from "../measure/engine.ts";
 import { median } from "../measure/stats.ts";
 import type { Program } from "../ir/program.ts";
 import { Schedule } from "../schedule/schedule.ts";
@@ -37,7 +37,17 @@ export interface Finalist {
   /** The median over the trial's measurements; Infinity when one failed. */
   readonly ms: number;
   /** Why a later measurement failed (a kernel that verified once and not again is not trusted). */
-  readonly failure?: string;
+  readonly failure?: FinalFailure;
+}
+
+/** A later measurement that failed, as the engine reported it. */
+export interface FinalFailure {
+  readonly status: MeasurementStatus;
+  readonly detail?: string;
+}
+
+export function describeFailure(f: FinalFailure): string {
+  return f.detail ? `${f.status}: ${f.detail}` : f.status;
 }
 
 export async function finalRound(o: FinalRoundOptions): Promise<Finalist[]> {
@@ -51,14 +61,14 @@ export async function finalRound(o: FinalRoundOptions): Promise<Finalist[]> {
     schedule: Schedule.fromTrace(o.program, parseTrace(t.trace)),
     inRunMs: t.ms,
     againMs: [] as number[],
-    failure: undefined as string | undefined,
+    failure: undefined as FinalFailure | undefined,
   }));
   // In turns (every finalist once, then again): a slow minute falls on all of them.
   for (let round = 0; round < o.rounds; round++) {
     for (const e of entries) {
       const m = await o.measureAgain(e.schedule);
       if (m.verified && m.timing) e.againMs.push(m.timing.medianMs);
-      else e.failure ??= `${m.status}${m.detail ? `: ${m.detail}` : ""}`;
+      else e.failure ??= { status: m.status, ...(m.detail ? { detail: m.detail } : {}) };
     }
   }
   return entries.map(({ failure, ...e }) =>

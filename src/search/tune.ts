@@ -15,7 +15,7 @@ import type { Target } from "../target/target.ts";
 import type { ModelStats } from "./model-stats.ts";
 import { PhaseClock, type WallSplit } from "../util/phase-clock.ts";
 import { Random } from "../util/random.ts";
-import { finalRound, type Finalist } from "./finalists.ts";
+import { describeFailure, finalRound, type Finalist } from "./finalists.ts";
 import { parseTrace } from "../schedule/text.ts";
 import { TuningSession } from "./session.ts";
 import { STRATEGY_REGISTRY, type StrategyName } from "./strategies.ts";
@@ -142,7 +142,10 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
       })
     : [];
   for (const f of finalists)
-    o.engine.settle?.(f.schedule, f.failure !== undefined ? { failure: f.failure } : { ms: f.ms });
+    o.engine.settle?.(
+      f.schedule,
+      f.failure !== undefined ? { failure: describeFailure(f.failure) } : { ms: f.ms },
+    );
   return {
     strategy: o.strategy,
     seed: o.seed,

@@ -14,7 +14,9 @@ import {
 } from "../../src/db/records.ts";
 import { RecordingEngine } from "../../src/db/recording-engine.ts";
 import type { Measurement } from "../../src/measure/engine.ts";
-import type { Schedule } from "../../src/schedule/schedule.ts";
+import { ReplayedMeasurements, type RecordedRun } from "../../src/cli/recorded-run.ts";
+import { Schedule } from "../../src/schedule/schedule.ts";
+import { parseTrace } from "../../src/schedule/text.ts";
 import { tune, type TuneOptions } from "../../src/search/tune.ts";
 import { instantiate } from "../../src/workloads/registry.ts";
 import { PROFILE } from "../costmodel/support.ts";
@@ -105,7 +107,7 @@ describe("final round", () => {
     };
     const r = await tune(options(driftingEngine(times, fails), { count: 2, rounds: 1 }));
     const failed = r.finalists.find((f) => f.trial === 1)!;
-    expect(failed.failure).toMatch(/crash: SIGSEGV/);
+    expect(failed.failure).toEqual({ status: "crash", detail: "SIGSEGV" });
     expect(failed.ms).toBe(Infinity);
     expect(r.best.trial).not.toBe(1);
   });
@@ -139,5 +141,39 @@ describe("final round", () => {
     expect(luckyRow.gflops).toBeCloseTo(1 / 5, 9);
     expect(bestOfRun(db, runId)?.trial).toBe(r.best.trial);
     expect(bestOfRun(db, runId)?.ms).toBe(r.best.ms);
+  });
+});
+
+describe("final round replayed", () => {
+  it("answers from the recorded round, its failure included, and says when a replay diverges", async () => {
+    const program = instantiate("matmul", "small");
+    const a = Schedule.fromTrace(program, parseTrace("split C.i 8 -> io ii"));
+    const b = Schedule.fromTrace(program, parseTrace("split C.j 8 -> jo ji"));
+    const trial = (n: number, s: Schedule) => ({
+      trial: n,
+      strategy: "random",
+      trace: s.text(),
+      status: "ok" as const,
+      verified: true,
+      ms: n,
+      elapsedMs: 0,
+    });
+    const replay = new ReplayedMeasurements({
+      ...({} as RecordedRun),
+      baselineMs: 9,
+      trials: [trial(1, a), trial(2, b)],
+      finalists: [
+        { trial: 1, againMs: [3, 4] },
+        { trial: 2, againMs: [], failure: { status: "crash", detail: "SIGSEGV" } },
+      ],
+    });
+    expect((await replay.measureAgain(a)).timing?.medianMs).toBe(3);
+    expect((await replay.measureAgain(a)).timing?.medianMs).toBe(4);
+    await expect(replay.measureAgain(a)).rejects.toThrow(/did not measure this trace 3 times/);
+    expect(await replay.measureAgain(b)).toMatchObject({
+      status: "crash",
+      verified: false,
+      detail: "SIGSEGV",
+    });
   });
 });

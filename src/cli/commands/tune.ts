@@ -38,7 +38,7 @@ import { UsageError } from "../errors.ts";
 import { createProgress } from "../progress.ts";
 import { guardRuns, resumeCommandOf, type Ending } from "../run-lifecycle.ts";
 import { getRunByRef } from "../run-ref.ts";
-import { DEFAULT_FINALISTS, FINAL_ROUNDS } from "../../search/finalists.ts";
+import { DEFAULT_FINALISTS, describeFailure, FINAL_ROUNDS } from "../../search/finalists.ts";
 import { formatMs, percent } from "../../util/format.ts";
 import { openModels, type LlmReport } from "../models.ts";
 import {
@@ -549,7 +549,7 @@ function render(s: Summary, r: TuneResult): string {
   );
   if (r.finalists.length > 0)
     lines.push(
-      `  finalists ${r.finalists.map((f) => `trial ${f.trial} ${f.failure !== undefined ? `failed when measured again (${f.failure})` : `${formatMs(f.ms)} (${[f.inRunMs, ...f.againMs].map(formatMs).join(", ")})`}`).join("; ")}`,
+      `  finalists ${r.finalists.map((f) => `trial ${f.trial} ${f.failure !== undefined ? `failed when measured again (${describeFailure(f.failure)})` : `${formatMs(f.ms)} (${[f.inRunMs, ...f.againMs].map(formatMs).join(", ")})`}`).join("; ")}`,
     );
   if (r.models.length > 0) {
     lines.push(

@@ -160,7 +160,7 @@ export function rowsInOnePass(
  * whose exp work hides the fetch). The row statistics of the next row then read it from L2.
  * rmsnorm 1024x4096 as C by hand (Zen 5): 708 us, 628 us streamed, 505 us with both; the
  * prefetch alone made it slower. softmax at paper size (Intel Xeon, Emerald Rapids, one
- * thread): 31-35 ms, 25 ms streamed, 23 ms with the prefetch in exps.
+ * thread): 32-38 ms, 25-32 ms streamed, 18-21 ms with the prefetch in exps.
  */
 export function streamedRows(
   recipe: AppliedRecipe,
