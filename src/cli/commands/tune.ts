@@ -1,13 +1,10 @@
 /** `colt tune`: search for the fastest schedule of a workload. */
-import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import type { Db } from "../../db/database.ts";
 import type { RunRow } from "../../db/records.ts";
 import type { Schedule } from "../../schedule/schedule.ts";
 import { TuningRun } from "../../tuning/run-service.ts";
-import { generateC } from "../../codegen/generate.ts";
-import { emitKernel } from "../../codegen/c-kernel.ts";
 import { LearnedCostModel } from "../../costmodel/learned.ts";
 import { flopCount, type Program } from "../../ir/program.ts";
 import { cacheDir, ensureCacheDir } from "../../measure/cache-dir.ts";
@@ -16,21 +13,18 @@ import { MeasurementEngine } from "../../measure/engine.ts";
 import type { Runner } from "../../measure/runner.ts";
 import type { QueueRunner } from "../../distributed/queue-runner.ts";
 import { machineProfile } from "../../measure/profile.ts";
-import { ABOVE_BOUND, rooflineFraction } from "../../measure/roofline.ts";
-import type { Bucket } from "../../models/bucket.ts";
-import { RECORDS_FILE } from "../../models/llm/records.ts";
 import { offlineBucket } from "../../models/offline/proposers.ts";
 import type { MachineProfile } from "../../measure/profile.ts";
-import { ensureDir, writeFileAt } from "../../util/paths.ts";
 import {
   isStrategy,
   STRATEGIES,
   STRATEGY_REGISTRY,
   type StrategyName,
 } from "../../search/strategies.ts";
-import { tune, type TuneResult } from "../../search/tune.ts";
+import { tune } from "../../search/tune.ts";
 import { PhaseClock } from "../../util/phase-clock.ts";
-import { BASELINE_TRIAL } from "../../search/trials.ts";
+import { ensureDir } from "../../util/paths.ts";
+import { RECORDS_FILE } from "../../models/llm/records.ts";
 import { DB_OPTION, openCliDb, withDb } from "../db.ts";
 import { checkModelOptions, isModelFile, tuneModelCommand } from "./tune-model.ts";
 import { writeReport } from "./report.ts";
@@ -38,9 +32,8 @@ import { UsageError } from "../errors.ts";
 import { createProgress } from "../progress.ts";
 import { guardRuns, resumeCommandOf, type Ending } from "../run-lifecycle.ts";
 import { getRunByRef } from "../run-ref.ts";
-import { DEFAULT_FINALISTS, describeFailure, FINAL_ROUNDS } from "../../search/finalists.ts";
-import { formatMs, percent } from "../../util/format.ts";
-import { openModels, type LlmReport } from "../models.ts";
+import { DEFAULT_FINALISTS, FINAL_ROUNDS } from "../../search/finalists.ts";
+import { openModels } from "../models.ts";
 import {
   admitPrograms,
   loadProgram,
@@ -52,17 +45,21 @@ import {
   parsePositiveNumber,
   parseSize,
   parseThreads,
-  type WorkloadOptions,
 } from "../options.ts";
 import {
-  BUCKET_FILE,
-  PROFILE_FILE,
   readRecordedRun,
   ReplayedMeasurements,
-  RUN_FILE,
   type RecordedRun,
   type RunSettings,
 } from "../recorded-run.ts";
+import {
+  adoptRecordedSettings,
+  adoptSettings,
+  settingsOf,
+  type TuneCliOptions,
+} from "./tune-settings.ts";
+import { renderSummary, summarize } from "./tune-summary.ts";
+import { startRunDirectory, writeRunDirectory } from "./tune-run-directory.ts";
 import type { BoundTarget } from "../../target/target.ts";
 import { printErr, printOut } from "../output.ts";
 import {
@@ -70,34 +67,7 @@ import {
   openQueueRunner,
   QUEUE_OPTION,
   WAIT_FOR_WORKER_OPTION,
-  type QueueCliOptions,
 } from "../queue.ts";
-
-interface TuneCliOptions extends WorkloadOptions, QueueCliOptions {
-  target?: string;
-  strategy: string;
-  trials: number;
-  seed: number;
-  threads: number;
-  minMs: number;
-  calls?: number;
-  maxTokens?: number;
-  maxUsd?: number;
-  timeLimit?: number;
-  patience?: number;
-  /** Absent in the settings of a run recorded before final rounds existed: none. */
-  finalists?: number;
-  out?: string;
-  json?: boolean;
-  quiet?: boolean;
-  models?: string;
-  replay?: string;
-  remeasure?: boolean;
-  db?: string;
-  resume?: string;
-  reuse: boolean;
-  maxMemory?: string;
-}
 
 export function registerTune(program: Command): void {
   program
@@ -474,244 +444,5 @@ async function tuneWith(
     if (db && recording) await writeReport(db, recording.runId, join(opts.out, "report.html"));
   }
   if (opts.json) printOut(JSON.stringify(summary) + "\n");
-  else printOut(render(summary, result));
-}
-
-function summarize(
-  workload: string,
-  size: string,
-  shape: Readonly<Record<string, number>>,
-  r: TuneResult,
-  flops: number,
-  peak: number,
-  llm?: LlmReport,
-) {
-  const bestMs = r.best.ms;
-  return {
-    workload,
-    size,
-    shape,
-    strategy: r.strategy,
-    seed: r.seed,
-    trials: r.trials.length,
-    baselineMs: r.baselineMs,
-    bestMs,
-    bestPrepareMs: r.best.prepareMs ?? null,
-    speedup: r.baselineMs / bestMs,
-    gflops: flops / (bestMs * 1e6),
-    peakFraction: flops / (bestMs * 1e-3) / peak,
-    rooflineFraction: rooflineFraction(r.rooflineMs, bestMs),
-    aboveRoofline: bestMs < r.rooflineMs,
-    verified: true,
-    bestTrace: r.best.schedule.text(),
-    bestTrial: r.best.trial,
-    models: r.models.map((m) => m.toJSON()),
-    allModelsFailing: r.allModelsFailing,
-    stalled: r.stalled,
-    proposerCost: r.proposerCost,
-    finalists: r.finalists.map((f) => ({
-      trial: f.trial,
-      inRunMs: f.inRunMs,
-      againMs: f.againMs,
-      ms: Number.isFinite(f.ms) ? f.ms : null,
-      ...(f.failure !== undefined ? { failure: f.failure } : {}),
-    })),
-    ...(llm ? { llm } : {}),
-    elapsedMs: r.elapsedMs,
-    wallMs: {
-      total: r.wall.totalMs,
-      measuring: r.wall.measuringMs,
-      building: r.wall.buildingMs,
-      proposing: r.wall.proposingMs,
-      other: r.wall.otherMs,
-    },
-  };
-}
-
-type Summary = ReturnType<typeof summarize>;
-
-function render(s: Summary, r: TuneResult): string {
-  const lines = [
-    `${s.workload} (${Object.entries(s.shape)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(
-        ", ",
-      )}) ${s.strategy}, seed ${s.seed}, ${s.trials} trials in ${(s.elapsedMs / 1000).toFixed(1)} s`,
-    `  baseline  ${formatMs(s.baselineMs)} (unscheduled)`,
-  ];
-  const where =
-    s.bestTrial === BASELINE_TRIAL
-      ? "= the unscheduled program (no trial beat it)"
-      : `at trial ${s.bestTrial}`;
-  lines.push(
-    `  best      ${formatMs(s.bestMs)} ${where}, verified${s.bestPrepareMs !== null ? ` (+ prepare ${formatMs(s.bestPrepareMs)} once, not in the time)` : ""}`,
-    `  speedup   ${s.speedup.toFixed(2)}x   ${s.gflops.toFixed(1)} GFLOP/s = ${percent(s.peakFraction)} of peak, ${s.rooflineFraction !== null ? `${percent(s.rooflineFraction)} of roofline` : ABOVE_BOUND}`,
-  );
-  if (r.finalists.length > 0)
-    lines.push(
-      `  finalists ${r.finalists.map((f) => `trial ${f.trial} ${f.failure !== undefined ? `failed when measured again (${describeFailure(f.failure)})` : `${formatMs(f.ms)} (${[f.inRunMs, ...f.againMs].map(formatMs).join(", ")})`}`).join("; ")}`,
-    );
-  if (r.models.length > 0) {
-    lines.push(
-      "  models    calls  hits  errors  course-alt  tokens in/out   cost USD  latency s  (offline = built-in proposer, not an LLM)",
-    );
-    for (const m of r.models) {
-      const tokens = `${m.tokensIn}/${m.tokensOut}`;
-      lines.push(
-        `    ${`${m.info.name} [${m.info.kind}]`.padEnd(28)} ${String(m.calls).padStart(5)} ${String(m.hits).padStart(5)} ${String(m.errors).padStart(7)} ${String(m.courseAlterations).padStart(11)} ${tokens.padStart(14)} ${m.costUsd.toFixed(4).padStart(10)} ${(m.latencyMs / 1000).toFixed(1).padStart(10)}`,
-      );
-    }
-  }
-  if (s.proposerCost !== null)
-    lines.push(
-      `  proposer cost ${s.proposerCost.toFixed(1)} (calls weighted by model size over the largest)`,
-    );
-  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-  lines.push(
-    `  wall      ${seconds(s.wallMs.total)}: measuring ${seconds(s.wallMs.measuring)}, building ${seconds(s.wallMs.building)}, proposing ${seconds(s.wallMs.proposing)}, other ${seconds(s.wallMs.other)}`,
-  );
-  if (r.allModelsFailing)
-    lines.push(
-      "  note      every model was failing at the end; the run continued on random legal moves",
-    );
-  if (r.stalled)
-    lines.push(
-      "  note      stopped before the trial budget: the last proposals only repeated programs already measured",
-    );
-  const replay = s.llm?.replay;
-  if (replay) {
-    lines.push(
-      `  replay    ${replay.found} answers from ${replay.from} (measurements ${replay.measurements}); ${replay.missing} requests not in the records`,
-    );
-  }
-  if (s.bestTrace)
-    lines.push(
-      "  best trace:",
-      ...s.bestTrace
-        .trimEnd()
-        .split("\n")
-        .map((l) => `    ${l}`),
-    );
-  return lines.join("\n") + "\n";
-}
-
-function settingsOf(workload: string, o: TuneCliOptions): RunSettings {
-  return {
-    workload,
-    size: o.size ?? "small",
-    ...(o.shape !== undefined ? { shape: o.shape } : {}),
-    strategy: o.strategy,
-    seed: o.seed,
-    trials: o.trials,
-    threads: o.threads,
-    ...(o.target !== undefined ? { target: o.target } : {}),
-    minMs: o.minMs,
-    ...(o.calls !== undefined ? { calls: o.calls } : {}),
-    ...(o.maxTokens !== undefined ? { maxTokens: o.maxTokens } : {}),
-    ...(o.maxUsd !== undefined ? { maxUsd: o.maxUsd } : {}),
-    ...(o.timeLimit !== undefined ? { timeLimit: o.timeLimit } : {}),
-    ...(o.patience !== undefined ? { patience: o.patience } : {}),
-    ...(o.finalists !== undefined ? { finalists: o.finalists } : {}),
-  };
-}
-
-/** Option names of the settings a replay takes from the recorded run. */
-const REPLAYED_OPTIONS = {
-  size: "--size",
-  shape: "--shape",
-  strategy: "--strategy",
-  seed: "--seed",
-  trials: "--trials",
-  threads: "--threads",
-  target: "--target",
-  minMs: "--min-ms",
-  calls: "--calls",
-  maxTokens: "--max-tokens",
-  maxUsd: "--max-usd",
-  timeLimit: "--time-limit",
-  patience: "--patience",
-  finalists: "--finalists",
-} as const;
-
-/**
- * A replay runs with the recorded settings; an option given on the command line that
- * contradicts them is an error. A strict replay does not stop on wall time (it measures
- * nothing): it stops after the recorded number of trials instead.
- */
-function adoptRecordedSettings(
-  workload: string,
-  opts: TuneCliOptions,
-  command: Command,
-  run: RecordedRun,
-): void {
-  const rec = run.settings;
-  adoptSettings(workload, opts, command, rec, `--replay ${run.dir}`);
-  if (!opts.remeasure && rec.timeLimit !== undefined) {
-    opts.timeLimit = undefined;
-    opts.trials = Math.min(rec.trials, Math.max(1, run.trials.length));
-  }
-}
-
-/** Takes the settings of an earlier run; options on the command line must agree with them. */
-function adoptSettings(
-  workload: string,
-  opts: TuneCliOptions,
-  command: Command,
-  rec: RunSettings,
-  label: string,
-): void {
-  if (workload !== rec.workload)
-    throw new UsageError(`${label}: the recorded run tuned ${rec.workload}, not ${workload}`);
-  const target = opts as unknown as Record<string, unknown>;
-  for (const [key, flag] of Object.entries(REPLAYED_OPTIONS)) {
-    const recorded = (rec as unknown as Record<string, unknown>)[key];
-    if (command.getOptionValueSource(key) === "cli" && target[key] !== recorded) {
-      throw new UsageError(
-        `${label}: the recorded run used ${flag} ${recorded ?? "(not set)"}, not ${String(target[key])}`,
-      );
-    }
-    target[key] = recorded;
-  }
-}
-
-/**
- * Created before the search starts, so LLM records are appended as they happen: the
- * settings, the machine profile the cost model uses and the bucket (no keys), which is
- * what --replay needs besides the records and the trial log.
- */
-function startRunDirectory(
-  dir: string,
-  settings: RunSettings,
-  profile: MachineProfile,
-  bucket: Bucket | undefined,
-  runId: string | undefined,
-): void {
-  ensureDir(dir, "--out");
-  const write = (file: string, text: string) => writeFileAt(join(dir, file), text, "--out");
-  // The run's id lets report, export and --resume take the directory for the run.
-  const run = runId !== undefined ? { run: runId } : {};
-  write(RUN_FILE, JSON.stringify({ ...settings, ...run }, null, 2) + "\n");
-  write(PROFILE_FILE, JSON.stringify(profile, null, 2) + "\n");
-  if (bucket) {
-    write(BUCKET_FILE, JSON.stringify(bucket, null, 2) + "\n");
-    write(RECORDS_FILE, "");
-  } else {
-    // A directory reused for an offline run must not look like a replayable LLM run.
-    for (const f of [BUCKET_FILE, RECORDS_FILE]) rmSync(join(dir, f), { force: true });
-  }
-}
-
-function writeRunDirectory(dir: string, r: TuneResult, summary: Summary): void {
-  ensureDir(dir, "--out");
-  const write = (file: string, text: string) => writeFileAt(join(dir, file), text, "--out");
-  write("summary.json", JSON.stringify(summary, null, 2) + "\n");
-  write("trials.jsonl", r.trials.map((t) => JSON.stringify(t)).join("\n") + "\n");
-  write(
-    "expansions.jsonl",
-    r.expansions.map((e) => JSON.stringify(e)).join(r.expansions.length ? "\n" : "") +
-      (r.expansions.length ? "\n" : ""),
-  );
-  write("best.sched", r.best.schedule.text());
-  write("best-kernel.c", emitKernel(r.best.schedule.lower()).code);
-  write("best-with-harness.c", generateC(r.best.schedule.lower()).source);
+  else printOut(renderSummary(summary, result));
 }
