@@ -49,6 +49,11 @@ describe("colt tune", () => {
       .map((l) => JSON.parse(l));
     expect(trials).toHaveLength(10);
     expect(trials[0]).toMatchObject({ trial: 1, strategy: "colt" });
+    const expansions = readFileSync(join(out, "expansions.jsonl"), "utf8");
+    expect(expansions.endsWith("}\n")).toBe(true);
+    const lines = expansions.slice(0, -1).split("\n");
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(JSON.parse(line)).toHaveProperty("model");
     expect(readFileSync(join(out, "best.sched"), "utf8")).toBe(s.bestTrace);
     expect(readFileSync(join(out, "best-kernel.c"), "utf8")).toContain("void colt_kernel(");
     expect(existsSync(join(out, "best-with-harness.c"))).toBe(true);

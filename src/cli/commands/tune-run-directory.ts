@@ -47,11 +47,7 @@ export function writeRunDirectory(dir: string, r: TuneResult, summary: Summary):
   const write = (file: string, text: string) => writeFileAt(join(dir, file), text, "--out");
   write("summary.json", JSON.stringify(summary, null, 2) + "\n");
   write("trials.jsonl", r.trials.map((t) => JSON.stringify(t)).join("\n") + "\n");
-  write(
-    "expansions.jsonl",
-    r.expansions.map((e) => JSON.stringify(e)).join(r.expansions.length ? "\n" : "") +
-      (r.expansions.length ? "\n" : ""),
-  );
+  write("expansions.jsonl", r.expansions.map((e) => JSON.stringify(e) + "\n").join(""));
   write("best.sched", r.best.schedule.text());
   write("best-kernel.c", emitKernel(r.best.schedule.lower()).code);
   write("best-with-harness.c", generateC(r.best.schedule.lower()).source);
