@@ -96,8 +96,15 @@ export interface BenchRun {
   readonly result: TuneResult;
   /** The proposer-call budget the run was held to (mcts-equal-calls only). */
   readonly proposerCalls?: number;
-  /** Set when re-measured: the run's best and the unscheduled program, side by side. */
-  readonly remeasured?: { readonly bestMs: number; readonly unscheduledMs: number };
+  /**
+   * Set when re-measured: the run's best and the unscheduled program, side by side (medians
+   * of the rounds' medians), and the best's fastest repetition over all rounds.
+   */
+  readonly remeasured?: {
+    readonly bestMs: number;
+    readonly bestMinMs: number;
+    readonly unscheduledMs: number;
+  };
 }
 
 export class BenchError extends Error {
@@ -197,6 +204,7 @@ async function remeasure(
     ...runs.map((run) => run.result.best?.schedule ?? Schedule.initial(program)),
   ];
   const times: number[][] = schedules.map(() => []);
+  const minima: number[][] = schedules.map(() => []);
   for (let round = 0; round < r.rounds; round++) {
     for (const [i, schedule] of schedules.entries()) {
       const m = await r.engine.measure(schedule);
@@ -210,12 +218,17 @@ async function remeasure(
         );
       }
       times[i].push(m.timing.medianMs);
+      minima[i].push(m.timing.minMs);
     }
   }
   const unscheduledMs = median(times[0]);
   const out = runs.map((run, i) => ({
     ...run,
-    remeasured: { bestMs: median(times[i + 1]), unscheduledMs },
+    remeasured: {
+      bestMs: median(times[i + 1]),
+      bestMinMs: Math.min(...minima[i + 1]),
+      unscheduledMs,
+    },
   }));
   r.done?.(workload, unscheduledMs, out);
   return out;
@@ -235,6 +248,12 @@ export interface BenchRow {
   readonly seeds: number;
   /** Medians over seeds; re-measured times when the bench re-measured. */
   readonly bestMs: number | null;
+  /**
+   * Median over seeds of each re-measured best's fastest repetition: on a machine whose
+   * speed drifts over seconds (another tenant's load), interference only slows a run down,
+   * so the minimum repeats where the median does not. Null when not re-measured.
+   */
+  readonly bestMinMs: number | null;
   /** Interquartile range of the best times over seeds (0 with one seed). */
   readonly bestMsIqr: number | null;
   readonly speedup: number | null;
@@ -331,6 +350,7 @@ export function benchTable(runs: readonly BenchRun[], peakFlops: number): BenchR
       strategy,
       seeds: group.length,
       bestMs,
+      bestMinMs: med(group.map((r) => r.remeasured?.bestMinMs ?? null)),
       bestMsIqr: iqr(group.map(bestMsOf)),
       speedup: med(group.map(speedupOf)),
       gflops: bestMs !== null ? flops / (bestMs * 1e6) : null,
