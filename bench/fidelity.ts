@@ -13,8 +13,8 @@
  *
  * Every run's best and the unscheduled program are re-measured side by side per workload
  * (src/search/bench.ts). Per workload and strategy: median and IQR of those best times,
- * the median of their fastest repetitions, speedup, trials to 90% of the final best, proposer cost, the largest model's share,
- * proposer calls per model, wall time. The tables go between the fidelity markers of
+ * the median of their fastest repetitions, speedup, trials to 90% of the final best,
+ * proposer cost, the largest model's share, proposer calls per model, wall time. The tables go between the fidelity markers of
  * `--doc`; `--report` writes the HTML report with the quality-against-proposer-cost chart
  * (the runs at `--size`).
  */

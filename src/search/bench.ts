@@ -13,7 +13,7 @@ import { LearnedCostModel } from "../costmodel/learned.ts";
 import { flopCount, type Program } from "../ir/program.ts";
 import type { MeasurementEngine } from "../measure/engine.ts";
 import type { MachineProfile } from "../measure/profile.ts";
-import { median, quantile } from "../measure/stats.ts";
+import { median, quantile, type TimingSummary } from "../measure/stats.ts";
 import type { Proposer } from "./proposer.ts";
 import { Schedule } from "../schedule/schedule.ts";
 import type { PhaseClock } from "../util/phase-clock.ts";
@@ -203,8 +203,7 @@ async function remeasure(
     Schedule.initial(program),
     ...runs.map((run) => run.result.best?.schedule ?? Schedule.initial(program)),
   ];
-  const times: number[][] = schedules.map(() => []);
-  const minima: number[][] = schedules.map(() => []);
+  const timings: TimingSummary[][] = schedules.map(() => []);
   for (let round = 0; round < r.rounds; round++) {
     for (const [i, schedule] of schedules.entries()) {
       const m = await r.engine.measure(schedule);
@@ -217,16 +216,16 @@ async function remeasure(
           `re-measuring ${what} on ${workload} failed: ${m.status} ${m.detail ?? ""}`.trim(),
         );
       }
-      times[i].push(m.timing.medianMs);
-      minima[i].push(m.timing.minMs);
+      timings[i].push(m.timing);
     }
   }
-  const unscheduledMs = median(times[0]);
+  const medianOf = (t: readonly TimingSummary[]) => median(t.map((x) => x.medianMs));
+  const unscheduledMs = medianOf(timings[0]);
   const out = runs.map((run, i) => ({
     ...run,
     remeasured: {
-      bestMs: median(times[i + 1]),
-      bestMinMs: Math.min(...minima[i + 1]),
+      bestMs: medianOf(timings[i + 1]),
+      bestMinMs: Math.min(...timings[i + 1].map((x) => x.minMs)),
       unscheduledMs,
     },
   }));
