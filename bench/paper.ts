@@ -103,7 +103,7 @@ for (const workload of values.workloads.split(",")) {
     );
     process.stdout.write(
       `${workload} ${threads}T: COLT ${c.colt.medianMs.toFixed(3)} ms, ORT ${c.ort.medianMs.toFixed(3)} ms` +
-        `${c.openblas ? `, OpenBLAS ${c.openblas.medianMs.toFixed(3)} ms` : ""}, COLT / ORT ${c.ratio.toFixed(2)} (${scheduleFile})\n`,
+        `${c.openblas ? `, OpenBLAS ${c.openblas.medianMs.toFixed(3)} ms` : ""}, COLT / ORT ${c.ratio.toFixed(2)} (fastest ${c.minRatio.toFixed(2)}) (${scheduleFile})\n`,
     );
   }
 }

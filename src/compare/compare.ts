@@ -59,6 +59,11 @@ export interface Comparison {
   readonly ratio: number;
   /** Each round's ratio, in the order measured. */
   readonly roundRatios: readonly number[];
+  /**
+   * ORT's fastest repetition over COLT's, over all rounds: on a machine whose speed drifts
+   * over seconds the minimum repeats between sittings where the median does not.
+   */
+  readonly minRatio: number;
 }
 
 const SGEMM_WORKLOADS = ["matmul", "batch-matmul"];
@@ -134,21 +139,24 @@ export async function compareWithOrt(o: CompareOptions): Promise<Comparison> {
     }
   }
   const roundRatios = coltRounds.map((c, i) => ortRounds[i].medianMs / c.medianMs);
+  const colt = pooled(coltRounds);
+  const ortSide = pooled(ortRounds);
   return {
     workload: o.workload,
     shape: program.params,
     threads: o.threads,
     cpus: engine.pinnedCpus(),
     flops,
-    colt: { ...withSpeed(pooled(coltRounds)), error: coltError },
+    colt: { ...withSpeed(colt), error: coltError },
     ort: {
-      ...withSpeed(pooled(ortRounds)),
+      ...withSpeed(ortSide),
       error: ortError,
       version: ort.env.versions.node ?? "unknown",
     },
     openblas: sgemmShape ? withSpeed(pooled(blasRounds)) : null,
     ratio: median(roundRatios),
     roundRatios,
+    minRatio: ortSide.minMs / colt.minMs,
   };
 }
 

@@ -14,6 +14,7 @@ const BIN = fileURLToPath(new URL("../../bin/colt.js", import.meta.url));
 
 interface Side {
   medianMs: number;
+  minMs: number;
   spread: number;
   reps: number;
   gflops: number;
@@ -28,6 +29,7 @@ interface ComparisonJson {
   openblas: Side | null;
   ratio: number;
   roundRatios: number[];
+  minRatio: number;
   schedule: { source: string; run: string | null; trace: string };
 }
 
@@ -61,6 +63,7 @@ describe("colt compare", () => {
     expect(c.ort.version).toMatch(/^1\.30\./);
     expect(c.ratio).toBeCloseTo(c.ort.medianMs / c.colt.medianMs, 6);
     expect(c.roundRatios).toEqual([c.ratio]);
+    expect(c.minRatio).toBeCloseTo(c.ort.minMs / c.colt.minMs, 6);
   });
 
   it("alternates the sides in rounds and gives the median of the rounds' ratios", () => {
@@ -71,9 +74,16 @@ describe("colt compare", () => {
     const c = JSON.parse(r.stdout) as ComparisonJson;
     expect(c.roundRatios).toHaveLength(3);
     expect(c.ratio).toBe([...c.roundRatios].sort((a, b) => a - b)[1]);
-    for (const side of [c.colt, c.ort]) expect(side.reps).toBeGreaterThanOrEqual(3 * 3);
+    for (const side of [c.colt, c.ort]) {
+      expect(side.reps).toBeGreaterThanOrEqual(3 * 3);
+      expect(side.minMs).toBeGreaterThan(0);
+      expect(side.minMs).toBeLessThanOrEqual(side.medianMs);
+    }
     const text = colt([...args, "--min-ms", "30", "--rounds", "2"], env);
     expect(text.stdout).toMatch(/median of 2 alternating rounds: \d+\.\d\dx \d+\.\d\dx\)/);
+    expect(text.stdout).toMatch(
+      /^ {2}fastest +\d+\.\d\dx \(ORT's fastest repetition \/ COLT's\)$/m,
+    );
     const bad = colt([...args, "--rounds", "0"], env);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);

@@ -120,7 +120,7 @@ function chooseSchedule(
 }
 
 function side(label: string, t: SideTiming, note: string): string {
-  return `  ${label.padEnd(13)} ${formatMs(t.medianMs).padStart(10)} median of ${t.reps} (spread ${percent(t.spread)}), ${t.gflops.toFixed(1)} GFLOP/s  ${note}`;
+  return `  ${label.padEnd(13)} ${formatMs(t.medianMs).padStart(10)} median of ${t.reps} (spread ${percent(t.spread)}, fastest ${formatMs(t.minMs)}), ${t.gflops.toFixed(1)} GFLOP/s  ${note}`;
 }
 
 function formatComparison(r: Comparison, chosen: ChosenSchedule): string {
@@ -143,6 +143,7 @@ function formatComparison(r: Comparison, chosen: ChosenSchedule): string {
       : "";
   lines.push(
     `  COLT / ORT    ${r.ratio.toFixed(2)}x (${r.ratio >= 1 ? "COLT faster" : "ONNX Runtime faster"}: ORT time / COLT time${rounds})`,
+    `  fastest       ${r.minRatio.toFixed(2)}x (ORT's fastest repetition / COLT's)`,
   );
   return lines.join("\n") + "\n";
 }
