@@ -236,7 +236,7 @@ export function helperDefinitions(used: ReadonlySet<string>): string {
  * call is slower than scalar code. With AVX-512, 16 lanes round with one instruction and
  * scale by 2^n with `vscalefps`, whose masked form also gives the 0 below the range and
  * whose overflow gives the +inf: 12 operations instead of 18 (on a core that runs 512-bit
- * operations as two halves, softmax's exp outran its memory stream without it).
+ * operations as two halves, softmax's exp alone took longer than its memory stream).
  */
 function vectorExp(lanes: number): string {
   const generic = genericVectorExp(lanes);
@@ -266,9 +266,8 @@ function expPolynomial(type: string, halved: boolean): string[] {
 
 /**
  * The AVX-512 form: e^r scaled by 2^n with no bit tricks (2^n is a float up to n = 127
- * only, `vscalefps` needs none). x is
- * clamped to 88.8 first (NaN passes through `min` as its second operand), so +inf gives
- * n = 129 and overflows to +inf rather than r = inf - inf.
+ * only, `vscalefps` needs none). x is clamped to 88.8 first (NaN passes through `min` as
+ * its second operand), so +inf gives n = 129 and overflows to +inf rather than r = inf - inf.
  */
 function avx512Exp(): string {
   const V = vecType(16);

@@ -2,8 +2,8 @@
  * The vector exp that vectorized exp, sigmoid and tanh compile to (GCC vector extensions,
  * parameterized by the lane count): compiled with the real C compiler and compared, lane by
  * lane, with the C library's expf in double precision, including arguments that underflow
- * to 0 and overflow to infinity. 16 lanes have two forms, AVX-512's (where the compiler
- * targets it) and the portable one, both checked where this machine has AVX-512.
+ * to 0 and overflow to infinity. 16 lanes have two forms: AVX-512's, which the native build
+ * checks where the machine has AVX-512, and the portable one, also built with -mno-avx512f.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
