@@ -36,6 +36,8 @@ import {
 import { ablationVariants, FIDELITY_STRATEGIES, fidelityTable } from "../src/cli/fidelity.ts";
 import { checkMarkers, replaceBetweenMarkers } from "../src/util/doc-markers.ts";
 import { PhaseClock } from "../src/util/phase-clock.ts";
+import { DEFAULT_COURSE_ALTERATION_K } from "../src/search/course-alteration.ts";
+import { DEFAULT_POLICY } from "../src/search/policy.ts";
 import { SIZE_NAMES, instantiate, layerNames, type SizeName } from "../src/workloads/registry.ts";
 
 const { values } = parseArgs({
@@ -146,7 +148,7 @@ const tables = {
   "fidelity:strategies": `${setup}\n\n${fidelityTable(rows.filter((r) => !isAblation(r.strategy)))}`,
   "fidelity:ablations":
     ablations.length > 0
-      ? `COLT ablations, same runs and seeds as above (colt: λ = 0.05, K = 2, three proposers, a measurement round every 4 expansions).\n\n${fidelityTable(rows.filter((r) => r.strategy === "colt" || isAblation(r.strategy)))}`
+      ? `COLT ablations, same runs and seeds as above (colt: λ = ${DEFAULT_POLICY.lambda}, K = ${DEFAULT_COURSE_ALTERATION_K}, three proposers, a measurement round every 4 expansions).\n\n${fidelityTable(rows.filter((r) => r.strategy === "colt" || isAblation(r.strategy)))}`
       : "Not run (`--ablations none`).",
   "fidelity:paper":
     paper.length > 0

@@ -40,7 +40,7 @@ export const FIDELITY_STRATEGIES: readonly BenchVariant[] = [
 ];
 
 /**
- * COLT with one setting changed from its defaults (λ = 0.05, course alteration every 2nd
+ * COLT with one setting changed from its defaults (λ = 0.05, course alteration every 4th
  * regression, the three-proposer bucket), grouped as `--ablations` names them.
  */
 export const ABLATIONS: Readonly<Record<string, readonly BenchVariant[]>> = {
@@ -50,7 +50,7 @@ export const ABLATIONS: Readonly<Record<string, readonly BenchVariant[]>> = {
   ],
   "course-alteration": [
     { name: "colt-k1", strategy: "colt", colt: { courseAlterationK: 1 } },
-    { name: "colt-k4", strategy: "colt", colt: { courseAlterationK: 4 } },
+    { name: "colt-k2", strategy: "colt", colt: { courseAlterationK: 2 } },
     { name: "colt-k-off", strategy: "colt", colt: { courseAlterationK: 0 } },
   ],
   "graded-bucket": [{ name: "colt-8", strategy: "colt", proposers: gradedOfflineBucket }],

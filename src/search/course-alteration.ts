@@ -7,8 +7,13 @@ import type { JointAction, ProposalContext } from "./proposer.ts";
 import type { TuningSession } from "./session.ts";
 import type { TreeNode } from "./tree.ts";
 
-/** Every K-th regression of a smaller model's streak calls the largest model (course alteration). */
-export const DEFAULT_COURSE_ALTERATION_K = 2;
+/**
+ * Every K-th regression of a smaller model's streak calls the largest model (course
+ * alteration). 4, not the published 2: over five seeds of all five layers at medium size it
+ * cost 0.79-0.91 of K = 2's proposer cost with best times within the seeds' spread
+ * (docs/benchmarks.md, "Course alteration with five seeds").
+ */
+export const DEFAULT_COURSE_ALTERATION_K = 4;
 
 /** A child an expansion returned, and whether the expansion created it (or it existed before). */
 export interface GrownChild {

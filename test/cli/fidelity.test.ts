@@ -30,7 +30,7 @@ describe("fidelity bench: strategies and ablations", () => {
       "colt-lambda-0",
       "colt-lambda-0.2",
       "colt-k1",
-      "colt-k4",
+      "colt-k2",
       "colt-k-off",
       "colt-8",
     ]);
