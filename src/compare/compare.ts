@@ -6,7 +6,7 @@
  * time, and the ratio is the median of the rounds' ratios: on a machine whose speed drifts
  * over minutes (a shared virtual machine), a slow minute then falls on both sides.
  */
-import { flopCount } from "../ir/program.ts";
+import { flopCount, kernelFlopCount } from "../ir/program.ts";
 import { openBlasAvailable, timeSgemm } from "../measure/blas.ts";
 import type { Compiler } from "../measure/compiler.ts";
 import { MeasurementEngine } from "../measure/engine.ts";
@@ -51,6 +51,8 @@ export interface Comparison {
   /** The cores both sides ran on (taskset list). */
   readonly cpus: string;
   readonly flops: number;
+  /** The operations COLT's kernel executes: fewer than `flops` after a rewrite (winograd). */
+  readonly executedFlops: number;
   readonly colt: SideTiming & { readonly error: number };
   readonly ort: SideTiming & { readonly error: number; readonly version: string };
   /** cblas_sgemm on the same shape, for matmul and batch-matmul when OpenBLAS is installed. */
@@ -147,6 +149,7 @@ export async function compareWithOrt(o: CompareOptions): Promise<Comparison> {
     threads: o.threads,
     cpus: engine.pinnedCpus(),
     flops,
+    executedFlops: Math.min(flops, kernelFlopCount(o.schedule.state.program)),
     colt: { ...withSpeed(colt), error: coltError },
     ort: {
       ...withSpeed(ortSide),

@@ -319,3 +319,34 @@ function negatedTerm(e: IntExpr): IntExpr | undefined {
   if (e.k === "mul" && e.c < 0) return e.c === -1 ? e.a : { k: "mul", a: e.a, c: -e.c };
   return undefined;
 }
+
+/**
+ * `simplify`, then folds every floor-division and modulo whose dividend stays inside one
+ * multiple of the divisor over the given ranges: with 0 <= i < 16, (2*j*16 + i)/16 is
+ * 2*j and (2*j*16 + i)%16 is i. Lowering applies it to accesses so a fused or split loop
+ * indexes a tiled tensor linearly (and can be vectorized along it).
+ */
+export function simplifyInRanges(e: IntExpr, ranges: ReadonlyMap<string, Interval>): IntExpr {
+  const lin = toLinear(simplify(e));
+  let out: IntExpr = intConst(lin.c);
+  for (const { atom, coef } of lin.terms.values()) {
+    const folded = atom.k === "div" || atom.k === "mod" ? foldInRanges(atom, ranges) : atom;
+    out = add(out, mul(folded, coef));
+  }
+  return out;
+}
+
+function foldInRanges(
+  atom: Extract<IntExpr, { k: "div" | "mod" }>,
+  ranges: ReadonlyMap<string, Interval>,
+): IntExpr {
+  const inner = simplifyInRanges(atom.a, ranges);
+  const kept = simplify({ k: atom.k, a: inner, d: atom.d });
+  // Whole multiples came out as terms of their own: fold what stays divided.
+  if (kept.k !== "div" && kept.k !== "mod") return simplifyInRanges(kept, ranges);
+  if (![...freeVars(kept.a)].every((v) => ranges.has(v))) return kept;
+  const iv = intervalOf(kept.a, ranges);
+  const q = Math.floor(iv.lo / atom.d);
+  if (Math.floor(iv.hi / atom.d) !== q) return kept;
+  return atom.k === "div" ? intConst(q) : sub(kept.a, q * atom.d);
+}

@@ -69,6 +69,26 @@ export function tensorShape(p: Program, name: string): readonly number[] {
 
 export const isWeight = (p: Program, tensor: string): boolean => p.weights.includes(tensor);
 
+/**
+ * Tensors constant across calls: the weights, and every stage that is not an output and
+ * reads only constants (a table of coefficients reads nothing; a transformed filter reads
+ * a weight). Such a stage is computed once in `prepare`, as ONNX Runtime folds an
+ * initializer-only subgraph when it loads a model.
+ */
+export function constantTensors(p: Program): Set<string> {
+  const constant = new Set(p.weights);
+  for (const s of p.stages) {
+    let readsOnlyConstants = !p.outputs.includes(s.name);
+    forEachRead(s.body, (r) => {
+      if (!constant.has(r.tensor)) readsOnlyConstants = false;
+    });
+    if (readsOnlyConstants) constant.add(s.name);
+  }
+  return constant;
+}
+
+export const isConstant = (p: Program, tensor: string): boolean => constantTensors(p).has(tensor);
+
 export function identityOf(c: Combiner): number {
   return c === "sum" ? 0 : -Infinity;
 }
@@ -154,12 +174,22 @@ export function mapExpr(
 
 /** Number of floating-point operations of one evaluation of the program. */
 export function flopCount(p: Program): number {
-  let total = 0;
-  for (const s of p.stages) {
-    const points = [...s.axes, ...s.reduceAxes].reduce((n, a) => n * a.extent, 1);
-    total += points * (exprFlops(s.body) + (s.reduceAxes.length > 0 ? 1 : 0));
-  }
-  return total;
+  return p.stages.reduce((total, s) => total + stageFlops(s), 0);
+}
+
+/**
+ * Operations the kernel itself executes: constant stages run once, in prepare. After a
+ * rewrite (winograd) this is fewer than the workload's `flopCount`, which stays the
+ * measure of speed (effective GFLOP/s) while this one bounds the time from below.
+ */
+export function kernelFlopCount(p: Program): number {
+  const constant = constantTensors(p);
+  return p.stages.reduce((total, s) => total + (constant.has(s.name) ? 0 : stageFlops(s)), 0);
+}
+
+function stageFlops(s: Stage): number {
+  const points = [...s.axes, ...s.reduceAxes].reduce((n, a) => n * a.extent, 1);
+  return points * (exprFlops(s.body) + (s.reduceAxes.length > 0 ? 1 : 0));
 }
 
 function exprFlops(e: Expr): number {

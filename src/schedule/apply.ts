@@ -6,13 +6,14 @@
 import { EMITTABLE_VECTOR_WIDTHS } from "../target/gnu-vectors.ts";
 import { add, intVar, mul, substitute, type IntExpr } from "../ir/int-expr.ts";
 import type { Program, Stage } from "../ir/program.ts";
-import { forEachRead, isWeight, mapExpr } from "../ir/program.ts";
+import { forEachRead, isConstant, mapExpr } from "../ir/program.ts";
 import { select, icmp } from "../ir/builder.ts";
 import { requireChainAt } from "./consumers.ts";
 import { ScheduleError } from "./errors.ts";
 import {
   consumersOf,
   initialStageState,
+  isUntouched,
   loopExtents,
   stageDefinition,
   stageState,
@@ -22,6 +23,7 @@ import {
 } from "./state.ts";
 import type { Transform } from "./transform.ts";
 import { requireVectorReduction } from "./vector-reduction.ts";
+import { winograd } from "./winograd.ts";
 
 const MAX_UNROLL = 64;
 
@@ -95,6 +97,8 @@ export function applyStructural(state: ScheduleState, t: Transform): ScheduleSta
       return replaceStage(state, prefetch(state, st, t.tensor, t.at, t.ahead, t.distance));
     case "rfactor":
       return rfactor(state, st, t.loop, t.factor, t.outer, t.inner);
+    case "winograd":
+      return winograd(state, st, (base) => freshStageName(state.program, base));
   }
 }
 
@@ -358,9 +362,9 @@ function prepareWeight(state: ScheduleState, st: StageState, tensor: string): St
   ) {
     throw new ScheduleError(`unknown tensor '${tensor}'`, st.name);
   }
-  if (!isWeight(program, tensor)) {
+  if (!isConstant(program, tensor)) {
     throw new ScheduleError(
-      `'${tensor}' is not a weight (weights: ${program.weights.join(", ") || "none"}); only weights, constant across calls, can be prepared once; use pack`,
+      `'${tensor}' is not a weight (weights: ${program.weights.join(", ") || "none"}) nor computed from weights alone; only tensors constant across calls can be prepared once; use pack`,
       st.name,
     );
   }
@@ -480,16 +484,7 @@ function rfactor(
       loop,
     );
   }
-  const initial = initialStageState(state.program, st.name);
-  const untouched =
-    st.relations.length === 0 &&
-    st.loops.every((l, i) => l.name === initial.loops[i].name && l.annotation === "serial") &&
-    !st.cacheWriteAt &&
-    st.copies.length === 0 &&
-    st.prepared.length === 0 &&
-    !st.skipMasked &&
-    !state.stages.some((s) => s.placement.k === "at" && s.placement.consumer === st.name);
-  if (!untouched) {
+  if (!isUntouched(state, st)) {
     throw new ScheduleError(
       "rfactor must come before any other transformation of the stage",
       st.name,

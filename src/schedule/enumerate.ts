@@ -5,7 +5,7 @@
  * for packs, local accumulation and compute_at, and preparing each weight. Search and
  * offline proposers draw from this list.
  */
-import { forEachRead, isWeight, tensorShape, type Program } from "../ir/program.ts";
+import { forEachRead, isConstant, tensorShape, type Program } from "../ir/program.ts";
 import { chainCandidates } from "./consumers.ts";
 import { resolveTarget } from "../target/detect.ts";
 import type { Target } from "../target/target.ts";
@@ -89,7 +89,7 @@ export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[]
         out.push({ kind: "cache_read", stage: st.name, tensor, at: l.name });
       }
     });
-    for (const weight of readTensors(stage.body).filter((t) => isWeight(program, t))) {
+    for (const weight of readTensors(stage.body).filter((t) => isConstant(program, t))) {
       if (!st.prepared.includes(weight) && !st.copies.some((c) => c.tensor === weight))
         out.push({ kind: "prepare", stage: st.name, tensor: weight });
     }
@@ -124,6 +124,9 @@ export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[]
           });
         }
       }
+      // Lowering-free check: apply refuses a stage that is not a 3x3 convolution.
+      if (stage.axes.length === 4 && stage.reduceAxes.length === 3)
+        out.push({ kind: "winograd", stage: st.name });
     }
   }
   return out;

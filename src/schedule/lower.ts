@@ -6,10 +6,10 @@
  * The parts live beside it: the stage frame (loops, axes, guards), operands read from
  * workspace, accumulation, read rewriting and the whole-nest checks.
  */
-import { substitute } from "../ir/int-expr.ts";
+import { simplifyInRanges, substitute } from "../ir/int-expr.ts";
 import type { BufferDecl, LoweredProgram, Stmt } from "../ir/loop-nest.ts";
 import type { Expr } from "../ir/program.ts";
-import { forEachRead, mapExpr, tensorShape } from "../ir/program.ts";
+import { constantTensors, forEachRead, mapExpr, tensorShape } from "../ir/program.ts";
 import { ScheduleError } from "./errors.ts";
 import { lowerAccumulation } from "./lower-accumulate.ts";
 import { checkLoweredNest } from "./lower-checks.ts";
@@ -26,11 +26,17 @@ export function lower(state: ScheduleState): LoweredProgram {
   const buffers: BufferDecl[] = [];
   const decl = (name: string, shape: readonly number[], role: BufferDecl["role"]) =>
     buffers.push({ name, shape, role, perThread: false, registers: false });
+  // Constant stages computed at the root run once, in prepare, into prepared buffers.
+  const constants = constantTensors(program);
+  const onceBeforeKernel = (name: string) =>
+    constants.has(name) && stageState(state, name).placement.k === "root";
   for (const t of program.inputs) decl(t.name, t.shape, "input");
   for (const s of program.stages) {
     const st = stageState(state, s.name);
-    if (program.outputs.includes(s.name)) decl(s.name, tensorShape(program, s.name), "output");
-    else if (st.placement.k === "root") decl(s.name, tensorShape(program, s.name), "temp");
+    const shape = tensorShape(program, s.name);
+    if (program.outputs.includes(s.name)) decl(s.name, shape, "output");
+    else if (onceBeforeKernel(s.name)) decl(s.name, shape, "prepared");
+    else if (st.placement.k === "root") decl(s.name, shape, "temp");
   }
   const prepare: Stmt[] = [];
   const ctx: LowerCtx = {
@@ -44,7 +50,9 @@ export function lower(state: ScheduleState): LoweredProgram {
   };
   const body: Stmt[] = [];
   for (const s of program.stages) {
-    if (stageState(state, s.name).placement.k === "root") body.push(...lowerStage(ctx, s.name));
+    if (onceBeforeKernel(s.name)) prepare.push(...lowerStage(ctx, s.name));
+    else if (stageState(state, s.name).placement.k === "root")
+      body.push(...lowerStage(ctx, s.name));
   }
   const lowered: LoweredProgram = { program, buffers, body, prepare };
   checkLoweredNest(lowered);
@@ -59,7 +67,7 @@ function lowerStage(ctx: LowerCtx, name: string, region?: Region): Stmt[] {
   let expr = mapExpr(
     inlineReads(ctx, stage.body),
     (r) => r,
-    (i) => substitute(i, frame.globalEnv),
+    (i) => simplifyInRanges(substitute(i, frame.globalEnv), frame.ranges),
   );
   for (const [producer, reg] of ctx.chain) expr = redirectToRegion(expr, producer, reg);
   expr = lowerComputeAt(ctx, name, frame, at, expr, lowerStage);

@@ -110,6 +110,20 @@ export function initialStageState(program: Program, stageName: string): StageSta
   };
 }
 
+/** No transformation has touched the stage yet: where a rewrite (rfactor, winograd) may apply. */
+export function isUntouched(state: ScheduleState, st: StageState): boolean {
+  const initial = initialStageState(state.program, st.name);
+  return (
+    st.relations.length === 0 &&
+    st.loops.every((l, i) => l.name === initial.loops[i].name && l.annotation === "serial") &&
+    !st.cacheWriteAt &&
+    st.copies.length === 0 &&
+    st.prepared.length === 0 &&
+    !st.skipMasked &&
+    !state.stages.some((s) => s.placement.k === "at" && s.placement.consumer === st.name)
+  );
+}
+
 /** Static extents of every loop name (current and retired) given the extents of the root axes. */
 export function loopExtents(
   st: StageState,

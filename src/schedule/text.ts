@@ -37,7 +37,8 @@ export function printTransform(t: Transform): string {
     case "prefetch":
       return `prefetch ${t.tensor} in ${t.stage} at ${t.at} ahead ${t.ahead} ${t.distance}`;
     case "compute_inline":
-      return `compute_inline ${t.stage}`;
+    case "winograd":
+      return `${t.kind} ${t.stage}`;
     case "rfactor":
       return `rfactor ${t.stage}.${t.loop} ${t.factor} -> ${t.outer} ${t.inner}`;
   }
@@ -176,7 +177,8 @@ export function parseTransform(text: string, line = 1): Transform {
     }
     case "compute_inline":
     case "skip_masked":
-    case "stream_store": {
+    case "stream_store":
+    case "winograd": {
       noNames();
       arity(2, `${kind} STAGE`);
       return { kind, stage: ident(words[1], "a stage name") };
@@ -194,7 +196,7 @@ export function parseTransform(text: string, line = 1): Transform {
     }
     default:
       return fail(
-        `unknown transformation '${kind ?? ""}' (known: split, tile, reorder, fuse, parallel, vectorize, unroll, cache_write, pack, prepare, cache_read, compute_at, compute_inline, skip_masked, stream_store, prefetch, rfactor)`,
+        `unknown transformation '${kind ?? ""}' (known: split, tile, reorder, fuse, parallel, vectorize, unroll, cache_write, pack, prepare, cache_read, compute_at, compute_inline, skip_masked, stream_store, prefetch, rfactor, winograd)`,
       );
   }
 }

@@ -66,7 +66,8 @@ export type Transform =
       readonly factor: number;
       readonly outer: string;
       readonly inner: string;
-    };
+    }
+  | { readonly kind: "winograd"; readonly stage: string };
 
 export type TransformKind = Transform["kind"];
 
@@ -88,6 +89,7 @@ export const TRANSFORM_KINDS: readonly TransformKind[] = [
   "stream_store",
   "prefetch",
   "rfactor",
+  "winograd",
 ];
 
 export type Trace = readonly Transform[];

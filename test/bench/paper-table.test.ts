@@ -20,13 +20,19 @@ const timing = (medianMs: number, gflops: number): SideTiming => ({
   gflops,
 });
 
-function comparison(workload: string, threads: number, openblas: SideTiming | null): Comparison {
+function comparison(
+  workload: string,
+  threads: number,
+  openblas: SideTiming | null,
+  executedFlops = 2e9,
+): Comparison {
   return {
     workload,
     shape: {},
     threads,
     cpus: threads === 1 ? "1" : "0-1",
     flops: 2e9,
+    executedFlops,
     colt: { ...timing(20, 100), error: 0 },
     ort: { ...timing(30, 66.7), error: 1e-7, version: "1.30.0" },
     openblas,
@@ -58,6 +64,14 @@ describe("bench:paper table", () => {
     );
     // Two cores: the peak doubles, and softmax has no OpenBLAS column.
     expect(table).toContain("| softmax | 2 | 20.0 | 30.0 | – | **1.50×** | 1.25× | 100.0 | 50% |");
+  });
+
+  it("takes the share of the peak from the operations the kernel executes", () => {
+    // A Winograd kernel: effective 100 GFLOP/s, but only 0.9 of the 2 GFLOP executed.
+    const table = paperTable(HEADER, [comparison("flux-conv", 1, null, 0.9e9)]);
+    expect(table).toContain(
+      "| flux-conv | 1 | 20.0 | 30.0 | – | **1.50×** | 1.25× | 100.0 | 45% |",
+    );
     expect(table).toContain("measured one after the other");
   });
 

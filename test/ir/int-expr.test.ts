@@ -11,6 +11,7 @@ import {
   mul,
   printInt,
   simplify,
+  simplifyInRanges,
   sub,
   type IntExpr,
 } from "../../src/ir/int-expr.ts";
@@ -49,29 +50,26 @@ describe("index expressions", () => {
     );
   });
 
-  it("intervals contain every value", () => {
+  it("intervals contain every value, and folding over the ranges keeps every value", () => {
+    const ranges = new Map([
+      ["x", { lo: 0, hi: 30 }],
+      ["y", { lo: 0, hi: 30 }],
+    ]);
     fc.assert(
       fc.property(
         exprArb,
         fc.integer({ min: 0, max: 30 }),
         fc.integer({ min: 0, max: 30 }),
         (e, vx, vy) => {
-          const iv = intervalOf(
-            e,
-            new Map([
-              ["x", { lo: 0, hi: 30 }],
-              ["y", { lo: 0, hi: 30 }],
-            ]),
-          );
-          const v = evalInt(
-            e,
-            new Map([
-              ["x", vx],
-              ["y", vy],
-            ]),
-          );
+          const iv = intervalOf(e, ranges);
+          const env = new Map([
+            ["x", vx],
+            ["y", vy],
+          ]);
+          const v = evalInt(e, env);
           expect(v).toBeGreaterThanOrEqual(iv.lo);
           expect(v).toBeLessThanOrEqual(iv.hi);
+          expect(evalInt(simplifyInRanges(e, ranges), env)).toBe(v);
         },
       ),
     );
@@ -81,6 +79,21 @@ describe("index expressions", () => {
     expect(printInt(floorDiv(add(mul(x, 8), y, 3), 8))).toBe("x + (y + 3)/8");
     expect(printInt(mod(add(mul(x, 8), 5), 4))).toBe("1");
     expect(printInt(sub(add(x, y), y))).toBe("x");
+  });
+
+  it("folds a division or modulo whose dividend stays inside one multiple of the divisor", () => {
+    const ranges = new Map([
+      ["x", { lo: 0, hi: 7 }],
+      ["y", { lo: 0, hi: 15 }],
+    ]);
+    const t = add(mul(x, 16), y);
+    expect(printInt(simplifyInRanges(add(mul(floorDiv(t, 16), 2), 3), ranges))).toBe("x*2 + 3");
+    expect(printInt(simplifyInRanges(mod(t, 16), ranges))).toBe("y");
+    expect(printInt(simplifyInRanges(floorDiv(add(y, 16), 16), ranges))).toBe("1");
+    // y + 8 spans two multiples of 16: kept.
+    expect(printInt(simplifyInRanges(floorDiv(add(y, 8), 16), ranges))).toBe("(y + 8)/16");
+    // Variables with no known range are left alone.
+    expect(printInt(simplifyInRanges(floorDiv(intVar("z"), 4), ranges))).toBe("z/4");
   });
 
   it("reports affine coefficients, and null under div/mod", () => {

@@ -293,13 +293,37 @@ const CASES: readonly Case[] = [
     reason: /rfactor needs an original reduction axis \(reduction axes: j\)/,
   },
   {
+    name: "winograd of a stage that is not a convolution",
+    workload: "matmul",
+    trace: "winograd C",
+    stage: "C",
+    loop: undefined,
+    reason: /^winograd needs a stride-1 3x3 convolution: a sum over \(c, ry, rx\)/,
+  },
+  {
+    name: "winograd of a convolution with an odd output size",
+    workload: "conv2d",
+    trace: "winograd Y",
+    stage: "Y",
+    loop: undefined,
+    reason: /^winograd F\(2x2,3x3\) needs an even output height and width \(here 13x13\)$/,
+  },
+  {
+    name: "winograd after another transformation of the stage",
+    workload: "flux-conv",
+    trace: "split conv.o 4\nwinograd conv",
+    stage: "conv",
+    loop: undefined,
+    reason: /^winograd must come before any other transformation of the stage$/,
+  },
+  {
     name: "prepare of an input that is not a weight",
     workload: "matmul",
     trace: "prepare A in C",
     stage: "C",
     loop: undefined,
     reason:
-      /^'A' is not a weight \(weights: B\); only weights, constant across calls, can be prepared once; use pack$/,
+      /^'A' is not a weight \(weights: B\) nor computed from weights alone; only tensors constant across calls can be prepared once; use pack$/,
   },
   {
     name: "prepare of an intermediate",

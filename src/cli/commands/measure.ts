@@ -1,6 +1,6 @@
 /** `colt measure`: build, verify and time one schedule of a workload. */
 import type { Command } from "commander";
-import { compulsoryTraffic, flopCount } from "../../ir/program.ts";
+import { compulsoryTraffic, flopCount, kernelFlopCount } from "../../ir/program.ts";
 import { ensureCacheDir } from "../../measure/cache-dir.ts";
 import { detectCompiler } from "../../measure/compiler.ts";
 import { MeasurementEngine } from "../../measure/engine.ts";
@@ -88,13 +88,15 @@ export function registerMeasure(program: Command): void {
       });
       const m = await engine.measure(schedule);
       const flops = flopCount(prog);
+      // A rewrite such as winograd executes fewer operations than the workload defines.
+      const executed = Math.min(flops, kernelFlopCount(schedule.state.program));
       const ms = m.timing?.medianMs;
       const timed = profile !== undefined && ms !== undefined;
       const peakFraction = timed
-        ? flops / (ms * 1e-3) / (profile.peakFlopsPerCore * opts.threads)
+        ? executed / (ms * 1e-3) / (profile.peakFlopsPerCore * opts.threads)
         : undefined;
       const roofline = profile
-        ? rooflineSeconds(flops, compulsoryTraffic(prog), profile, opts.threads)
+        ? rooflineSeconds(executed, compulsoryTraffic(prog), profile, opts.threads)
         : undefined;
       const blasMs = opts.blas
         ? await timeOpenBlas(workload, prog.params, engine, opts)
@@ -156,7 +158,7 @@ export function registerMeasure(program: Command): void {
                   `  prepare   ${formatMs(m.prepareMs)} once, before the timed runs (not in the time)`,
                 ]
               : []),
-            `  speed     ${m.gflops.toFixed(1)} GFLOP/s = ${percent(peakFraction)} of peak (${((profile.peakFlopsPerCore * opts.threads) / 1e9).toFixed(0)} GFLOP/s), ${result.rooflineFraction !== null ? `${percent(result.rooflineFraction)} of the roofline bound` : ABOVE_BOUND} (${formatMs(roofline * 1e3)})`,
+            `  speed     ${m.gflops.toFixed(1)} GFLOP/s${executed < flops ? ` effective (${formatFlops(executed)} executed)` : ""} = ${percent(peakFraction)} of peak (${((profile.peakFlopsPerCore * opts.threads) / 1e9).toFixed(0)} GFLOP/s), ${result.rooflineFraction !== null ? `${percent(result.rooflineFraction)} of the roofline bound` : ABOVE_BOUND} (${formatMs(roofline * 1e3)})`,
           );
         }
         out.push(

@@ -14,6 +14,8 @@ export function summarize(
   r: TuneResult,
   flops: number,
   peak: number,
+  /** The best kernel's executed operations and its roofline bound (fewer after winograd). */
+  executed: { readonly flops: number; readonly rooflineMs: number },
   llm?: LlmReport,
 ) {
   const bestMs = r.best.ms;
@@ -29,9 +31,11 @@ export function summarize(
     bestPrepareMs: r.best.prepareMs ?? null,
     speedup: r.baselineMs / bestMs,
     gflops: flops / (bestMs * 1e6),
-    peakFraction: flops / (bestMs * 1e-3) / peak,
-    rooflineFraction: rooflineFraction(r.rooflineMs, bestMs),
-    aboveRoofline: bestMs < r.rooflineMs,
+    flops,
+    executedFlops: executed.flops,
+    peakFraction: executed.flops / (bestMs * 1e-3) / peak,
+    rooflineFraction: rooflineFraction(executed.rooflineMs, bestMs),
+    aboveRoofline: bestMs < executed.rooflineMs,
     verified: true,
     bestTrace: r.best.schedule.text(),
     bestTrial: r.best.trial,
@@ -76,7 +80,7 @@ export function renderSummary(s: Summary, r: TuneResult): string {
       : `at trial ${s.bestTrial}`;
   lines.push(
     `  best      ${formatMs(s.bestMs)} ${where}, verified${s.bestPrepareMs !== null ? ` (+ prepare ${formatMs(s.bestPrepareMs)} once, not in the time)` : ""}`,
-    `  speedup   ${s.speedup.toFixed(2)}x   ${s.gflops.toFixed(1)} GFLOP/s = ${percent(s.peakFraction)} of peak, ${s.rooflineFraction !== null ? `${percent(s.rooflineFraction)} of roofline` : ABOVE_BOUND}`,
+    `  speedup   ${s.speedup.toFixed(2)}x   ${s.gflops.toFixed(1)} GFLOP/s${s.executedFlops < s.flops ? " effective" : ""} = ${percent(s.peakFraction)} of peak, ${s.rooflineFraction !== null ? `${percent(s.rooflineFraction)} of roofline` : ABOVE_BOUND}`,
   );
   if (r.finalists.length > 0)
     lines.push(

@@ -6,7 +6,8 @@ import type { RunRow } from "../../db/records.ts";
 import type { Schedule } from "../../schedule/schedule.ts";
 import { TuningRun } from "../../tuning/run-service.ts";
 import { LearnedCostModel } from "../../costmodel/learned.ts";
-import { flopCount, type Program } from "../../ir/program.ts";
+import { rooflineSeconds } from "../../measure/roofline.ts";
+import { compulsoryTraffic, flopCount, kernelFlopCount, type Program } from "../../ir/program.ts";
 import { cacheDir, ensureCacheDir } from "../../measure/cache-dir.ts";
 import { detectCompiler, type Compiler } from "../../measure/compiler.ts";
 import { MeasurementEngine } from "../../measure/engine.ts";
@@ -420,6 +421,10 @@ async function tuneWith(
     },
   });
   progress.stop();
+  const executedFlops = Math.min(
+    flopCount(prog),
+    kernelFlopCount(result.best.schedule.state.program),
+  );
   const summary = {
     ...summarize(
       workload,
@@ -428,6 +433,11 @@ async function tuneWith(
       result,
       flopCount(prog),
       profile.peakFlopsPerCore * opts.threads,
+      {
+        flops: executedFlops,
+        rooflineMs:
+          rooflineSeconds(executedFlops, compulsoryTraffic(prog), profile, opts.threads) * 1000,
+      },
       models?.report(),
     ),
     ...(recording

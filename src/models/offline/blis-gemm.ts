@@ -14,7 +14,7 @@
  * the kc loop waits once per block, behind a column-operand copy one thread makes).
  */
 import { freeVars } from "../../ir/int-expr.ts";
-import { forEachRead, isWeight } from "../../ir/program.ts";
+import { forEachRead, isConstant } from "../../ir/program.ts";
 import type { Schedule } from "../../schedule/schedule.ts";
 import type { StageState } from "../../schedule/state.ts";
 import type { Transform } from "../../schedule/transform.ts";
@@ -91,7 +91,7 @@ export function blisGemm(
     ],
   });
   const copy = (tensor: string, at: string): Transform =>
-    isWeight(p, tensor)
+    isConstant(p, tensor)
       ? { kind: "prepare", stage: s, tensor }
       : { kind: "pack", stage: s, tensor, at };
   steps.push(copy(colOperands[0], kc), copy(rowOperands[0], ic));

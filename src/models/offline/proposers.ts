@@ -27,6 +27,7 @@ import {
 import { blisGemm } from "./blis-gemm.ts";
 import { computeChainPerBlock, tiledChainPerBlock } from "./block-chain.ts";
 import { convGemm } from "./conv-gemm.ts";
+import { winogradConv } from "./winograd-conv.ts";
 import { convPlaneChannelsOuter } from "./conv-plane.ts";
 import { gemvWeightStream } from "./gemv.ts";
 import {
@@ -292,6 +293,7 @@ function expertCandidates(
         const skinny = skinnyWeightGemm(ctx.schedule, st, choice, ctx.threads, ctx.target);
         const blis = blisGemm(ctx.schedule, st, choice, ctx.threads);
         const conv = convGemm(ctx.schedule, st, choice, ctx.threads);
+        const winograd = winogradConv(ctx.schedule, st, choice, ctx.threads);
         const perWidth = byWidth.includes(choice);
         const accumulators = perWidth ? vectorReduction(ctx.schedule, st, choice) : undefined;
         const gemv = perWidth ? gemvWeightStream(ctx.schedule, st, choice, ctx.threads) : undefined;
@@ -300,6 +302,7 @@ function expertCandidates(
           ...(skinny ? [skinny] : []),
           ...(blis ? [blis] : []),
           ...(conv ? [conv] : []),
+          ...(winograd ? [winograd] : []),
           ...convPlaneChannelsOuter(ctx.schedule, st, choice),
           ...[
             computeChainPerBlock(ctx.schedule, st),

@@ -8,7 +8,7 @@
  */
 import type { Program, Stage } from "../../ir/program.ts";
 import { intervalOf } from "../../ir/int-expr.ts";
-import { forEachRead, isWeight, tensorShape } from "../../ir/program.ts";
+import { forEachRead, isConstant, isWeight, tensorShape } from "../../ir/program.ts";
 import type { Schedule } from "../../schedule/schedule.ts";
 import { loopExtents, stageDefinition, type StageState } from "../../schedule/state.ts";
 import type { Transform } from "../../schedule/transform.ts";
@@ -163,7 +163,7 @@ function applyVectorized(
     if (!strided || !packAt) return undefined;
     const tensor = strided[1];
     all.push(
-      isWeight(schedule.state.program, tensor)
+      isConstant(schedule.state.program, tensor)
         ? { kind: "prepare", stage, tensor }
         : { kind: "pack", stage, tensor, at: packAt },
     );

@@ -1,0 +1,112 @@
+/**
+ * The Winograd recipe for a stride-1 3x3 convolution, as
+ * `examples/schedules/flux-conv-winograd-paper.sched` writes it by hand: `winograd`
+ * turns the convolution into 16 GEMMs of 4/9 of its multiply-adds, the BLIS recipe
+ * blocks them (the transformed filter prepared once as its row panels), and the light
+ * input and output transforms are vectorized along the tile axis with their 4x4
+ * reductions unrolled into registers. The input transform runs channel by channel
+ * (outermost), so each channel's deinterleaved rows stay in L1 across the 16 (e, f)
+ * pairs. The one-float copies (padding, deinterleave, the interleaved output read by
+ * the convolution's consumers) are left serial or split across threads.
+ */
+import type { Program } from "../../ir/program.ts";
+import type { Schedule } from "../../schedule/schedule.ts";
+import { stageDefinition, stageState, type StageState } from "../../schedule/state.ts";
+import type { Transform } from "../../schedule/transform.ts";
+import { consumersOf } from "../../schedule/state.ts";
+import { blisGemm } from "./blis-gemm.ts";
+import { applyAll, untouchedStage, type AppliedRecipe, type TileChoice } from "./recipes.ts";
+
+export function winogradConv(
+  schedule: Schedule,
+  st: StageState,
+  c: TileChoice,
+  threads = 1,
+): AppliedRecipe | undefined {
+  const program = schedule.state.program;
+  const stage = stageDefinition(program, st.name);
+  if (!untouchedStage(st) || stage.axes.length !== 4 || stage.reduceAxes.length !== 3)
+    return undefined;
+  const rewrite: Transform = { kind: "winograd", stage: st.name };
+  const rewritten = schedule.tryApply(rewrite);
+  if (!rewritten.ok) return undefined;
+  const before = new Set(program.stages.map((s) => s.name));
+  const added = rewritten.schedule.state.program.stages
+    .map((s) => s.name)
+    .filter((n) => !before.has(n));
+  // In the order winograd adds them: the three tables, U, D, V, M and the output transform.
+  const [, , , , deinterleaved, inputTransform, gemm, outputTransform] = added;
+  const blocked = blisGemm(
+    rewritten.schedule,
+    stageState(rewritten.schedule.state, gemm),
+    c,
+    threads,
+  );
+  if (!blocked) return undefined;
+  const w = c.width;
+  const next = rewritten.schedule.state.program;
+  const parallel = (stageName: string, loop: string): Transform[] =>
+    threads > 1 ? [{ kind: "parallel", stage: stageName, loop }] : [];
+  const steps: Transform[] = [
+    rewrite,
+    ...blocked.steps,
+    ...parallel(deinterleaved, "c"),
+    ...vectorTransform(next, inputTransform, "t", w, ["n", "c", "e", "f"], ["a", "b"]),
+    ...parallel(inputTransform, "c"),
+    ...vectorTransform(next, outputTransform, "h", w, ["n", "o", "y", "p"], ["e", "f"]),
+    ...parallel(outputTransform, "o"),
+    { kind: "compute_inline", stage: st.name },
+  ];
+  const applied = applyAll(
+    schedule,
+    `Winograd F(2x2,3x3) of ${st.name}: 16 GEMMs ${gemm} (${blocked.name}), transforms vectorized by ${w}`,
+    steps,
+  );
+  if (!applied || threads < 2) return applied;
+  // The convolution's consumers now read the interleaved output: one part per thread each.
+  const consumerSteps: Transform[] = consumersOf(applied.schedule.state.program, st.name)
+    .map((name) => stageState(applied.schedule.state, name))
+    .filter((s) => s.placement.k === "root" && s.loops.length > 1)
+    .map((s) => ({ kind: "parallel", stage: s.name, loop: s.loops[1].name }));
+  return applyAll(schedule, applied.name, [...steps, ...consumerSteps]) ?? applied;
+}
+
+/**
+ * A transform stage vectorized along its tile axis `axis` by `width`: the 4x4 reduction
+ * (`reductions`) unrolled inside, accumulating in registers, under the `outer` loops.
+ */
+function vectorTransform(
+  program: Program,
+  stage: string,
+  axis: string,
+  width: number,
+  outer: readonly string[],
+  reductions: readonly string[],
+): Transform[] {
+  const extent = stageDefinition(program, stage).axes.find((a) => a.name === axis)!.extent;
+  // A row of exactly one vector needs no split: the accumulator lives under the last outer loop.
+  const split = extent > width;
+  const [tileOuter, tileInner] = split ? [`${axis}o`, `${axis}i`] : [outer[outer.length - 1], axis];
+  return [
+    ...(split
+      ? [
+          {
+            kind: "split",
+            stage,
+            loop: axis,
+            factor: width,
+            outer: tileOuter,
+            inner: tileInner,
+          } as const,
+        ]
+      : []),
+    {
+      kind: "reorder",
+      stage,
+      loops: [...outer, ...(split ? [tileOuter] : []), ...reductions, tileInner],
+    },
+    { kind: "cache_write", stage, at: tileOuter },
+    ...reductions.map((loop): Transform => ({ kind: "unroll", stage, loop })),
+    { kind: "vectorize", stage, loop: tileInner },
+  ];
+}
