@@ -11,7 +11,7 @@ import {
   type IntExpr,
 } from "../ir/int-expr.ts";
 import type { LoweredProgram, Stmt } from "../ir/loop-nest.ts";
-import { forEachRead } from "../ir/program.ts";
+import { forEachRead, type Cond, type Expr } from "../ir/program.ts";
 import { strideAlong } from "../ir/strides.ts";
 import { ScheduleError } from "./errors.ts";
 
@@ -49,6 +49,8 @@ export function checkLoweredNest(lp: LoweredProgram): void {
       }
     }
   };
+  // Constant stages run in prepare, under the same rules.
+  walk(lp.prepare, undefined, 1);
   walk(lp.body, undefined, 1);
 }
 
@@ -67,6 +69,11 @@ function checkVectorBody(
       fail("nothing can be attached inside a vectorized loop, and it must be the innermost loop");
     const st = s as Extract<Stmt, { k: "store" }>;
     checkContiguous(lp, st.buf, st.idx, loop.v, `store to ${st.buf}`, fail, true);
+    // Lanes compare their own index values: each side must be affine in the vector loop.
+    forEachIndexCompared(st.value, (x) => {
+      if (coefficientOf(x, loop.v) === null)
+        fail(`a condition depends on the vectorized loop non-linearly (${printInt(x)})`);
+    });
     forEachRead(st.value, (r, guarded) => {
       const depends = r.idx.some((x) => freeVars(x).has(loop.v));
       // Lanes evaluate both sides of a select: fine only when every lane stays in bounds.
@@ -113,4 +120,36 @@ function checkContiguous(
     );
   if (mustDepend && !depends)
     fail(`${what} does not depend on the vectorized loop; all lanes would write one element`);
+}
+
+/** Every index expression an integer comparison (a select's condition) compares. */
+function forEachIndexCompared(e: Expr, visit: (x: IntExpr) => void): void {
+  const cond = (c: Cond): void => {
+    if (c.k === "icmp") {
+      visit(c.a);
+      visit(c.b);
+    } else if (c.k === "fcmp") {
+      forEachIndexCompared(c.a, visit);
+      forEachIndexCompared(c.b, visit);
+    } else {
+      cond(c.a);
+      cond(c.b);
+    }
+  };
+  switch (e.k) {
+    case "bin":
+      forEachIndexCompared(e.a, visit);
+      forEachIndexCompared(e.b, visit);
+      return;
+    case "un":
+      forEachIndexCompared(e.a, visit);
+      return;
+    case "select":
+      cond(e.cond);
+      forEachIndexCompared(e.a, visit);
+      forEachIndexCompared(e.b, visit);
+      return;
+    default:
+      return;
+  }
 }

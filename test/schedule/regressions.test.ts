@@ -1,6 +1,8 @@
 /** Regression tests for lowering and structural bugs found while writing example schedules. */
 import { rmSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
+import { icmp, ProgramBuilder, select } from "../../src/ir/builder.ts";
+import { mod } from "../../src/ir/int-expr.ts";
 import { printLoopNest } from "../../src/ir/print.ts";
 import { verifySchedule } from "../../src/measure/evaluate.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
@@ -56,5 +58,27 @@ describe("copying a tensor that a stage reads only through an inlined producer",
       verifySchedule(schedule("conv2d", `${text}\n${copy}`), opts),
     );
     for (const r of results) expect(r.error).toBeLessThanOrEqual(1e-4);
+  });
+});
+
+describe("vector loops whose lanes codegen cannot tell apart", () => {
+  it("are refused in prepare's constant stages too (a fused table loop, vectorized)", () => {
+    // Found by bench:paper: the search vectorized a Winograd table along a fused loop,
+    // which lowering checked only in the kernel body, and codegen then threw.
+    expect(() =>
+      schedule(
+        "flux-conv",
+        "winograd conv\nfuse conv_BT.i conv_BT.k -> ik\nvectorize conv_BT.ik",
+      ).lower(),
+    ).toThrow(/store to conv_BT depends on the vectorized loop non-linearly \(conv_BT\.ik\/4\)/);
+  });
+
+  it("are refused when a select compares an index non-linear in the vector loop", () => {
+    const b = new ProgramBuilder("even", {});
+    const X = b.input("X", [64]);
+    const Y = b.compute("Y", { i: 64 }, ({ i }) => select(icmp(mod(i, 2), "==", 0), X.at(i), 0));
+    expect(() =>
+      Schedule.fromTrace(b.build([Y]), parseTrace("split Y.i 16 -> io ii\nvectorize Y.ii")),
+    ).toThrow(/a condition depends on the vectorized loop non-linearly \(Y\.ii%2\)/);
   });
 });
