@@ -327,7 +327,11 @@ function negatedTerm(e: IntExpr): IntExpr | undefined {
  * indexes a tiled tensor linearly (and can be vectorized along it).
  */
 export function simplifyInRanges(e: IntExpr, ranges: ReadonlyMap<string, Interval>): IntExpr {
-  const lin = toLinear(simplify(e));
+  const simple = simplify(e);
+  const lin = toLinear(simple);
+  // Most accesses are affine already: nothing to fold, nothing to rebuild.
+  if (![...lin.terms.values()].some(({ atom }) => atom.k === "div" || atom.k === "mod"))
+    return simple;
   let out: IntExpr = intConst(lin.c);
   for (const { atom, coef } of lin.terms.values()) {
     const folded = atom.k === "div" || atom.k === "mod" ? foldInRanges(atom, ranges) : atom;

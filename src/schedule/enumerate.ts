@@ -5,7 +5,7 @@
  * for packs, local accumulation and compute_at, and preparing each weight. Search and
  * offline proposers draw from this list.
  */
-import { forEachRead, isConstant, tensorShape, type Program } from "../ir/program.ts";
+import { constantTensors, forEachRead, tensorShape, type Program } from "../ir/program.ts";
 import { chainCandidates } from "./consumers.ts";
 import { resolveTarget } from "../target/detect.ts";
 import type { Target } from "../target/target.ts";
@@ -35,6 +35,7 @@ export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[]
   const vectorWidths = target.vectorWidths;
   const out: Transform[] = [];
   const program = s.state.program;
+  const constants = constantTensors(program);
   for (const st of s.state.stages) {
     if (st.placement.k === "inline") continue;
     const stage = program.stages.find((x) => x.name === st.name)!;
@@ -89,7 +90,7 @@ export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[]
         out.push({ kind: "cache_read", stage: st.name, tensor, at: l.name });
       }
     });
-    for (const weight of readTensors(stage.body).filter((t) => isConstant(program, t))) {
+    for (const weight of readTensors(stage.body).filter((t) => constants.has(t))) {
       if (!st.prepared.includes(weight) && !st.copies.some((c) => c.tensor === weight))
         out.push({ kind: "prepare", stage: st.name, tensor: weight });
     }

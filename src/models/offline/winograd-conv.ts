@@ -11,11 +11,10 @@
  */
 import type { Program } from "../../ir/program.ts";
 import type { Schedule } from "../../schedule/schedule.ts";
-import { stageDefinition, stageState, type StageState } from "../../schedule/state.ts";
+import { consumersOf, stageDefinition, stageState, type StageState } from "../../schedule/state.ts";
 import type { Transform } from "../../schedule/transform.ts";
-import { consumersOf } from "../../schedule/state.ts";
 import { blisGemm } from "./blis-gemm.ts";
-import { applyAll, untouchedStage, type AppliedRecipe, type TileChoice } from "./recipes.ts";
+import { applyAll, type AppliedRecipe, type TileChoice } from "./recipes.ts";
 
 export function winogradConv(
   schedule: Schedule,
@@ -25,8 +24,8 @@ export function winogradConv(
 ): AppliedRecipe | undefined {
   const program = schedule.state.program;
   const stage = stageDefinition(program, st.name);
-  if (!untouchedStage(st) || stage.axes.length !== 4 || stage.reduceAxes.length !== 3)
-    return undefined;
+  // The transform itself refuses a touched stage or one that is not a 3x3 convolution.
+  if (stage.axes.length !== 4 || stage.reduceAxes.length !== 3) return undefined;
   const rewrite: Transform = { kind: "winograd", stage: st.name };
   const rewritten = schedule.tryApply(rewrite);
   if (!rewritten.ok) return undefined;
@@ -63,12 +62,14 @@ export function winogradConv(
     steps,
   );
   if (!applied || threads < 2) return applied;
-  // The convolution's consumers now read the interleaved output: one part per thread each.
+  // The convolution's consumers now read the interleaved output: one part per thread each,
+  // unless a consumer is parallel already.
   const consumerSteps: Transform[] = consumersOf(applied.schedule.state.program, st.name)
     .map((name) => stageState(applied.schedule.state, name))
     .filter((s) => s.placement.k === "root" && s.loops.length > 1)
     .map((s) => ({ kind: "parallel", stage: s.name, loop: s.loops[1].name }));
-  return applyAll(schedule, applied.name, [...steps, ...consumerSteps]) ?? applied;
+  const spread = applyAll(applied.schedule, applied.name, consumerSteps);
+  return spread ? { ...spread, steps: [...steps, ...spread.steps] } : applied;
 }
 
 /**
