@@ -2,21 +2,12 @@
  * The roofline bound of a program (the time no schedule can beat on this machine) and how
  * a measured time compares with it.
  */
-import { UNKNOWN_SHARED_REACH, type MachineProfile } from "./profile.ts";
+import { UNKNOWN_SHARED_REACH, type MachineProfile, type StreamFigures } from "./profile.ts";
 
 /** Compulsory memory traffic: every input read once, every output written once. */
 export interface Traffic {
   readonly readBytes: number;
   readonly writtenBytes: number;
-}
-
-/** What one footprint's calibration (or the memory's) holds; absent fields were not calibrated. */
-interface StreamPoint {
-  readonly bandwidthPerCore: number;
-  readonly readBandwidthPerCore?: number;
-  readonly nonTemporalTriadPerCore?: number;
-  readonly copyBandwidthPerCore?: number;
-  readonly nonTemporalCopyPerCore?: number;
 }
 
 /**
@@ -31,7 +22,7 @@ interface StreamPoint {
  *   0.4995), time per byte interpolated between the triad's and the copy's;
  * - otherwise, or where the copies were not calibrated (before version 8): the triad.
  */
-function mixBandwidth(traffic: Traffic | undefined, p: StreamPoint): number {
+function mixBandwidth(traffic: Traffic | undefined, p: StreamFigures): number {
   const written = traffic
     ? traffic.writtenBytes / (traffic.readBytes + traffic.writtenBytes)
     : 1 / 3;
@@ -88,17 +79,47 @@ export function rooflineSeconds(
   const compute = flops / (profile.peakFlopsPerCore * threads);
   const bytes = traffic.readBytes + traffic.writtenBytes;
   if (bytes <= profile.cacheBytesPerCore * threads) return compute;
+  return Math.max(compute, bytes / coresBandwidth(bytes, traffic, profile, threads));
+}
+
+/**
+ * What `threads` cores stream together over `bytes`: `threads` times one core's, but never
+ * more than all the machine's cores were measured to move together (they share the memory
+ * and the shared cache); from as many threads as the calibration ran, that measurement
+ * itself, even where it beats one core's times the threads (two private caches hold twice
+ * as much). Profiles before version 9 have one core's figures only.
+ */
+function coresBandwidth(
+  bytes: number,
+  traffic: Traffic,
+  profile: MachineProfile,
+  threads: number,
+): number {
+  const linear = threads * coreBandwidth(bytes, traffic, profile);
+  const all = profile.allCores;
+  if (threads === 1 || all === undefined) return linear;
+  const view: MachineProfile = {
+    ...profile,
+    ...all,
+    sharedCacheBandwidths: all.sharedCacheBandwidths,
+    sharedCacheBandwidthPerCore: undefined,
+  };
+  const together = all.threads * coreBandwidth(bytes, traffic, view);
+  return threads >= all.threads ? together : Math.min(linear, together);
+}
+
+/** The bandwidth of one core (or each of the cores the profile's figures were taken on). */
+function coreBandwidth(bytes: number, traffic: Traffic, profile: MachineProfile): number {
   // A triad over data beyond the shared cache may run below the memory stream's bandwidth.
   // Beyond an unreported cache's ladder (128 MiB, far past any L3), the top rung still
   // bounds: bandwidth only falls with the footprint, and the rung is timed more often than
   // the memory's 3 runs, which a busy neighbour can slow (Zen 5 VM: 30 to 38 GB/s).
   const top = (profile.sharedCacheBandwidths ?? []).at(-1)?.bytes ?? 0;
-  const bandwidth = Math.max(
+  return Math.max(
     sharedCacheBandwidth(bytes, profile, traffic) ?? 0,
     top >= UNKNOWN_SHARED_REACH ? (sharedCacheBandwidth(top, profile, traffic) ?? 0) : 0,
     streamBandwidth(traffic, profile),
   );
-  return Math.max(compute, bytes / (bandwidth * threads));
 }
 
 /** What the CLI and the report print when a time beats its bound. */

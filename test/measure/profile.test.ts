@@ -53,6 +53,17 @@ describe("machine profile", () => {
       if (nonTemporal) expect(point.nonTemporalCopyPerCore).toBeGreaterThan(1e8);
       else expect(point.nonTemporalCopyPerCore).toBeUndefined();
     }
+    // With more than one core, the same streams and ladder again on all of them at once.
+    if (first.cores > 1) {
+      const all = first.allCores!;
+      expect(all.threads).toBe(first.cores);
+      expect(all.bandwidthPerCore).toBeGreaterThan(1e8);
+      expect(all.copyBandwidthPerCore).toBeGreaterThan(1e8);
+      expect(all.readBandwidthPerCore).toBeGreaterThan(1e8);
+      expect(all.sharedCacheBandwidths?.map((p) => p.bytes)).toEqual(
+        first.sharedCacheBandwidths?.map((p) => p.bytes),
+      );
+    } else expect(first.allCores).toBeUndefined();
     expect(first.compiler).toBe(compiler.version);
     const second = await machineProfile(compiler, cacheDir);
     expect(second).toEqual(first);

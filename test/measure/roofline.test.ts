@@ -255,6 +255,53 @@ describe("roofline bound", () => {
     expect(streamBandwidth(rowOperator(512), older)).toBe(14e9);
   });
 
+  it("bounds several threads by what the cores streamed together, not one core's times the threads", () => {
+    // A 2-core AMD EPYC Zen 4 VM: two cores copied 42-46 GB/s from memory where one copied
+    // 34; over 24 MiB in the 32 MiB L3, 122 GB/s where one copied 51.
+    const shared = {
+      ...profile,
+      cores: 4,
+      copyBandwidthPerCore: 10e9,
+      sharedCacheBytes: 32 << 20,
+      sharedCacheBandwidths: [
+        { bytes: 16 << 20, bandwidthPerCore: 50e9, copyBandwidthPerCore: 50e9 },
+      ],
+      allCores: {
+        threads: 4,
+        bandwidthPerCore: 4e9,
+        copyBandwidthPerCore: 4e9,
+        sharedCacheBandwidths: [
+          { bytes: 16 << 20, bandwidthPerCore: 60e9, copyBandwidthPerCore: 60e9 },
+        ],
+      },
+    };
+    const rowOperator = (mib: number) => ({
+      readBytes: mib * 2 ** 19,
+      writtenBytes: mib * 2 ** 19,
+    });
+    const bound = (mib: number, threads: number, p: MachineProfile = shared) =>
+      rooflineSeconds(1, rowOperator(mib), p, threads);
+    // One thread: one core's figures, as before.
+    expect(bound(256, 1)).toBeCloseTo((256 * 2 ** 20) / 10e9, 15);
+    // All four: the four cores' 16 GB/s together, not 40.
+    expect(bound(256, 4)).toBeCloseTo((256 * 2 ** 20) / 16e9, 15);
+    // Two of four: twice one core's while that is below the four's together, else the four's.
+    expect(bound(256, 2)).toBeCloseTo((256 * 2 ** 20) / 16e9, 15);
+    const roomy = { ...shared, allCores: { ...shared.allCores, copyBandwidthPerCore: 8e9 } };
+    expect(bound(256, 2, roomy)).toBeCloseTo((256 * 2 ** 20) / 20e9, 15);
+    // Warm in the shared cache, four private caches hold more: the four's 240 GB/s measured
+    // together bound four threads even above four times one core's 50.
+    expect(bound(24, 4)).toBeCloseTo((24 * 2 ** 20) / 240e9, 15);
+    expect(bound(24, 2)).toBeCloseTo((24 * 2 ** 20) / 100e9, 15);
+    // More threads than the calibration ran: what all the cores moved.
+    expect(bound(256, 8)).toBeCloseTo((256 * 2 ** 20) / 16e9, 15);
+    // A profile before version 9 (one core's figures only) scales them by the threads.
+    expect(bound(256, 4, { ...shared, allCores: undefined })).toBeCloseTo(
+      (256 * 2 ** 20) / 40e9,
+      15,
+    );
+  });
+
   it("falls back to the triad for profiles recorded before the read bandwidth", () => {
     const old = { ...profile, version: undefined, readBandwidthPerCore: undefined };
     expect(streamBandwidth({ readBytes: 100, writtenBytes: 1 }, old)).toBe(10e9);
