@@ -151,17 +151,35 @@ export class MeasurementEngine implements Runner {
   }
 
   measure(schedule: Schedule): Promise<Measurement> {
-    return this.measureSource(schedule.program, generateC(schedule.lower()).source);
+    let source: string;
+    try {
+      source = generateC(schedule.lower()).source;
+    } catch (e) {
+      if (!(e instanceof Error)) throw e;
+      // A schedule the transformations accepted whose C cannot be written is a COLT bug:
+      // this candidate fails, saying so, and a search goes on with the others (one such
+      // candidate ended a 22-minute bench with a stack trace).
+      return Promise.resolve({
+        status: "codegen-error",
+        verified: false,
+        buildMs: 0,
+        buildCached: false,
+        runMs: 0,
+        detail: `COLT could not generate C for this schedule (a bug in COLT; please report it with the schedule): ${e.message}`,
+        compiler: this.compilerInfo(),
+      });
+    }
+    return this.measureSource(schedule.program, source);
+  }
+
+  private compilerInfo(): Measurement["compiler"] {
+    const { command, version, flags } = this.options.compiler;
+    return { command, version, flags };
   }
 
   /** Measures C source generated for `program` (tests feed deliberately broken kernels here). */
   async measureSource(program: Program, source: string): Promise<Measurement> {
-    const o = this.options;
-    const compilerInfo = {
-      command: o.compiler.command,
-      version: o.compiler.version,
-      flags: o.compiler.flags,
-    };
+    const compilerInfo = this.compilerInfo();
     checkMemory(program, this.memoryLimit);
     const subject = `${program.name} candidate`;
     let buildMs = 0;

@@ -1,6 +1,15 @@
-/** Failures of building or running a candidate, classified so a search can go on. */
+/**
+ * Failures of building or running a candidate, classified so a search can go on.
+ * `codegen-error`: COLT could not write the candidate's C at all (a COLT bug).
+ */
 export type FailureClass =
-  "compile-error" | "crash" | "timeout" | "out-of-memory" | "wrong-result" | "bad-output";
+  | "codegen-error"
+  | "compile-error"
+  | "crash"
+  | "timeout"
+  | "out-of-memory"
+  | "wrong-result"
+  | "bad-output";
 
 export class CompilerNotFoundError extends Error {
   constructor(

@@ -25,6 +25,22 @@ function engine() {
 }
 
 describe("measurement engine", () => {
+  it("fails a candidate whose C cannot be generated, saying so, and measures the next", async () => {
+    // A lowered program that reads a buffer it does not declare: what a lowering bug hands
+    // to code generation (a Winograd table vectorized along a fused loop once did).
+    const schedule = Schedule.initial(program);
+    const lowered = schedule.lower();
+    const undeclared = { ...lowered, buffers: lowered.buffers.filter((b) => b.name !== "A") };
+    const broken = Object.assign(Object.create(schedule) as Schedule, { lower: () => undeclared });
+    expect(() => generateC(undeclared)).toThrow(/unknown buffer 'A'/);
+    const e = engine();
+    const [failed, ok] = await Promise.all([e.measure(broken), e.measure(schedule)]);
+    expect(failed.status).toBe("codegen-error");
+    expect(failed.verified).toBe(false);
+    expect(failed.detail).toMatch(/a bug in COLT.*unknown buffer 'A'/);
+    expect(ok.status).toBe("ok");
+  });
+
   it("classifies broken candidates and keeps serving the next one", async () => {
     const e = engine();
     const crash = withKernelBody(
