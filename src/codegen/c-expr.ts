@@ -197,7 +197,11 @@ export function helperDefinitions(used: ReadonlySet<string>): string {
     if (op === "min" || op === "max") {
       const cmp = op === "min" ? "<" : ">";
       out.push(
-        `static inline ${V} ${name}(${V} a, ${V} b) { ${M} m = a ${cmp} b; return (${V})((m & (${M})a) | (~m & (${M})b)); }`,
+        withX86MinMax(
+          op,
+          lanes,
+          `static inline ${V} ${name}(${V} a, ${V} b) { ${M} m = a ${cmp} b; return (${V})((m & (${M})a) | (~m & (${M})b)); }`,
+        ),
       );
     } else if (op === "select") {
       out.push(
@@ -223,6 +227,31 @@ export function helperDefinitions(used: ReadonlySet<string>): string {
     }
   }
   return [...new Set(out)].join("\n");
+}
+
+/**
+ * The min or max helper as x86's own instruction where the target has it for these lanes
+ * (`vmaxps` is `a > b ? a : b` lane by lane, NaN and signed zeros included, as the generic
+ * form), else the generic compare-and-blend: GCC does not see the blend of an integer
+ * reinterpretation as a max, and loaded each operand twice (softmax's row maximum).
+ */
+function withX86MinMax(op: "min" | "max", lanes: number, generic: string): string {
+  const isa =
+    lanes === 16
+      ? { macro: "__AVX512F__", prefix: "_mm512", type: "__m512" }
+      : lanes === 8
+        ? { macro: "__AVX__", prefix: "_mm256", type: "__m256" }
+        : undefined;
+  if (isa === undefined) return generic;
+  const V = vecType(lanes);
+  return [
+    `#if defined(${isa.macro})`,
+    "#include <immintrin.h>",
+    `static inline ${V} colt_${op}_v${lanes}(${V} a, ${V} b) { return (${V})${isa.prefix}_${op}_ps((${isa.type})a, (${isa.type})b); }`,
+    "#else",
+    generic,
+    "#endif",
+  ].join("\n");
 }
 
 /**
