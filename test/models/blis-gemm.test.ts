@@ -1,6 +1,6 @@
 /** The BLIS recipe: cache and register blocking of a many-row contraction in one step. */
 import { describe, expect, it } from "vitest";
-import { blisGemm } from "../../src/models/offline/blis-gemm.ts";
+import { blisGemm, blisGemmWholeReduction } from "../../src/models/offline/blis-gemm.ts";
 import { tileChoices } from "../../src/models/offline/tile-shapes.ts";
 import { verifySchedule } from "../../src/measure/evaluate.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
@@ -57,6 +57,77 @@ describe("BLIS recipe", () => {
     const initial = Schedule.initial(instantiate("matmul", "small", { M: 150, N: 70, K: 77 }));
     for (const threads of [1, 2]) {
       const r = blisGemm(initial, initial.state.stages[0], tile, threads)!;
+      const v = await verifySchedule(r.schedule, freshEvalOptions({ threads }));
+      expect(v.verified, `${threads} threads: error ${v.error}`).toBe(true);
+    }
+  }, 120_000);
+});
+
+describe("BLIS recipe over the whole reduction", () => {
+  const wide = tileChoices(X86_AVX2).find((c) => c.mr === 6 && c.nr === 16)!;
+
+  it("cuts the columns into panels as long as the reduction that fit half the L2, and reads the rows in place", () => {
+    // 1024^3 on a 1 MiB L2 (AMD Zen 4): a 1024 x 128 panel is 512 KiB.
+    const square = Schedule.initial(instantiate("matmul", "paper"));
+    const steps = blisGemmWholeReduction(square, square.state.stages[0], wide, 1 << 20)?.steps.map(
+      printTransform,
+    );
+    expect(steps).toEqual([
+      "split C.j 128 -> jp jn",
+      "split C.i 24 -> ic i1",
+      "split C.jn 16 -> jr j2",
+      "split C.i1 6 -> ir i2",
+      "split C.j2 8 -> jw jv",
+      "reorder C jp ic jr ir k i2 jw jv",
+      "prepare B in C",
+      "cache_write C at ir",
+      "unroll C.i2",
+      "unroll C.jw",
+      "vectorize C.jv",
+    ]);
+    // A 2 MiB L2 (Intel Sapphire Rapids) takes panels twice as wide.
+    const onLargerL2 = blisGemmWholeReduction(square, square.state.stages[0], wide, 2 << 20);
+    expect(onLargerL2?.steps.map(printTransform)[0]).toBe("split C.j 256 -> jp jn");
+  });
+
+  it("packs an activation's panel, shares the panels out on two threads, and needs panels", () => {
+    const batched = Schedule.initial(
+      instantiate("batch-matmul", "small", { B: 2, M: 150, N: 70, K: 77 }),
+    );
+    const steps = blisGemmWholeReduction(
+      batched,
+      batched.state.stages[0],
+      wide,
+      32 * 77 * 4 * 2,
+      2,
+    )?.steps.map(printTransform);
+    expect(steps).toEqual(
+      expect.arrayContaining([
+        "split C.j 32 -> jp jn",
+        "reorder C b jp ic jr ir k i2 jw jv",
+        "pack Bm in C at jp",
+        "parallel C.jp",
+      ]),
+    );
+    // A reduction too long for a tile-wide panel in half the L2, or one panel for all columns.
+    const square = Schedule.initial(instantiate("matmul", "small", { M: 150, N: 64, K: 77 }));
+    expect(
+      blisGemmWholeReduction(square, square.state.stages[0], wide, 16 * 77 * 4),
+    ).toBeUndefined();
+    expect(blisGemmWholeReduction(square, square.state.stages[0], wide, 1 << 20)).toBeUndefined();
+  });
+
+  it("compiles and matches the reference with tails in every dimension, on 1 and 2 threads", async () => {
+    const initial = Schedule.initial(instantiate("matmul", "small", { M: 150, N: 70, K: 77 }));
+    for (const threads of [1, 2]) {
+      const r = blisGemmWholeReduction(
+        initial,
+        initial.state.stages[0],
+        wide,
+        32 * 77 * 4 * 2,
+        threads,
+      )!;
+      expect(r.steps.map(printTransform)).toContain("split C.j 32 -> jp jn");
       const v = await verifySchedule(r.schedule, freshEvalOptions({ threads }));
       expect(v.verified, `${threads} threads: error ${v.error}`).toBe(true);
     }

@@ -24,7 +24,7 @@ import {
   type AppliedRecipe,
   type TileChoice,
 } from "./recipes.ts";
-import { blisGemm } from "./blis-gemm.ts";
+import { blisGemm, blisGemmWholeReduction } from "./blis-gemm.ts";
 import { computeChainPerBlock, tiledChainPerBlock } from "./block-chain.ts";
 import { convGemm } from "./conv-gemm.ts";
 import { winogradConv } from "./winograd-conv.ts";
@@ -292,6 +292,13 @@ function expertCandidates(
       const built = cache.get(key, () => {
         const skinny = skinnyWeightGemm(ctx.schedule, st, choice, ctx.threads, ctx.target);
         const blis = blisGemm(ctx.schedule, st, choice, ctx.threads);
+        const wholeReduction = blisGemmWholeReduction(
+          ctx.schedule,
+          st,
+          choice,
+          ctx.target.caches.l2Bytes,
+          ctx.threads,
+        );
         const conv = convGemm(ctx.schedule, st, choice, ctx.threads);
         const winograd = winogradConv(ctx.schedule, st, choice, ctx.threads);
         const perWidth = byWidth.includes(choice);
@@ -301,6 +308,7 @@ function expertCandidates(
           ...recipesFor(ctx.schedule, st, choice, ctx.threads),
           ...(skinny ? [skinny] : []),
           ...(blis ? [blis] : []),
+          ...(wholeReduction ? [wholeReduction] : []),
           ...(conv ? [conv] : []),
           ...(winograd ? [winograd] : []),
           ...convPlaneChannelsOuter(ctx.schedule, st, choice),
