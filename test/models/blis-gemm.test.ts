@@ -73,12 +73,12 @@ describe("BLIS recipe over the whole reduction", () => {
       printTransform,
     );
     expect(steps).toEqual([
-      "split C.j 128 -> jp jn",
+      "split C.j 128 -> jc jb",
+      "split C.jb 16 -> jr j2",
       "split C.i 24 -> ic i1",
-      "split C.jn 16 -> jr j2",
       "split C.i1 6 -> ir i2",
       "split C.j2 8 -> jw jv",
-      "reorder C jp ic jr ir k i2 jw jv",
+      "reorder C jc ic jr ir k i2 jw jv",
       "prepare B in C",
       "cache_write C at ir",
       "unroll C.i2",
@@ -87,49 +87,51 @@ describe("BLIS recipe over the whole reduction", () => {
     ]);
     // A 2 MiB L2 (Intel Sapphire Rapids) takes panels twice as wide.
     const onLargerL2 = blisGemmWholeReduction(square, square.state.stages[0], wide, 2 << 20);
-    expect(onLargerL2?.steps.map(printTransform)[0]).toBe("split C.j 256 -> jp jn");
+    expect(onLargerL2?.steps.map(printTransform)[0]).toBe("split C.j 256 -> jc jb");
   });
 
-  it("packs an activation's panel, shares the panels out on two threads, and needs panels", () => {
-    const batched = Schedule.initial(
-      instantiate("batch-matmul", "small", { B: 2, M: 150, N: 70, K: 77 }),
+  it("on two threads, panels inside one column part per thread; an activation packed per panel, or per batch", () => {
+    const shape = { B: 2, M: 150, N: 70, K: 77 };
+    const batched = Schedule.initial(instantiate("batch-matmul", "small", shape));
+    const stage = batched.state.stages[0];
+    const twoPanels = 32 * 77 * 4 * 2;
+    const steps = blisGemmWholeReduction(batched, stage, wide, twoPanels, 2)?.steps.map(
+      printTransform,
     );
-    const steps = blisGemmWholeReduction(
-      batched,
-      batched.state.stages[0],
-      wide,
-      32 * 77 * 4 * 2,
-      2,
-    )?.steps.map(printTransform);
     expect(steps).toEqual(
       expect.arrayContaining([
-        "split C.j 32 -> jp jn",
-        "reorder C b jp ic jr ir k i2 jw jv",
-        "pack Bm in C at jp",
+        "split C.j 48 -> jp jn",
+        "split C.jn 32 -> jc jb",
+        "reorder C jp b jc ic jr ir k i2 jw jv",
+        "pack Bm in C at jc",
         "parallel C.jp",
       ]),
     );
-    // A reduction too long for a tile-wide panel in half the L2, or one panel for all columns.
-    const square = Schedule.initial(instantiate("matmul", "small", { M: 150, N: 64, K: 77 }));
-    expect(
-      blisGemmWholeReduction(square, square.state.stages[0], wide, 16 * 77 * 4),
-    ).toBeUndefined();
-    expect(blisGemmWholeReduction(square, square.state.stages[0], wide, 1 << 20)).toBeUndefined();
+    // All of a batch's columns in one panel: copied once per batch.
+    const onePanel = blisGemmWholeReduction(batched, stage, wide, 1 << 20)?.steps.map(
+      printTransform,
+    );
+    expect(onePanel).toEqual(
+      expect.arrayContaining(["reorder C b ic jr ir k i2 jw jv", "pack Bm in C at b"]),
+    );
+    // A reduction too long for a tile-wide panel in half the L2.
+    expect(blisGemmWholeReduction(batched, stage, wide, 16 * 77 * 4)).toBeUndefined();
   });
 
   it("compiles and matches the reference with tails in every dimension, on 1 and 2 threads", async () => {
-    const initial = Schedule.initial(instantiate("matmul", "small", { M: 150, N: 70, K: 77 }));
-    for (const threads of [1, 2]) {
-      const r = blisGemmWholeReduction(
-        initial,
-        initial.state.stages[0],
-        wide,
-        32 * 77 * 4 * 2,
-        threads,
-      )!;
-      expect(r.steps.map(printTransform)).toContain("split C.j 32 -> jp jn");
+    const matmul = Schedule.initial(instantiate("matmul", "small", { M: 150, N: 70, K: 77 }));
+    const batched = Schedule.initial(
+      instantiate("batch-matmul", "small", { B: 2, M: 150, N: 70, K: 77 }),
+    );
+    const cases = [
+      { schedule: matmul, l2: 32 * 77 * 4 * 2, threads: 1 },
+      { schedule: matmul, l2: 32 * 77 * 4 * 2, threads: 2 },
+      { schedule: batched, l2: 1 << 20, threads: 1 },
+    ];
+    for (const { schedule, l2, threads } of cases) {
+      const r = blisGemmWholeReduction(schedule, schedule.state.stages[0], wide, l2, threads)!;
       const v = await verifySchedule(r.schedule, freshEvalOptions({ threads }));
-      expect(v.verified, `${threads} threads: error ${v.error}`).toBe(true);
+      expect(v.verified, `${r.name}: error ${v.error}`).toBe(true);
     }
   }, 120_000);
 });

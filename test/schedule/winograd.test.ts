@@ -101,13 +101,13 @@ describe("Winograd recipe", () => {
 
   it("writes the paper hand schedule's steps on 2 threads", () => {
     const initial = Schedule.initial(instantiate("flux-conv", "paper"));
-    const steps = winogradConv(initial, stageState(initial.state, "conv"), wide, 2)?.steps;
+    const steps = winogradConv(initial, stageState(initial.state, "conv"), wide, 1 << 20, 2)?.steps;
     const hand = handSchedule().filter((t) => t.stage !== "padded");
     expect(steps?.map(printTransform)).toEqual(hand.map(printTransform));
   });
 
   it("offers nothing for a stage that is not a convolution", () => {
     const initial = Schedule.initial(instantiate("flux-conv", "paper"));
-    expect(winogradConv(initial, stageState(initial.state, "Y"), wide, 1)).toBeUndefined();
+    expect(winogradConv(initial, stageState(initial.state, "Y"), wide, 1 << 20, 1)).toBeUndefined();
   });
 });

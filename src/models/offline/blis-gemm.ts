@@ -155,21 +155,22 @@ export function blisGemm(
   );
 }
 
-/** Row blocks of the whole-reduction form: mc = 4 mr rows, read in place from L2. */
+/** Row blocks of the whole-reduction form: mc = 4 mr rows. */
 const TILES_PER_ROW_BLOCK_IN_PLACE = 4;
 
 /**
  * The BLIS blocking without its reduction blocks, where a panel of the column operand as
  * long as the whole reduction fits half the private L2 at a useful width (nc at least the
- * tile's columns): the columns in panels of nc (copied once per panel, or prepared), rows in
- * blocks of 4 register tiles, and the whole reduction inside the register tile, so the tile
- * loads and stores the output once instead of once per kc block; the row operand is read
- * in place, its mr rows streamed side by side. On the Zen 4 at 1024^3 the tile's loads of
- * the output missed the caches for 12% of the kernel's time with kc 256 (they come back
- * every kc block, rows 4 KiB apart), and packing the row operand once per column panel
- * cost 7% more; without both the kernel ran 19.5-20.5 ms against 22-23 ms. Batch axes stay
- * outermost (a panel per batch); on several threads the panels are shared out, parallel,
- * when there are at least as many as threads.
+ * tile's columns): the whole reduction runs inside the register tile, so the tile loads and
+ * stores the output once instead of once per kc block; the column operand is copied once
+ * per panel of nc columns (where a thread's columns are wider than that; else once per
+ * batch), or prepared; an activation row operand is read in place, its mr rows streamed
+ * side by side, and a constant one prepared. On the Zen 4 at 1024^3 the tile's loads of the
+ * output missed the caches for 12% of the kernel's time with kc 256 (they come back every
+ * kc block, rows 4 KiB apart) and packing the row operand once per column panel cost 7%
+ * more: without both the kernel ran 19.5-20.5 ms against 22-23 ms; flux-conv's 16
+ * Winograd GEMMs (K = 512) ran 5% faster. On several threads the columns are first cut into
+ * one part per thread, outermost and parallel, as in blisGemm.
  */
 export function blisGemmWholeReduction(
   schedule: Schedule,
@@ -182,33 +183,50 @@ export function blisGemmWholeReduction(
   const shape = gemmShape(schedule, st, c, mc);
   if (!shape) return undefined;
   const { stage, rows, cols, reduction } = shape;
-  const nc = Math.min(
-    Math.floor(l2Bytes / 2 / (reduction.extent * 4) / c.nr) * c.nr,
-    Math.floor(cols.extent / c.nr) * c.nr,
-  );
-  if (nc < c.nr || nc >= cols.extent || Math.ceil(cols.extent / nc) < threads) return undefined;
+  const widest = Math.floor(l2Bytes / 2 / (reduction.extent * 4) / c.nr) * c.nr;
+  if (widest < c.nr) return undefined;
+  const part = columnPartPerThread(cols.extent, threads, c.nr);
+  const span = part ?? cols.extent;
+  const nc = widest < span ? widest : undefined;
+  const others = stage.axes.slice(0, -2).map((a) => a.name);
   const { steps, fresh, split } = recipeSteps(st);
   const s = st.name;
   const [ic, i1, ir, i2] = ["c", "1", "r", "2"].map((x) => fresh(`${rows.name}${x}`));
-  const [jp, jn, jr, j2, jv, jl] = ["p", "n", "r", "2", "w", "v"].map((x) =>
+  const [jp, jn, jc, jb, jr, j2, jv, jl] = ["p", "n", "c", "b", "r", "2", "w", "v"].map((x) =>
     fresh(`${cols.name}${x}`),
   );
-  split(cols.name, nc, jp, jn);
+  // Where the column operand is copied: per panel, else per batch (or prepared, anywhere).
+  const copyAt = nc !== undefined ? jc : others.at(-1);
+  if (copyAt === undefined && !isConstant(schedule.state.program, shape.colOperand))
+    return undefined;
+  if (part) split(cols.name, part, jp, jn);
+  const thread = part ? jn : cols.name;
+  if (nc !== undefined) split(thread, nc, jc, jb);
+  split(nc !== undefined ? jb : thread, c.nr, jr, j2);
   split(rows.name, mc, ic, i1);
-  split(jn, c.nr, jr, j2);
   const tile = registerTile(s, c, split, { i1, ir, i2 }, { j2, jv, jl });
-  const others = stage.axes.slice(0, -2).map((a) => a.name);
   steps.push({
     kind: "reorder",
     stage: s,
-    loops: [...others, jp, ic, jr, ir, reduction.name, ...tile.loops],
+    loops: [
+      ...(part ? [jp] : []),
+      ...others,
+      ...(nc !== undefined ? [jc] : []),
+      ic,
+      jr,
+      ir,
+      reduction.name,
+      ...tile.loops,
+    ],
   });
-  steps.push(copyFor(schedule, s, shape.colOperand, jp));
+  steps.push(copyFor(schedule, s, shape.colOperand, copyAt ?? ic));
+  if (isConstant(schedule.state.program, shape.rowOperand))
+    steps.push({ kind: "prepare", stage: s, tensor: shape.rowOperand });
   steps.push(...tile.steps);
-  if (threads > 1) steps.push({ kind: "parallel", stage: s, loop: jp });
+  if (part) steps.push({ kind: "parallel", stage: s, loop: jp });
   return applyAll(
     schedule,
-    `BLIS blocking of ${s} over the whole reduction: ${c.mr}x${c.nr} tile, nc ${nc}, mc ${mc}, the row operand in place${threads > 1 ? `, ${threads} threads over the column panels` : ""}`,
+    `BLIS blocking of ${s} over the whole reduction: ${c.mr}x${c.nr} tile, ${nc !== undefined ? `nc ${nc}` : "one panel"}, mc ${mc}${part ? `, ${threads} column parts in parallel` : ""}`,
     steps,
   );
 }

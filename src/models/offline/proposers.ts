@@ -300,7 +300,13 @@ function expertCandidates(
           ctx.threads,
         );
         const conv = convGemm(ctx.schedule, st, choice, ctx.threads);
-        const winograd = winogradConv(ctx.schedule, st, choice, ctx.threads);
+        const winograd = winogradConv(
+          ctx.schedule,
+          st,
+          choice,
+          ctx.target.caches.l2Bytes,
+          ctx.threads,
+        );
         const perWidth = byWidth.includes(choice);
         const accumulators = perWidth ? vectorReduction(ctx.schedule, st, choice) : undefined;
         const gemv = perWidth ? gemvWeightStream(ctx.schedule, st, choice, ctx.threads) : undefined;

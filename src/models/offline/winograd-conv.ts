@@ -2,7 +2,8 @@
  * The Winograd recipe for a stride-1 3x3 convolution, as
  * `examples/schedules/flux-conv-winograd-paper.sched` writes it by hand: `winograd`
  * turns the convolution into 16 GEMMs of 4/9 of its multiply-adds, the BLIS recipe
- * blocks them (the transformed filter prepared once as its row panels), and the light
+ * blocks them (over the whole reduction where a panel of it fits the L2; the transformed
+ * filter prepared once as its row panels), and the light
  * input and output transforms are vectorized along the tile axis with their 4x4
  * reductions unrolled into registers. The input transform runs channel by channel
  * (outermost), so each channel's deinterleaved rows stay in L1 across the 16 (e, f)
@@ -13,13 +14,14 @@ import type { Program } from "../../ir/program.ts";
 import type { Schedule } from "../../schedule/schedule.ts";
 import { consumersOf, stageDefinition, stageState, type StageState } from "../../schedule/state.ts";
 import type { Transform } from "../../schedule/transform.ts";
-import { blisGemm } from "./blis-gemm.ts";
+import { blisGemm, blisGemmWholeReduction } from "./blis-gemm.ts";
 import { applyAll, type AppliedRecipe, type TileChoice } from "./recipes.ts";
 
 export function winogradConv(
   schedule: Schedule,
   st: StageState,
   c: TileChoice,
+  l2Bytes: number,
   threads = 1,
 ): AppliedRecipe | undefined {
   const program = schedule.state.program;
@@ -35,12 +37,10 @@ export function winogradConv(
     .filter((n) => !before.has(n));
   // In the order winograd adds them: the three tables, U, D, V, M and the output transform.
   const [, , , , deinterleaved, inputTransform, gemm, outputTransform] = added;
-  const blocked = blisGemm(
-    rewritten.schedule,
-    stageState(rewritten.schedule.state, gemm),
-    c,
-    threads,
-  );
+  const gemmState = stageState(rewritten.schedule.state, gemm);
+  const blocked =
+    blisGemmWholeReduction(rewritten.schedule, gemmState, c, l2Bytes, threads) ??
+    blisGemm(rewritten.schedule, gemmState, c, threads);
   if (!blocked) return undefined;
   const w = c.width;
   const next = rewritten.schedule.state.program;
