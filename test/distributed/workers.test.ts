@@ -11,8 +11,8 @@ import { basename, join } from "node:path";
 import { profilePath } from "../../src/measure/profile.ts";
 import { detectTargetName } from "../../src/target/detect.ts";
 import Database from "better-sqlite3";
-import { Queue, QueueEvents } from "bullmq";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Queue } from "bullmq";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseQueueUrl } from "../../src/distributed/connection.ts";
 import { queueName } from "../../src/distributed/machine-key.ts";
 import { finishedJobs, startColt, startRedis, type Watched } from "../support/redis.ts";
@@ -220,9 +220,7 @@ describe("colt tune --queue with colt worker", () => {
     const key = /machine key (\w+)/.exec(workers.get("beta")!.out)![1];
     const { options } = parseQueueUrl(redis.url);
     const queue = new Queue(queueName(key), { connection: options });
-    const events = new QueueEvents(queueName(key), { connection: options });
     try {
-      await events.waitUntilReady();
       const job = await queue.add(
         "measure",
         {
@@ -239,13 +237,21 @@ describe("colt tune --queue with colt worker", () => {
         // Ahead of any job the killed tuner left waiting, so no worker finishes those first.
         { jobId: "not-a-job", lifo: true },
       );
-      await expect(job.waitUntilFinished(events)).rejects.toThrow(/invalid job data/);
-      const failed = await queue.getJob(job.id!);
-      expect(failed?.attemptsMade).toBe(1);
+      // The job's own state, polled: a queue-events listener misses a failure that lands
+      // before its first read of the event stream (this test hung for 3 minutes once in CI).
+      const failed = await vi.waitFor(
+        async () => {
+          const j = await queue.getJob(job.id!);
+          if (!(await j?.isFailed())) throw new Error("the job has not failed yet");
+          return j!;
+        },
+        { timeout: 170_000, interval: 200 },
+      );
+      expect(failed.failedReason).toMatch(/invalid job data/);
+      expect(failed.attemptsMade).toBe(1);
       // No worker started it: it failed at validation, before anything was built.
       for (const w of workers.values()) expect(w.out).not.toContain(": job not-a-job");
     } finally {
-      await events.close();
       await queue.close();
     }
   }, 180_000); // the workers may still be finishing the killed tuner's jobs first
