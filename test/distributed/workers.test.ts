@@ -237,13 +237,14 @@ describe("colt tune --queue with colt worker", () => {
         // Ahead of any job the killed tuner left waiting, so no worker finishes those first.
         { jobId: "not-a-job", lifo: true },
       );
-      // The job's own state, polled: a queue-events listener misses a failure that lands
+      // The job's own record, polled: a queue-events listener misses a failure that lands
       // before its first read of the event stream (this test hung for 3 minutes once in CI).
+      // The reason and the attempts come with the record the failure wrote, in one read.
       const failed = await vi.waitFor(
         async () => {
           const j = await queue.getJob(job.id!);
-          if (!(await j?.isFailed())) throw new Error("the job has not failed yet");
-          return j!;
+          if (j?.failedReason === undefined) throw new Error("the job has not failed yet");
+          return j;
         },
         { timeout: 170_000, interval: 200 },
       );
