@@ -28,7 +28,39 @@ import { isEmulated, type Target } from "../target/target.ts";
 /** Raised when what a profile holds changes, so profiles cached before are recalibrated. */
 export const PROFILE_VERSION = 9;
 
-export interface MachineProfile {
+/**
+ * A memory stream's bandwidths, bytes/s per core, over arrays far larger than the caches
+ * (MachineProfile's own) or over one footprint warm in the shared cache (SharedCachePoint).
+ */
+export interface StreamFigures {
+  /** Reading and writing (a triad). */
+  readonly bandwidthPerCore: number;
+  /**
+   * Streaming reads only: read-mostly kernels (a matrix-vector product) reach it, above
+   * the triad. Absent before version 2 (version 7 for a footprint).
+   */
+  readonly readBandwidthPerCore?: number;
+  /**
+   * The triad with the store of its output non-temporal (x86 `_mm512_stream_ps`,
+   * `_mm256_stream_ps`): it skips the write-allocate read of the output, so a kernel
+   * writing with streaming stores beats the ordinary triad from memory (AMD Zen 5: 51
+   * against 38 GB/s), and its bound must know; in the cache it is slower, since the stores
+   * go past it. Absent before version 8, and on targets without non-temporal vector stores
+   * (AArch64).
+   */
+  readonly nonTemporalTriadPerCore?: number;
+  /**
+   * A copy (one read and one write stream: a row operator's mix), and the same with
+   * non-temporal stores. A kernel writing as much as it reads is bound by these, not by
+   * the triad, whose larger read share streams faster. Absent before version 8; the
+   * non-temporal one also where the target has no such store.
+   */
+  readonly copyBandwidthPerCore?: number;
+  readonly nonTemporalCopyPerCore?: number;
+}
+
+/** The streams of one core over arrays far larger than the caches, and the machine. */
+export interface MachineProfile extends StreamFigures {
   /** PROFILE_VERSION at calibration; absent before version 2. */
   readonly version?: number;
   readonly cpuModel: string;
@@ -38,29 +70,6 @@ export interface MachineProfile {
   readonly target?: string;
   /** Peak FP32 FLOP/s of one core. */
   readonly peakFlopsPerCore: number;
-  /** Sustained memory bandwidth of one core reading and writing (a triad), bytes/s. */
-  readonly bandwidthPerCore: number;
-  /**
-   * Sustained bandwidth of one core streaming reads only, bytes/s: read-mostly kernels
-   * (a matrix-vector product) reach it, above the triad. Absent before version 2.
-   */
-  readonly readBandwidthPerCore?: number;
-  /**
-   * The same memory triad with the store of its output non-temporal (x86 `_mm512_stream_ps`,
-   * `_mm256_stream_ps`), bytes/s: it skips the write-allocate read of the output, so a
-   * kernel writing with streaming stores beats the ordinary triad (AMD Zen 5: 51 against
-   * 38 GB/s), and its bound must know. Absent before version 8, and on targets without
-   * non-temporal vector stores (AArch64).
-   */
-  readonly nonTemporalTriadPerCore?: number;
-  /**
-   * A copy (one read and one write stream: a row operator's mix) over as much, bytes/s,
-   * and the same with non-temporal stores. A kernel writing as much as it reads is bound
-   * by these, not by the triad, whose larger read share streams faster. Absent before
-   * version 8; the non-temporal one also where the target has no such store.
-   */
-  readonly copyBandwidthPerCore?: number;
-  readonly nonTemporalCopyPerCore?: number;
   /** Private cache per core (largest level reported by sysfs, usually L2), bytes. */
   readonly cacheBytesPerCore: number;
   /**
@@ -71,7 +80,7 @@ export interface MachineProfile {
   readonly sharedCacheBytes?: number;
   readonly sharedCacheBandwidthPerCore?: number;
   /**
-   * The same triad at several footprints from just above the private cache to twice the
+   * The same streams at several footprints from just above the private cache to twice the
    * shared one, smallest first: the bandwidth falls as the data fills the shared cache
    * (AMD EPYC Zen 4, 32 MiB L3: 98 GB/s up to 8 MiB, 57 GB/s over 24 MiB). Where the
    * shared cache's size is not reported (a virtual machine without sysfs cache entries),
@@ -90,39 +99,15 @@ export interface MachineProfile {
   readonly calibratedAt: string;
 }
 
-/** A memory stream's bandwidths, bytes/s per core; absent fields were not calibrated. */
-export interface StreamFigures {
-  readonly bandwidthPerCore: number;
-  readonly readBandwidthPerCore?: number;
-  readonly nonTemporalTriadPerCore?: number;
-  readonly copyBandwidthPerCore?: number;
-  readonly nonTemporalCopyPerCore?: number;
-}
-
 /** The streams of `threads` cores together: MachineProfile.allCores. */
 export interface AllCoresStreams extends StreamFigures {
   readonly threads: number;
   readonly sharedCacheBandwidths?: readonly SharedCachePoint[];
 }
 
-/** The triad bandwidth of one core over `bytes` of data warm in the shared cache. */
-export interface SharedCachePoint {
+/** The streams of one core over `bytes` of data warm in the shared cache. */
+export interface SharedCachePoint extends StreamFigures {
   readonly bytes: number;
-  readonly bandwidthPerCore: number;
-  /**
-   * A read-only stream over as much data, bytes/s: read-mostly kernels (a matrix-vector
-   * product's weight) reach it, above the triad. Absent before version 7.
-   */
-  readonly readBandwidthPerCore?: number;
-  /**
-   * The triad over as much data with non-temporal stores of its output: they write to
-   * memory past the cache, slower than the triad on small footprints but faster on those
-   * the cache no longer holds. Absent before version 8 and where the target has none.
-   */
-  readonly nonTemporalTriadPerCore?: number;
-  /** The copies over as much data, as MachineProfile's (version 8). */
-  readonly copyBandwidthPerCore?: number;
-  readonly nonTemporalCopyPerCore?: number;
 }
 
 export async function machineProfile(
@@ -204,7 +189,6 @@ async function streams(
   run: BenchmarkRun,
 ): Promise<StreamFigures & { readonly sharedCacheBandwidths?: readonly SharedCachePoint[] }> {
   const nonTemporal = nonTemporalStore(target) !== undefined;
-  const perCore = (bytesPerSecond: number) => bytesPerSecond / run.threads;
   const [[triad, copy, nonTemporalTriad, nonTemporalCopy]] = await microBenchmarkRows(
     bandwidthSource(target),
     "memory bandwidth",
@@ -224,15 +208,7 @@ async function streams(
   const ladder =
     footprints.length > 0 ? await sharedCacheBandwidths(footprints, target, run) : undefined;
   return {
-    bandwidthPerCore: perCore(triad),
-    readBandwidthPerCore: perCore(read),
-    copyBandwidthPerCore: perCore(copy),
-    ...(nonTemporal
-      ? {
-          nonTemporalTriadPerCore: perCore(nonTemporalTriad),
-          nonTemporalCopyPerCore: perCore(nonTemporalCopy),
-        }
-      : {}),
+    ...perCore({ triad, read, copy, nonTemporalTriad, nonTemporalCopy }, run.threads),
     ...(ladder !== undefined ? { sharedCacheBandwidths: ladder } : {}),
   };
 }
@@ -344,18 +320,36 @@ async function sharedCacheBandwidths(
     footprints.length,
     nonTemporalStore(target) !== undefined ? 5 : 3,
   );
-  const perCore = (bytesPerSecond: number | undefined) =>
-    bytesPerSecond === undefined ? undefined : bytesPerSecond / run.threads;
   return rows.map(([triad, read, copy, nonTemporalTriad, nonTemporalCopy], i) => ({
     bytes: footprints[i],
-    bandwidthPerCore: triad / run.threads,
-    readBandwidthPerCore: read / run.threads,
-    copyBandwidthPerCore: copy / run.threads,
-    ...(nonTemporalTriad !== undefined
+    ...perCore({ triad, read, copy, nonTemporalTriad, nonTemporalCopy }, run.threads),
+  }));
+}
+
+/**
+ * What `threads` cores streamed together (bytes/s), as each one's share; the non-temporal
+ * figures only where the target has such stores (measured).
+ */
+function perCore(
+  streamed: {
+    readonly triad: number;
+    readonly read: number;
+    readonly copy: number;
+    readonly nonTemporalTriad?: number;
+    readonly nonTemporalCopy?: number;
+  },
+  threads: number,
+): StreamFigures {
+  const { triad, read, copy, nonTemporalTriad, nonTemporalCopy } = streamed;
+  return {
+    bandwidthPerCore: triad / threads,
+    readBandwidthPerCore: read / threads,
+    copyBandwidthPerCore: copy / threads,
+    ...(nonTemporalTriad !== undefined && nonTemporalCopy !== undefined
       ? {
-          nonTemporalTriadPerCore: perCore(nonTemporalTriad),
-          nonTemporalCopyPerCore: perCore(nonTemporalCopy),
+          nonTemporalTriadPerCore: nonTemporalTriad / threads,
+          nonTemporalCopyPerCore: nonTemporalCopy / threads,
         }
       : {}),
-  }));
+  };
 }

@@ -5,14 +5,13 @@
  * to 0 and overflow to infinity. 16 lanes have two forms: AVX-512's, which the native build
  * checks where the machine has AVX-512, and the portable one, also built with -mno-avx512f.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { helperDefinitions } from "../../src/codegen/c-expr.ts";
 import { maskType, vecType } from "../../src/target/gnu-vectors.ts";
-import { detectCompiler } from "../../src/measure/compiler.ts";
+import { compileAndRun } from "../support/toolchain.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "colt-vexp-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,21 +50,8 @@ function vectorExp(lanes: number, xs: readonly number[], extraFlags: readonly st
     "}",
   ].join("\n");
   const name = `vexp${lanes}-${xs.length}-${xs[0]}${extraFlags.join("")}`;
-  const src = join(dir, `${name}.c`);
-  const bin = join(dir, name);
-  writeFileSync(src, source);
-  const cc = detectCompiler();
-  execFileSync(cc.argv[0], [
-    ...cc.argv.slice(1),
-    ...cc.flags,
-    ...extraFlags,
-    src,
-    "-o",
-    bin,
-    "-lm",
-  ]);
   const number = (v: string) => (v === "inf" ? Infinity : v === "-inf" ? -Infinity : Number(v));
-  return execFileSync(bin, { encoding: "utf8" })
+  return compileAndRun(dir, name, source, extraFlags)
     .trim()
     .split("\n")
     .map((line) => line.split(" ").map(number))

@@ -4,14 +4,13 @@
  * scalar `a > b ? a : b` (`a < b ? a : b` for min) lane by lane, NaN and signed zeros
  * included: compiled with the real C compiler, in the native form and the portable one.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { helperDefinitions } from "../../src/codegen/c-expr.ts";
 import { maskType, vecType } from "../../src/target/gnu-vectors.ts";
-import { detectCompiler } from "../../src/measure/compiler.ts";
+import { compileAndRun } from "../support/toolchain.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "colt-vminmax-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,20 +49,7 @@ function mismatches(op: "min" | "max", lanes: number, extraFlags: readonly strin
     "}",
   ].join("\n");
   const name = `${op}${lanes}${extraFlags.join("")}`;
-  const src = join(dir, `${name}.c`);
-  const bin = join(dir, name);
-  writeFileSync(src, source);
-  const cc = detectCompiler();
-  execFileSync(cc.argv[0], [
-    ...cc.argv.slice(1),
-    ...cc.flags,
-    ...extraFlags,
-    "-Wno-psabi",
-    src,
-    "-o",
-    bin,
-  ]);
-  return execFileSync(bin, { encoding: "utf8" }).trim();
+  return compileAndRun(dir, name, source, [...extraFlags, "-Wno-psabi"]).trim();
 }
 
 describe("the vector min and max", () => {

@@ -1,5 +1,6 @@
 /** Shared test setup: the real C compiler and a fresh cache directory per test file. */
-import { mkdtempSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { detectCompiler } from "../../src/measure/compiler.ts";
@@ -25,4 +26,30 @@ export async function inBatches<T, R>(
     results.push(...(await Promise.all(items.slice(i, i + width).map(job))));
   }
   return results;
+}
+
+/**
+ * Writes `source` as `name`.c in `dir`, builds it with the target's compiler and flags (and
+ * `extraFlags`, -lm linked), runs it and returns what it printed.
+ */
+export function compileAndRun(
+  dir: string,
+  name: string,
+  source: string,
+  extraFlags: readonly string[] = [],
+): string {
+  const src = join(dir, `${name}.c`);
+  const bin = join(dir, name);
+  writeFileSync(src, source);
+  const cc = detectCompiler();
+  execFileSync(cc.argv[0], [
+    ...cc.argv.slice(1),
+    ...cc.flags,
+    ...extraFlags,
+    src,
+    "-o",
+    bin,
+    "-lm",
+  ]);
+  return execFileSync(bin, { encoding: "utf8" });
 }
