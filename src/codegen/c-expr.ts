@@ -63,6 +63,13 @@ export function broadcast(x: Emitted, lanes: number): string {
   return x.vec ? x.code : `(-(${vecType(lanes)}){} + ${x.code})`;
 }
 
+/**
+ * How every generated helper is declared: always inlined, since GCC's inliner stops
+ * inlining the vector exp once the kernel grows (a pipelined softmax has four copies of
+ * its loop body: exp became a call, 47% of the time, 7.4 -> 8.8 ms).
+ */
+export const INLINE = "static inline __attribute__((always_inline))";
+
 const SCALAR_UNARY: Record<UnaryOp, (a: string) => string> = {
   neg: (a) => `(-${a})`,
   exp: (a) => `expf(${a})`,
@@ -200,29 +207,27 @@ export function helperDefinitions(used: ReadonlySet<string>): string {
         withX86MinMax(
           op,
           lanes,
-          `static inline ${V} ${name}(${V} a, ${V} b) { ${M} m = a ${cmp} b; return (${V})((m & (${M})a) | (~m & (${M})b)); }`,
+          `${INLINE} ${V} ${name}(${V} a, ${V} b) { ${M} m = a ${cmp} b; return (${V})((m & (${M})a) | (~m & (${M})b)); }`,
         ),
       );
     } else if (op === "select") {
       out.push(
-        `static inline ${V} ${name}(${M} m, ${V} a, ${V} b) { return (${V})((m & (${M})a) | (~m & (${M})b)); }`,
+        `${INLINE} ${V} ${name}(${M} m, ${V} a, ${V} b) { return (${V})((m & (${M})a) | (~m & (${M})b)); }`,
       );
     } else if (op === "exp" || op === "sigmoid" || op === "tanh") {
       out.push(vectorExp(lanes));
       const exp = `colt_vexp_v${lanes}`;
       if (op === "sigmoid")
-        out.push(`static inline ${V} ${name}(${V} x) { return 1.0f / (1.0f + ${exp}(-x)); }`);
+        out.push(`${INLINE} ${V} ${name}(${V} x) { return 1.0f / (1.0f + ${exp}(-x)); }`);
       if (op === "tanh")
-        out.push(
-          `static inline ${V} ${name}(${V} x) { return 1.0f - 2.0f / (1.0f + ${exp}(x + x)); }`,
-        );
-      if (op === "exp") out.push(`static inline ${V} ${name}(${V} x) { return ${exp}(x); }`);
+        out.push(`${INLINE} ${V} ${name}(${V} x) { return 1.0f - 2.0f / (1.0f + ${exp}(x + x)); }`);
+      if (op === "exp") out.push(`${INLINE} ${V} ${name}(${V} x) { return ${exp}(x); }`);
     } else if (op === "abs") {
-      out.push(`static inline ${V} ${name}(${V} x) { return (${V})((${M})x & 0x7fffffff); }`);
+      out.push(`${INLINE} ${V} ${name}(${V} x) { return (${V})((${M})x & 0x7fffffff); }`);
     } else {
       const scalar = SCALAR_UNARY[op as UnaryOp];
       out.push(
-        `static inline ${V} ${name}(${V} x) { ${V} r; for (int l = 0; l < ${lanes}; l++) r[l] = ${scalar("x[l]")}; return r; }`,
+        `${INLINE} ${V} ${name}(${V} x) { ${V} r; for (int l = 0; l < ${lanes}; l++) r[l] = ${scalar("x[l]")}; return r; }`,
       );
     }
   }
@@ -247,7 +252,7 @@ function withX86MinMax(op: "min" | "max", lanes: number, generic: string): strin
   return [
     `#if defined(${isa.macro})`,
     "#include <immintrin.h>",
-    `static inline ${V} colt_${op}_v${lanes}(${V} a, ${V} b) { return (${V})${isa.prefix}_${op}_ps((${isa.type})a, (${isa.type})b); }`,
+    `${INLINE} ${V} colt_${op}_v${lanes}(${V} a, ${V} b) { return (${V})${isa.prefix}_${op}_ps((${isa.type})a, (${isa.type})b); }`,
     "#else",
     generic,
     "#endif",
@@ -302,7 +307,7 @@ function avx512Exp(): string {
   const V = vecType(16);
   return [
     "#include <immintrin.h>",
-    `static inline ${V} colt_vexp_v16(${V} x) {`,
+    `${INLINE} ${V} colt_vexp_v16(${V} x) {`,
     "  __mmask16 inRange = _mm512_cmp_ps_mask((__m512)x, _mm512_set1_ps(-86.98f), _CMP_NLT_UQ);",
     `  x = (${V})_mm512_min_ps(_mm512_set1_ps(88.8f), (__m512)x);`,
     `  ${V} nf = (${V})_mm512_roundscale_ps((__m512)(x * 1.44269504088896341f), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);`,
@@ -322,7 +327,7 @@ function genericVectorExp(lanes: number): string {
   const M = maskType(lanes);
   const splat = (c: string) => `(-(${V}){} + ${c})`;
   return [
-    `static inline ${V} colt_vexp_v${lanes}(${V} x) {`,
+    `${INLINE} ${V} colt_vexp_v${lanes}(${V} x) {`,
     `  ${M} over = x > ${splat("88.7228393f")}, under = x < ${splat("-86.98f")};`,
     `  ${V} fx = x * 1.44269504088896341f + 12582912.0f;`,
     `  ${V} nf = fx - 12582912.0f;`,

@@ -15,6 +15,7 @@ import {
 import type { Expr } from "../ir/program.ts";
 import { tensorsRead, type BufferDecl, type LoweredProgram, type Stmt } from "../ir/loop-nest.ts";
 import {
+  INLINE,
   broadcast,
   emitCond,
   emitExpr,
@@ -187,9 +188,9 @@ class KernelEmitter implements ExprEnv {
       "#include <omp.h>",
       "",
       ...[...this.vectorWidths].sort((a, b) => a - b).flatMap((l) => vectorTypedefs(l)),
-      `static inline ${this.indexType} colt_imin(${this.indexType} a, ${this.indexType} b) { return a < b ? a : b; }`,
-      "static inline float colt_fmin(float a, float b) { return a < b ? a : b; }",
-      "static inline float colt_fmax(float a, float b) { return a > b ? a : b; }",
+      `${INLINE} ${this.indexType} colt_imin(${this.indexType} a, ${this.indexType} b) { return a < b ? a : b; }`,
+      `${INLINE} float colt_fmin(float a, float b) { return a < b ? a : b; }`,
+      `${INLINE} float colt_fmax(float a, float b) { return a > b ? a : b; }`,
       helperDefinitions(this.helpers),
       ...streamingDefinitions([...this.streamWidths].sort((a, b) => a - b)),
       ...(this.transposeWidths.size > 0 ? SHUFFLE_MACRO : []),

@@ -4,6 +4,7 @@
  * reads again); elsewhere, and for addresses not aligned to the store's width, the helper
  * is a plain vector store, so a schedule with `stream_store` stays correct on every target.
  */
+import { INLINE } from "./c-expr.ts";
 import { vecType, vecTypeUnaligned } from "../target/gnu-vectors.ts";
 
 export const STREAM_FENCE = "colt_stream_fence";
@@ -26,13 +27,13 @@ export function streamingDefinitions(widths: readonly number[]): string[] {
     '#define colt_stream_part_store(p, v) __asm__("vmovntps %1, %0" : "=m"(*(colt_stream_part*)(p)) : "v"(v))',
     "#endif",
     // Streaming stores are weakly ordered: each thread fences before others may read.
-    `static inline void ${STREAM_FENCE}(void) {`,
+    `${INLINE} void ${STREAM_FENCE}(void) {`,
     "#ifdef COLT_STREAM_LANES",
     '  __asm__ volatile("sfence" ::: "memory");',
     "#endif",
     "}",
     ...widths.flatMap((lanes) => [
-      `static inline void ${streamStoreName(lanes)}(float* p, ${vecType(lanes)} v) {`,
+      `${INLINE} void ${streamStoreName(lanes)}(float* p, ${vecType(lanes)} v) {`,
       "#ifdef COLT_STREAM_LANES",
       `  if (${lanes} % COLT_STREAM_LANES == 0 && ((__UINTPTR_TYPE__)p & (COLT_STREAM_LANES * 4 - 1)) == 0) {`,
       `    for (int c = 0; c < ${lanes}; c += COLT_STREAM_LANES) {`,

@@ -7,6 +7,7 @@
  * loop, a transpose in registers, that many vector stores along the buffer's. At paper
  * size this packing took about 10% of flux-attention's time before (Zen 5, 1 thread).
  */
+import { INLINE } from "./c-expr.ts";
 import type { BufferDecl, Stmt } from "../ir/loop-nest.ts";
 import { strideAlong } from "../ir/strides.ts";
 import { maskType, vecType } from "../target/gnu-vectors.ts";
@@ -81,7 +82,7 @@ export const transposeName = (lanes: number) => `colt_transpose_v${lanes}`;
 export function transposeDefinition(lanes: number): string[] {
   const V = vecType(lanes);
   const M = maskType(lanes);
-  const lines = [`static inline void ${transposeName(lanes)}(${V}* r) {`, `  ${V} a, b;`];
+  const lines = [`${INLINE} void ${transposeName(lanes)}(${V}* r) {`, `  ${V} a, b;`];
   for (let w = lanes / 2; w >= 1; w /= 2) {
     const lo: number[] = [];
     const hi: number[] = [];
