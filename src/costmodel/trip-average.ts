@@ -3,7 +3,7 @@
  * by enumerating the few enclosing loops they depend on (or from intervals when there
  * are too many).
  */
-import { evalInt, freeVars, type Interval } from "../ir/int-expr.ts";
+import { evalInt, freeVars, simplify, sub, toLinear, type Interval } from "../ir/int-expr.ts";
 import type { Stmt } from "../ir/loop-nest.ts";
 import type { Cond } from "../ir/program.ts";
 import { safeInterval } from "./access-strides.ts";
@@ -66,8 +66,45 @@ export function condFraction(c: Cond, path: readonly LoopFrame[]): number {
   collect(c);
   if (dataDependent) return 1;
   const r = enumerateMean(vars, path, (env) => [evalCond(c, env) ? 1 : 0]);
-  return r ? r[0] : 1;
+  return r ? r[0] : (oneLoopFraction(c, path) ?? 1);
 }
+
+/**
+ * The pass rate of bounds on one loop variable (`v == 0`, `v >= 1 and v < n`: a pipelined
+ * loop's first, steady and last steps), counted from the bounds however long the loop.
+ */
+function oneLoopFraction(c: Cond, path: readonly LoopFrame[]): number | undefined {
+  const atoms: Extract<Cond, { k: "icmp" }>[] = [];
+  const collect = (x: Cond): boolean => {
+    if (x.k === "icmp") atoms.push(x);
+    else if (x.k === "and") return collect(x.a) && collect(x.b);
+    else return false;
+    return true;
+  };
+  if (!collect(c)) return undefined;
+  let v: string | undefined;
+  let lo = 0;
+  let hi = Infinity;
+  for (const a of atoms) {
+    // coef * v + k  op  0
+    const lin = toLinear(simplify(sub(a.a, a.b)));
+    const [term, ...others] = [...lin.terms.values()];
+    if (!term || others.length > 0 || term.atom.k !== "var" || Math.abs(term.coef) !== 1)
+      return undefined;
+    if (v !== undefined && term.atom.name !== v) return undefined;
+    v = term.atom.name;
+    const bound = -lin.c * term.coef;
+    const op = term.coef > 0 ? a.op : FLIPPED[a.op];
+    if (op === "!=") return undefined;
+    if (op === "<" || op === "<=" || op === "==") hi = Math.min(hi, op === "<" ? bound - 1 : bound);
+    if (op === ">" || op === ">=" || op === "==") lo = Math.max(lo, op === ">" ? bound + 1 : bound);
+  }
+  const frame = v === undefined ? undefined : findFrame(path, v);
+  if (!frame) return undefined;
+  return Math.max(0, Math.min(hi, frame.extent - 1) - lo + 1) / frame.extent;
+}
+
+const FLIPPED = { "<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!=" } as const;
 
 function evalCond(c: Cond, env: ReadonlyMap<string, number>): boolean {
   switch (c.k) {

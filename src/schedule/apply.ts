@@ -93,6 +93,8 @@ export function applyStructural(state: ScheduleState, t: Transform): ScheduleSta
     case "stream_store":
       if (st.streamStores) throw new ScheduleError("already streams its stores", st.name);
       return replaceStage(state, { ...st, streamStores: true });
+    case "pipeline":
+      return replaceStage(state, pipeline(st, t.loop));
     case "prefetch":
       return replaceStage(state, prefetch(state, st, t.tensor, t.at, t.ahead, t.distance));
     case "rfactor":
@@ -100,6 +102,28 @@ export function applyStructural(state: ScheduleState, t: Transform): ScheduleSta
     case "winograd":
       return winograd(state, st, (base) => freshStageName(state.program, base));
   }
+}
+
+/**
+ * `pipeline S.L`: structural checks only; lowering checks the body (producers computed at
+ * L, then S's own loop over them) and double-buffers the regions S reads.
+ */
+function pipeline(st: StageState, loop: string): StageState {
+  const l = requireLoop(st, loop);
+  if (st.pipelined)
+    throw new ScheduleError(`already pipelines loop ${st.pipelined}`, st.name, loop);
+  if (l.reduce) throw new ScheduleError("cannot pipeline a reduction loop", st.name, loop);
+  if (l.annotation !== "serial") {
+    throw new ScheduleError(
+      `cannot pipeline a loop marked ${l.annotation}; it must stay serial`,
+      st.name,
+      loop,
+    );
+  }
+  if (st.placement.k !== "root") {
+    throw new ScheduleError("cannot pipeline a stage computed inside another stage", st.name, loop);
+  }
+  return { ...st, pipelined: loop };
 }
 
 function replaceStage(state: ScheduleState, st: StageState): ScheduleState {
@@ -137,6 +161,7 @@ function requireUnattached(state: ScheduleState, st: StageState, loop: string, a
     if (c.at === loop) uses.push(`${c.layout === "pack" ? "pack" : "cache_read"} of ${c.tensor}`);
   for (const p of st.prefetches ?? [])
     if (p.at === loop || p.ahead === loop) uses.push(`prefetch of ${p.tensor}`);
+  if (st.pipelined === loop) uses.push("pipeline");
   for (const p of state.stages) {
     if (p.placement.k === "at" && p.placement.consumer === st.name && p.placement.loop === loop) {
       uses.push(`compute_at of ${p.name}`);
@@ -284,6 +309,8 @@ function annotate(
   const l = requireLoop(st, loop);
   if (l.annotation !== "serial")
     throw new ScheduleError(`loop is already marked ${l.annotation}`, st.name, loop);
+  if (st.pipelined === loop)
+    throw new ScheduleError(`loop is pipelined; it stays serial`, st.name, loop);
   const extent = nominalExtents(state, st).get(loop)!;
   if (annotation === "parallel") {
     if (l.reduce) {

@@ -174,6 +174,17 @@ function streamingMoves(s: Schedule, st: StageState, target: Target, threads: nu
     streams(st.name)
   )
     out.push({ kind: "stream_store", stage: st.name });
+  // Overlap the producers of the next row with this row's output (lowering refuses it
+  // unless a producer loop has as many steps as the output's own).
+  const rowLoop = st.loops[0];
+  const producersAtRow = s.state.stages.some(
+    (p) =>
+      p.placement.k === "at" &&
+      p.placement.consumer === st.name &&
+      p.placement.loop === rowLoop.name,
+  );
+  if (!st.pipelined && producersAtRow && rowLoop.annotation === "serial" && !rowLoop.reduce)
+    out.push({ kind: "pipeline", stage: st.name, loop: rowLoop.name });
   const stage = program.stages.find((x) => x.name === st.name)!;
   const at = st.loops[vectorAt - 1];
   // A reduction's loads stream in the order the hardware prefetcher follows, except a

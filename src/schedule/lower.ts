@@ -19,6 +19,7 @@ import { lowerComputeAt, lowerCopies, lowerPrepared, redirectToRegion } from "./
 import { inlineReads } from "./lower-reads.ts";
 import { buildNest } from "./nest-builder.ts";
 import { lowerPrefetches, markStreamingStores } from "./lower-prefetch.ts";
+import { pipelineLoop } from "./lower-pipeline.ts";
 import { stageDefinition, stageState, type ScheduleState } from "./state.ts";
 
 export function lower(state: ScheduleState): LoweredProgram {
@@ -99,6 +100,11 @@ function lowerStage(ctx: LowerCtx, name: string, region?: Region): Stmt[] {
   });
   lowerPrefetches(st, frame, at, value, preparedAs);
   const main: Stmt = { k: "store", buf: target.buf, idx: target.idx, value };
-  const nest = buildNest(frame.loops, frame.guards, [main], at.pre, at.post);
-  return markStreamingStores(st, stage, output.buf, nest);
+  const nest = markStreamingStores(
+    st,
+    stage,
+    output.buf,
+    buildNest(frame.loops, frame.guards, [main], at.pre, at.post),
+  );
+  return st.pipelined ? pipelineLoop(nest, name, st.pipelined, output.buf, ctx.buffers) : nest;
 }

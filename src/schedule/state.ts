@@ -59,6 +59,8 @@ export interface StageState {
   readonly skipMasked?: boolean;
   /** Whole-vector stores to the output bypass the caches where the target can (`stream_store`). */
   readonly streamStores?: boolean;
+  /** The loop whose steps overlap: producers of step L with this stage's work of L-1 (`pipeline`). */
+  readonly pipelined?: string;
   readonly prefetches?: readonly PrefetchState[];
 }
 

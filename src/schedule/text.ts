@@ -21,6 +21,7 @@ export function printTransform(t: Transform): string {
     case "parallel":
     case "vectorize":
     case "unroll":
+    case "pipeline":
       return `${t.kind} ${t.stage}.${t.loop}`;
     case "cache_write":
       return `cache_write ${t.stage} at ${t.at}`;
@@ -141,7 +142,8 @@ export function parseTransform(text: string, line = 1): Transform {
     }
     case "parallel":
     case "vectorize":
-    case "unroll": {
+    case "unroll":
+    case "pipeline": {
       noNames();
       arity(2, `${kind} STAGE.LOOP`);
       return { kind, ...loopRef(words[1]) };
@@ -196,7 +198,7 @@ export function parseTransform(text: string, line = 1): Transform {
     }
     default:
       return fail(
-        `unknown transformation '${kind ?? ""}' (known: split, tile, reorder, fuse, parallel, vectorize, unroll, cache_write, pack, prepare, cache_read, compute_at, compute_inline, skip_masked, stream_store, prefetch, rfactor, winograd)`,
+        `unknown transformation '${kind ?? ""}' (known: split, tile, reorder, fuse, parallel, vectorize, unroll, cache_write, pack, prepare, cache_read, compute_at, compute_inline, skip_masked, stream_store, pipeline, prefetch, rfactor, winograd)`,
       );
   }
 }

@@ -49,6 +49,7 @@ export type Transform =
   | { readonly kind: "compute_inline"; readonly stage: string }
   | { readonly kind: "skip_masked"; readonly stage: string }
   | { readonly kind: "stream_store"; readonly stage: string }
+  | { readonly kind: "pipeline"; readonly stage: string; readonly loop: string }
   | {
       readonly kind: "prefetch";
       readonly stage: string;
@@ -87,6 +88,7 @@ export const TRANSFORM_KINDS: readonly TransformKind[] = [
   "compute_inline",
   "skip_masked",
   "stream_store",
+  "pipeline",
   "prefetch",
   "rfactor",
   "winograd",

@@ -173,6 +173,62 @@ describe("streamed one-pass recipe", () => {
   });
 });
 
+describe("pipelined rows on one thread", () => {
+  it("overlaps softmax's next row with this row's output, and computes the reference", async () => {
+    const cases = [
+      { rows: 5, cols: 203 },
+      { rows: 9, cols: 64 },
+    ];
+    const recipes = cases.map((shape) => {
+      const program = instantiate("softmax", "small", shape);
+      const onePass = rowsInOnePass(Schedule.initial(program), tile, 1)!;
+      return streamedRows(onePass, smallCaches("x86-avx512"), 1)!;
+    });
+    for (const r of recipes) {
+      expect(r.steps.map(printTransform)).toEqual(
+        expect.arrayContaining(["stream_store Y", "pipeline Y.i"]),
+      );
+    }
+    const results = await inBatches(recipes, 2, (r) => verifySchedule(r.schedule, opts));
+    results.forEach((r, n) =>
+      expect(r.verified, `${JSON.stringify(cases[n])}: ${r.error}`).toBe(true),
+    );
+  });
+});
+
+describe("pipelined rows in each thread's part", () => {
+  it("splits the rows into one part per thread, computes the row's intermediates in its rows and pipelines them", () => {
+    const program = instantiate("softmax", "small", { rows: 9, cols: 64 });
+    const parts = rowsInOnePass(Schedule.initial(program), tile, 2, 1, true)!;
+    const steps = streamedRows(parts, smallCaches("x86-avx512"), 2)!.steps.map(printTransform);
+    expect(steps).toEqual(
+      expect.arrayContaining([
+        "split Y.i 5 -> it ir",
+        "parallel Y.it",
+        "compute_at exps at Y.ir",
+        "prefetch X in exps at jo ahead i 1",
+        "pipeline Y.ir",
+      ]),
+    );
+    expect(rowsInOnePass(Schedule.initial(program), tile, 1, 1, true)).toBeUndefined();
+  });
+
+  it("computes the reference at odd shapes on 2 threads", async () => {
+    const cases = [
+      ["rmsnorm", { rows: 7, cols: 331 }, 1],
+      ["layernorm", { rows: 6, cols: 197 }, 2],
+      ["softmax", { rows: 5, cols: 203 }, 1],
+      ["softmax", { rows: 11, cols: 64 }, 1],
+    ] as const;
+    const results = await inBatches(cases, 2, ([w, shape, rows]) => {
+      const program = instantiate(w, "small", shape);
+      const parts = rowsInOnePass(Schedule.initial(program), tile, 2, rows, true)!;
+      return verifySchedule(streamedRows(parts, smallCaches("x86-avx512"), 2)!.schedule, opts);
+    });
+    results.forEach((r, n) => expect(r.verified, `${cases[n][0]}: ${r.error}`).toBe(true));
+  });
+});
+
 describe("few-rows recipe", () => {
   it("computes the statistics in their own pass and puts the rows inside the weight's loop", () => {
     const s = Schedule.initial(instantiate("rmsnorm", "small", { rows: 7, cols: 331 }));

@@ -48,6 +48,7 @@ const languageSummary = (
 - rfactor S.k F -> ko ki        split a reduction so its outer part becomes spatial
 - winograd S                    rewrite a stride-1 3x3 convolution S (first, on the untouched stage) into Winograd F(2x2,3x3): 4/9 of the multiplications, as a batched GEMM S_M[e,f,n,o,t] = sum_c S_U * S_V (S_U, the transformed filter, is computed once in prepare; prepare it in S_M) between vectorizable input (S_V) and output (S_Y) transforms
 - stream_store S                ${target.isa.arch === "x86_64" ? "write S's output vectors past the caches (non-temporal stores; S at the root, written once): a large output that is not read back soon stops evicting the inputs" : "no effect on this target (it has no non-temporal vector store)"}
+- pipeline S.l                  run the producers computed at S.l for step l together with S's own loop for step l-1, fused into the producer loop with as many steps (their regions double-buffered): softmax's exps of the next row hide the stores of this row (l serial; on several threads split the rows into one part per thread and pipeline the rows of each part)
 - prefetch T in S at l ahead a D   at the top of each iteration of S.l, fetch what S reads of T D iterations of loop a later (a encloses l or is l): rmsnorm fetches the next row while writing this one (prefetch X in Y at jo ahead i 1); a skinny GEMM fetches a prepared weight's panel two ahead (prefetch W1 in gate_proj at h1 ahead fo 2)
 Names after "->" may be left out (defaults are derived). Every step is validated; refused steps count as errors.`;
 

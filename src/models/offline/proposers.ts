@@ -280,6 +280,11 @@ function expertCandidates(
         ...[1, 2]
           .map((rows) => rowsInOnePass(ctx.schedule, choice, ctx.threads, rows))
           .flatMap((r) => (r ? [r, streamedRows(r, ctx.target, ctx.threads)] : [])),
+        // On several threads, a serial row loop in each thread's part, to pipeline.
+        ...[1, 2].map((rows) => {
+          const parts = rowsInOnePass(ctx.schedule, choice, ctx.threads, rows, true);
+          return parts && streamedRows(parts, ctx.target, ctx.threads);
+        }),
         fewRowsAroundWeights(ctx.schedule, choice),
       ].filter((r): r is AppliedRecipe => r !== undefined),
     );
