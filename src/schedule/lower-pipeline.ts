@@ -60,7 +60,6 @@ function pipelined(
   buffers: BufferDecl[],
   fail: (reason: string) => never,
 ): Stmt[] {
-  if (f.kind !== "serial") fail(`the loop is ${f.kind}; only a serial loop can be pipelined`);
   const backAt = f.body.findIndex((s) => writes(s, output));
   if (backAt < 0) fail("the loop body does not write the output");
   const front = f.body.slice(0, backAt);

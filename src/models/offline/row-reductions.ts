@@ -119,7 +119,7 @@ export function rowsInOnePass(
   partsPerThread = false,
 ): AppliedRecipe | undefined {
   const program = schedule.state.program;
-  if (!isRowOperator(program)) return undefined;
+  if (!isRowOperator(program) || (partsPerThread && threads < 2)) return undefined;
   const chain = new StepChain(schedule);
   chain.take(vectorizeStages(schedule, c));
   if (rowBlock > 1) {
@@ -132,7 +132,6 @@ export function rowsInOnePass(
   }
   const rowLoops = new Map<string, string>();
   if (partsPerThread) {
-    if (threads < 2) return undefined;
     for (const out of program.outputs) {
       const split = rowsPerThread(chain.schedule, chain.stage(out), threads);
       if (!split) return undefined;
@@ -178,13 +177,14 @@ function rowsPerThread(
   threads: number,
 ): { applied: AppliedRecipe; rows: string } | undefined {
   const row = st.loops[0];
+  if (!row || row.reduce) return undefined;
   const stage = stageDefinition(schedule.state.program, st.name);
   const axes = new Map(stage.axes.map((a) => [a.name, a.extent]));
-  const extent = row ? (loopExtents(st, axes).get(row.name) ?? 0) : 0;
+  const extent = loopExtents(st, axes).get(row.name) ?? 0;
   const factor = Math.ceil(extent / threads);
-  const [parts, rows] = [`${row?.name}t`, `${row?.name}r`];
-  if (!row || row.reduce || factor < 2 || factor >= extent) return undefined;
-  if (st.usedNames.has(parts) || st.usedNames.has(rows)) return undefined;
+  const [parts, rows] = [`${row.name}t`, `${row.name}r`];
+  if (factor < 2 || factor >= extent || st.usedNames.has(parts) || st.usedNames.has(rows))
+    return undefined;
   const applied = applyAll(schedule, "", [
     { kind: "split", stage: st.name, loop: row.name, factor, outer: parts, inner: rows },
     { kind: "parallel", stage: st.name, loop: parts },
@@ -217,15 +217,11 @@ export function streamedRows(
     if (st.placement.k !== "root" || !st.loops.some((l) => l.annotation === "vector")) continue;
     // The loop the row's intermediates are computed in: the first, or the rows of each
     // thread's part (rowsInOnePass with partsPerThread).
-    const rowLoop =
-      chain.schedule.state.stages
-        .map((x) =>
-          x.placement.k === "at" && x.placement.consumer === out ? x.placement.loop : "",
-        )
-        .find((loop) => loop !== "") ?? st.loops[0].name;
-    const inRow = chain.schedule.state.stages.filter(
-      (x) => x.placement.k === "at" && x.placement.consumer === out && x.placement.loop === rowLoop,
-    );
+    const placedIn = (x: StageState) =>
+      x.placement.k === "at" && x.placement.consumer === out ? x.placement.loop : undefined;
+    const stages = chain.schedule.state.stages;
+    const rowLoop = stages.map(placedIn).find((l) => l !== undefined) ?? st.loops[0].name;
+    const inRow = stages.filter((x) => placedIn(x) === rowLoop);
     const prefetches = [st, ...inRow]
       .map((host) =>
         rowPrefetches(program, host, host === st ? rowLoop : host.loops[0].name, streams),
