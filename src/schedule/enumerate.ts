@@ -45,6 +45,8 @@ export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[]
     );
     const loops = st.loops;
     const fresh = freshNamer(st);
+    // A constant stage at the root runs once in prepare: serially, with no workspace for copies.
+    const inPrepare = constants.has(st.name) && st.placement.k === "root";
     loops.forEach((l, pos) => {
       const extent = extents.get(l.name)!;
       if (l.annotation === "serial") {
@@ -53,7 +55,7 @@ export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[]
           out.push({ kind: "split", stage: st.name, loop: l.name, factor: f, outer, inner });
         }
         if (extent >= 2 && extent <= 32) out.push({ kind: "unroll", stage: st.name, loop: l.name });
-        if (parallelUseful && !l.reduce && pos <= 2 && extent >= 2) {
+        if (parallelUseful && !inPrepare && !l.reduce && pos <= 2 && extent >= 2) {
           out.push({ kind: "parallel", stage: st.name, loop: l.name });
         }
         // A reduction loop vectorizes into a vector accumulator when cache_write allows it.
@@ -84,7 +86,7 @@ export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[]
       }
       if (stage.reduceAxes.length > 0 && !st.cacheWriteAt)
         out.push({ kind: "cache_write", stage: st.name, at: l.name });
-      for (const tensor of readTensors(stage.body)) {
+      for (const tensor of inPrepare ? [] : readTensors(stage.body)) {
         if (st.copies.some((c) => c.tensor === tensor)) continue;
         out.push({ kind: "pack", stage: st.name, tensor, at: l.name });
         out.push({ kind: "cache_read", stage: st.name, tensor, at: l.name });

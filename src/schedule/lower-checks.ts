@@ -23,10 +23,24 @@ export function checkLoweredNest(lp: LoweredProgram): void {
   const stageOfVar = (v: string) => v.slice(0, v.indexOf("."));
   const loopOfVar = (v: string) => v.slice(v.indexOf(".") + 1);
   const ranges = new Map<string, Interval>();
-  const walk = (stmts: readonly Stmt[], parallel: string | undefined, unrolled: number) => {
+  const walk = (
+    stmts: readonly Stmt[],
+    parallel: string | undefined,
+    unrolled: number,
+    inPrepare: boolean,
+    stage?: string,
+  ) => {
     for (const s of stmts) {
+      if (s.k === "alloc" && inPrepare) checkPrepareAlloc(lp, s.buf, stage);
       if (s.k === "for") {
         ranges.set(s.v, { lo: 0, hi: s.extent - 1 });
+        if (s.kind === "parallel" && inPrepare) {
+          throw new ScheduleError(
+            "the stage is computed once in prepare, which runs serially; parallelize stages the kernel runs",
+            stageOfVar(s.v),
+            loopOfVar(s.v),
+          );
+        }
         if (s.kind === "parallel" && parallel) {
           throw new ScheduleError(
             `parallel loop nested inside parallel loop ${parallel}; only one level of parallelism is supported`,
@@ -43,15 +57,30 @@ export function checkLoweredNest(lp: LoweredProgram): void {
           );
         }
         if (s.kind === "vector") checkVectorBody(lp, s, ranges);
-        walk(s.body, s.kind === "parallel" ? s.v : parallel, copies);
+        walk(s.body, s.kind === "parallel" ? s.v : parallel, copies, inPrepare, stageOfVar(s.v));
       } else if (s.k === "if") {
-        walk(s.body, parallel, unrolled);
+        walk(s.body, parallel, unrolled, inPrepare, stage);
       }
     }
   };
   // Constant stages run in prepare, under the same rules.
-  walk(lp.prepare, undefined, 1);
-  walk(lp.body, undefined, 1);
+  walk(lp.prepare, undefined, 1, true);
+  walk(lp.body, undefined, 1, false);
+}
+
+/**
+ * The prepare function gets the weights and the prepared block, no workspace (and runs
+ * serially, so its stages get no parallel loop): a constant
+ * stage's copy of an operand (cache_read, pack) has nowhere to live there. Locals (registers,
+ * small stack arrays) are fine.
+ */
+function checkPrepareAlloc(lp: LoweredProgram, buf: string, stage: string | undefined): void {
+  const b = lp.buffers.find((x) => x.name === buf);
+  if (b === undefined || b.role === "local") return;
+  throw new ScheduleError(
+    `its copy '${buf}' needs the kernel's workspace, but the stage is computed once in prepare, which has none; copy operands only in stages the kernel runs`,
+    stage,
+  );
 }
 
 function checkVectorBody(

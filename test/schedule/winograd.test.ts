@@ -9,6 +9,7 @@ import { tensorsRead } from "../../src/ir/loop-nest.ts";
 import { verifySchedule } from "../../src/measure/evaluate.ts";
 import { winogradConv } from "../../src/models/offline/winograd-conv.ts";
 import { tileChoices } from "../../src/models/offline/tile-shapes.ts";
+import { candidateMoves } from "../../src/schedule/enumerate.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
 import { stageState } from "../../src/schedule/state.ts";
 import { parseTrace, printTransform } from "../../src/schedule/text.ts";
@@ -80,6 +81,28 @@ describe("winograd", () => {
     ).toThrow(/'conv_V' is not a weight \(weights: Wt, bias\) nor computed from weights alone/);
   });
 
+  it("refuses, and never offers, a parallel loop or a copy in a stage computed in prepare", () => {
+    // prepare has no workspace and runs serially: such schedules compiled to C naming a
+    // workspace and kernel parameters it lacks.
+    const program = instantiate("flux-conv", "small");
+    expect(() =>
+      Schedule.fromTrace(program, parseTrace("winograd conv\nparallel conv_U.e")),
+    ).toThrow(/stage conv_U, loop e: the stage is computed once in prepare, which runs serially/);
+    for (const copy of ["cache_read", "pack"]) {
+      expect(() =>
+        Schedule.fromTrace(program, parseTrace(`winograd conv\n${copy} Wt in conv_U at c`)),
+      ).toThrow(
+        /stage conv_U: its copy '.*' needs the kernel's workspace.*computed once in prepare/,
+      );
+    }
+    const rewritten = Schedule.fromTrace(program, parseTrace("winograd conv"));
+    const moves = candidateMoves(rewritten, { threads: 2 });
+    const refused = ["cache_read", "pack", "parallel"];
+    expect(moves.filter((t) => refused.includes(t.kind) && t.stage === "conv_U")).toEqual([]);
+    for (const kind of refused)
+      expect(moves.some((t) => t.kind === kind && t.stage === "conv_M")).toBe(true);
+  });
+
   it("matches the direct convolution unscheduled, with a batch of two", async () => {
     const program = instantiate("conv2d", "small", { N: 2, H: 8, W: 6 });
     const r = await verifySchedule(Schedule.fromTrace(program, parseTrace("winograd Y")), one);
@@ -102,8 +125,7 @@ describe("Winograd recipe", () => {
   it("writes the paper hand schedule's steps on 2 threads", () => {
     const initial = Schedule.initial(instantiate("flux-conv", "paper"));
     const steps = winogradConv(initial, stageState(initial.state, "conv"), wide, 1 << 20, 2)?.steps;
-    const hand = handSchedule().filter((t) => t.stage !== "padded");
-    expect(steps?.map(printTransform)).toEqual(hand.map(printTransform));
+    expect(steps?.map(printTransform)).toEqual(handSchedule().map(printTransform));
   });
 
   it("offers nothing for a stage that is not a convolution", () => {
