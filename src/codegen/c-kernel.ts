@@ -517,7 +517,8 @@ class KernelEmitter implements ExprEnv {
       // A serial copy for one thread: code outlined into an OpenMP region loses `restrict`
       // on captured pointers, which costs vectorization even when no thread is spawned.
       this.block("if (omp_get_max_threads() > 1)", () => {
-        this.line("#pragma omp parallel for schedule(static)");
+        const schedule = s.chunk !== undefined ? `dynamic, ${s.chunk}` : "static";
+        this.line(`#pragma omp parallel for schedule(${schedule})`);
         this.block(`for (${this.indexType} ${name} = 0; ${name} < ${count}; ${name}++)`, () => {
           this.declareRestrictCopies();
           this.stmts(s.body);

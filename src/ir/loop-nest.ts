@@ -32,6 +32,8 @@ export type Stmt =
       /** Actual trip count, min(extent, guards...); equals extent when no guard applies. */
       readonly count: IntExpr;
       readonly kind: LoopKind;
+      /** A parallel loop's iterations handed out dynamically in chunks of this many. */
+      readonly chunk?: number;
       readonly body: readonly Stmt[];
     }
   | { readonly k: "if"; readonly cond: Cond; readonly body: readonly Stmt[] }

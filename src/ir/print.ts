@@ -40,7 +40,9 @@ export function printLoopNest(lp: LoweredProgram): string {
               ? ""
               : s.kind === "vector"
                 ? `vectorized(${s.extent}) `
-                : `${s.kind} `;
+                : s.chunk !== undefined
+                  ? `${s.kind} dynamic(${s.chunk}) `
+                  : `${s.kind} `;
           const count = printInt(s.count);
           const range = count === String(s.extent) ? count : `${count}  # at most ${s.extent}`;
           out.push(`${pad}${kind}for ${s.v} in 0..${range}:`);

@@ -50,7 +50,7 @@ export function applyStructural(state: ScheduleState, t: Transform): ScheduleSta
     case "fuse":
       return replaceStage(state, fuse(state, st, t.outer, t.inner, t.fused));
     case "parallel":
-      return replaceStage(state, annotate(state, st, t.loop, "parallel"));
+      return replaceStage(state, annotate(state, st, t.loop, "parallel", t.chunk));
     case "vectorize":
       return replaceStage(state, annotate(state, st, t.loop, "vector"));
     case "unroll":
@@ -305,6 +305,7 @@ function annotate(
   st: StageState,
   loop: string,
   annotation: "parallel" | "vector" | "unroll",
+  chunk?: number,
 ): StageState {
   const l = requireLoop(st, loop);
   if (l.annotation !== "serial")
@@ -324,6 +325,12 @@ function annotate(
     if (other)
       throw new ScheduleError(
         `loop ${other.name} is already parallel; nested parallelism is not supported`,
+        st.name,
+        loop,
+      );
+    if (chunk !== undefined && chunk * 2 > extent)
+      throw new ScheduleError(
+        `a chunk of ${chunk} leaves the ${extent} iterations fewer than two chunks to share out; use a smaller chunk or a static parallel loop`,
         st.name,
         loop,
       );
@@ -353,7 +360,8 @@ function annotate(
       loop,
     );
   }
-  return { ...st, loops: st.loops.map((x) => (x.name === loop ? { ...x, annotation } : x)) };
+  const marked = chunk !== undefined ? { annotation, chunk } : { annotation };
+  return { ...st, loops: st.loops.map((x) => (x.name === loop ? { ...x, ...marked } : x)) };
 }
 
 function copyOperand(

@@ -28,9 +28,19 @@ export interface LegalMove {
   readonly schedule: Schedule;
 }
 
+/** Chunks per thread of a dynamically shared parallel loop: enough to even out, few enough to stay cheap. */
+const DYNAMIC_CHUNKS_PER_THREAD = 32;
+
+/** The chunk that shares `extent` iterations out as DYNAMIC_CHUNKS_PER_THREAD per thread, if any. */
+export function dynamicChunk(extent: number, threads: number): number | undefined {
+  const chunk = Math.floor(extent / (threads * DYNAMIC_CHUNKS_PER_THREAD));
+  return chunk >= 1 ? chunk : undefined;
+}
+
 /** Candidate transformations before validation (cheap; may include illegal ones). */
 export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[] {
-  const parallelUseful = (opts.threads ?? 2) > 1;
+  const threads = opts.threads ?? 2;
+  const parallelUseful = threads > 1;
   const target = opts.target ?? resolveTarget();
   const vectorWidths = target.vectorWidths;
   const out: Transform[] = [];
@@ -57,6 +67,10 @@ export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[]
         if (extent >= 2 && extent <= 32) out.push({ kind: "unroll", stage: st.name, loop: l.name });
         if (parallelUseful && !inPrepare && !l.reduce && pos <= 2 && extent >= 2) {
           out.push({ kind: "parallel", stage: st.name, loop: l.name });
+          // The same handed out dynamically, in chunks of about 1/32 of a thread's share.
+          const chunk = dynamicChunk(extent, threads);
+          if (chunk !== undefined)
+            out.push({ kind: "parallel", stage: st.name, loop: l.name, chunk });
         }
         // A reduction loop vectorizes into a vector accumulator when cache_write allows it.
         if (pos === loops.length - 1 && vectorWidths.includes(extent)) {

@@ -57,6 +57,7 @@ export function stageFrame(
     v: q(l.name),
     extent: ext.get(l.name)!,
     kind: l.annotation,
+    ...(l.chunk !== undefined ? { chunk: l.chunk } : {}),
   }));
   const ranges = new Map(ctx.ranges);
   for (const l of loops) ranges.set(l.v, { lo: 0, hi: l.extent - 1 });

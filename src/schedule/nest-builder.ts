@@ -28,6 +28,7 @@ export interface NestLoop {
   readonly v: string;
   readonly extent: number;
   readonly kind: LoopKind;
+  readonly chunk?: number;
 }
 
 /** Guards that keep an index of a tensor of `shape` inside it, where its range may leave it. */
@@ -93,6 +94,7 @@ export function buildNest(
         extent: l.extent,
         count: simplify(count),
         kind: l.kind,
+        ...(l.chunk !== undefined ? { chunk: l.chunk } : {}),
         body: inner,
       });
     }

@@ -12,6 +12,8 @@ export interface LoopState {
   readonly name: string;
   readonly reduce: boolean;
   readonly annotation: LoopAnnotation;
+  /** A parallel loop's iterations handed out dynamically in chunks of this many. */
+  readonly chunk?: number;
 }
 
 export type Relation =

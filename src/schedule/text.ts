@@ -19,6 +19,7 @@ export function printTransform(t: Transform): string {
     case "fuse":
       return `fuse ${t.stage}.${t.outer} ${t.stage}.${t.inner} -> ${t.fused}`;
     case "parallel":
+      return `parallel ${t.stage}.${t.loop}${t.chunk !== undefined ? ` dynamic ${t.chunk}` : ""}`;
     case "vectorize":
     case "unroll":
     case "pipeline":
@@ -140,7 +141,13 @@ export function parseTransform(text: string, line = 1): Transform {
       const [fused] = named(1, [`${a.loop}${b.loop}`]);
       return { kind, stage: a.stage, outer: a.loop, inner: b.loop, fused };
     }
-    case "parallel":
+    case "parallel": {
+      noNames();
+      if (words.length === 2) return { kind, ...loopRef(words[1]) };
+      arity(4, "parallel STAGE.LOOP [dynamic CHUNK]");
+      keyword(words[2], "dynamic");
+      return { kind, ...loopRef(words[1]), chunk: factor(words[3]) };
+    }
     case "vectorize":
     case "unroll":
     case "pipeline": {

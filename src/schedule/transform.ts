@@ -28,7 +28,17 @@ export type Transform =
       readonly inner: string;
       readonly fused: string;
     }
-  | { readonly kind: "parallel"; readonly stage: string; readonly loop: string }
+  | {
+      readonly kind: "parallel";
+      readonly stage: string;
+      readonly loop: string;
+      /**
+       * Iterations handed out in chunks of this many to whichever thread is free (OpenMP
+       * `schedule(dynamic)`), instead of one equal part per thread: where the cores' speed
+       * varies while they run (a busy neighbour, a shared memory bus), the parts even out.
+       */
+      readonly chunk?: number;
+    }
   | { readonly kind: "vectorize"; readonly stage: string; readonly loop: string }
   | { readonly kind: "unroll"; readonly stage: string; readonly loop: string }
   | { readonly kind: "cache_write"; readonly stage: string; readonly at: string }

@@ -199,7 +199,7 @@ describe("pipelined rows on one thread", () => {
 describe("pipelined rows in each thread's part", () => {
   it("splits the rows into one part per thread, computes the row's intermediates in its rows and pipelines them", () => {
     const program = instantiate("softmax", "small", { rows: 9, cols: 64 });
-    const parts = rowsInOnePass(Schedule.initial(program), tile, 2, 1, true)!;
+    const parts = rowsInOnePass(Schedule.initial(program), tile, 2, 1, "parts")!;
     const steps = streamedRows(parts, smallCaches("x86-avx512"), 2)!.steps.map(printTransform);
     expect(steps).toEqual(
       expect.arrayContaining([
@@ -210,7 +210,7 @@ describe("pipelined rows in each thread's part", () => {
         "pipeline Y.ir",
       ]),
     );
-    expect(rowsInOnePass(Schedule.initial(program), tile, 1, 1, true)).toBeUndefined();
+    expect(rowsInOnePass(Schedule.initial(program), tile, 1, 1, "parts")).toBeUndefined();
   });
 
   it("computes the reference at odd shapes on 2 threads", async () => {
@@ -222,7 +222,7 @@ describe("pipelined rows in each thread's part", () => {
     ] as const;
     const results = await inBatches(cases, 2, ([w, shape, rows]) => {
       const program = instantiate(w, "small", shape);
-      const parts = rowsInOnePass(Schedule.initial(program), tile, 2, rows, true)!;
+      const parts = rowsInOnePass(Schedule.initial(program), tile, 2, rows, "parts")!;
       return verifySchedule(streamedRows(parts, smallCaches("x86-avx512"), 2)!.schedule, opts);
     });
     results.forEach((r, n) => expect(r.verified, `${cases[n][0]}: ${r.error}`).toBe(true));

@@ -35,6 +35,7 @@ const languageSummary = (
 - reorder S l1 l2 ...           these loops take, in this order, the positions they occupy now
 - fuse S.outer S.inner -> f     merge a loop with the loop directly inside it
 - parallel S.l                  run a spatial loop on all cores (one level; not reductions); to avoid a barrier per outer block, split off one part per thread and move it outermost
+- parallel S.l dynamic C        the same, iterations handed out C at a time to whichever thread is free (evens out cores whose speed varies, e.g. streaming rows through shared memory)
 - vectorize S.l                 SIMD over the innermost loop (extent ${target.vectorWidths.join(", ")}; one register is ${target.isa.lanes} fp32 lanes); accesses must be contiguous or invariant
 - unroll S.l                    emit the body once per iteration (extent <= 64)
 - cache_write S at l            accumulate the output part written inside loop l in a local buffer

@@ -12,7 +12,7 @@ import {
   stageDefinition,
   type StageState,
 } from "../../schedule/state.ts";
-import { passesPrivateCaches } from "../../schedule/enumerate.ts";
+import { dynamicChunk, passesPrivateCaches } from "../../schedule/enumerate.ts";
 import type { Schedule } from "../../schedule/schedule.ts";
 import type { Transform } from "../../schedule/transform.ts";
 import type { Target } from "../../target/target.ts";
@@ -107,19 +107,25 @@ function blockRowsAroundWeights(
  * operands blocked by `rowBlock` rows (when above 1), then every intermediate computed
  * inside the (block) row loop of the stage that reads it, last producer first (a producer
  * read by several stages once they all are computed in that loop), then the output's rows
- * in parallel. With `partsPerThread`, the output's rows are first split into one part per
- * thread, the parts in parallel and the rows of each part a serial loop, which the
- * intermediates are computed in (and which `pipeline` can overlap: streamedRows).
+ * in parallel. How the rows are shared out (`sharing`): one equal part per thread
+ * ("static"); handed out in chunks to whichever thread is free ("dynamic": with the output
+ * streamed, rmsnorm and layernorm at paper size on two threads of an AMD EPYC Zen 5 VM took
+ * 295-299 against 323-343 us and 266-273 against 310-313 us, medians alternating three and
+ * two times, as C with OMP_SCHEDULE; the cores' share of the memory varies while they run);
+ * or ("parts") first split into one part per thread, the parts in parallel and the rows of
+ * each part a serial loop, which the intermediates are computed in (and which `pipeline`
+ * can overlap: streamedRows).
  */
 export function rowsInOnePass(
   schedule: Schedule,
   c: TileChoice,
   threads: number,
   rowBlock = 1,
-  partsPerThread = false,
+  sharing: "static" | "dynamic" | "parts" = "static",
 ): AppliedRecipe | undefined {
   const program = schedule.state.program;
-  if (!isRowOperator(program) || (partsPerThread && threads < 2)) return undefined;
+  const partsPerThread = sharing === "parts";
+  if (!isRowOperator(program) || (sharing !== "static" && threads < 2)) return undefined;
   const chain = new StepChain(schedule);
   chain.take(vectorizeStages(schedule, c));
   if (rowBlock > 1) {
@@ -156,18 +162,31 @@ export function rowsInOnePass(
   }
   if (threads > 1 && !partsPerThread) {
     for (const out of program.outputs) {
-      const first = chain.stage(out).loops[0];
-      if (first && !first.reduce)
-        chain.take(
-          applyAll(chain.schedule, "", [{ kind: "parallel", stage: out, loop: first.name }]),
-        );
+      const st = chain.stage(out);
+      const first = st.loops[0];
+      if (!first || first.reduce) continue;
+      const chunk = sharing === "dynamic" ? rowChunk(chain.schedule, st, threads) : undefined;
+      if (sharing === "dynamic" && chunk === undefined) return undefined;
+      chain.take(
+        applyAll(chain.schedule, "", [
+          { kind: "parallel", stage: out, loop: first.name, ...(chunk ? { chunk } : {}) },
+        ]),
+      );
     }
   }
+  const shared = sharing === "dynamic" ? ", rows shared out dynamically" : "";
   return chain.recipe(
     rowBlock > 1
-      ? `rows in one pass, ${rowBlock} rows per block around the row-invariant operands`
-      : "rows in one pass: vector reductions, row statistics computed per row",
+      ? `rows in one pass, ${rowBlock} rows per block around the row-invariant operands${shared}`
+      : `rows in one pass: vector reductions, row statistics computed per row${shared}`,
   );
+}
+
+/** The chunk of the output's first loop when its rows are shared out dynamically. */
+function rowChunk(schedule: Schedule, st: StageState, threads: number): number | undefined {
+  const stage = stageDefinition(schedule.state.program, st.name);
+  const axes = new Map(stage.axes.map((a) => [a.name, a.extent]));
+  return dynamicChunk(loopExtents(st, axes).get(st.loops[0].name) ?? 0, threads);
 }
 
 /** The output's row loop split into one part per thread, the parts in parallel. */
@@ -216,7 +235,7 @@ export function streamedRows(
     const st = chain.stage(out);
     if (st.placement.k !== "root" || !st.loops.some((l) => l.annotation === "vector")) continue;
     // The loop the row's intermediates are computed in: the first, or the rows of each
-    // thread's part (rowsInOnePass with partsPerThread).
+    // thread's part (rowsInOnePass sharing "parts").
     const placedIn = (x: StageState) =>
       x.placement.k === "at" && x.placement.consumer === out ? x.placement.loop : undefined;
     const stages = chain.schedule.state.stages;
