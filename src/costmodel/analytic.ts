@@ -21,13 +21,17 @@ const NON_OVERLAP = 0.3;
  */
 const PIPELINED_NON_OVERLAP = 0.1;
 /**
- * Memory time lost by equal parts of a parallel loop whose stage streams its output to
- * memory: the cores' share of a memory bus used by other tenants varies while they run, and
- * the parts wait for the slowest; handed out dynamically (`parallel ... dynamic`) they even
- * out (rmsnorm and layernorm at paper size on two threads of an AMD EPYC Zen 5 VM, as C:
- * medians 12-15% lower in one phase of the machine, the same in another).
+ * Time lost by equal parts of a parallel loop on several threads: on a virtual machine the
+ * cores' speed and their share of the memory bus vary while they run (AMD EPYC Zen 5 VM:
+ * one core a third slower than the other for minutes), and equal parts wait for the
+ * slowest; handed out dynamically (`parallel ... dynamic`) they even out (as C, streamed
+ * rmsnorm and layernorm at paper size on two threads: medians 12-15% lower in one phase of
+ * the machine, the same in another; llama4-scout-mlp's GEMMs in 8 parts handed out against
+ * 2: 7% lower). Dynamic parts give up the data's place in one core's cache, which no model
+ * here weighs: the search measures both (an rmsnorm whose rows stay in the L3 was slower
+ * dynamic).
  */
-const STATIC_STREAM_IMBALANCE = 0.05;
+const STATIC_PARTS_IMBALANCE = 0.05;
 /** Fixed cost of one kernel call (call, workspace pointers), seconds. */
 const CALL_SECONDS = 50e-9;
 
@@ -51,7 +55,7 @@ export function analyticBreakdown(
   profile: MachineProfile,
   threads = 1,
   pipelined = false,
-  staticStreams = false,
+  staticParts = false,
 ): AnalyticBreakdown {
   const hz = coreHz(profile);
   const computeSeconds = analysis.cycles / hz;
@@ -64,13 +68,13 @@ export function analyticBreakdown(
   }
   const cores = 1 + (Math.max(1, threads) - 1) * (work > 0 ? parallelWork / work : 0);
   const l2Seconds = analysis.trafficL1 / (L2_BYTES_PER_CYCLE * hz * cores);
-  const imbalance = staticStreams && threads > 1 ? 1 + STATIC_STREAM_IMBALANCE : 1;
-  const memorySeconds = (imbalance * analysis.trafficL2) / (profile.bandwidthPerCore * cores);
+  const memorySeconds = analysis.trafficL2 / (profile.bandwidthPerCore * cores);
   const parts = [computeSeconds, l2Seconds, memorySeconds];
   const largest = Math.max(...parts);
   const rest = parts.reduce((a, b) => a + b, 0) - largest;
+  const imbalance = staticParts && cores > 1 ? 1 + STATIC_PARTS_IMBALANCE : 1;
   const totalSeconds =
-    largest + (pipelined ? PIPELINED_NON_OVERLAP : NON_OVERLAP) * rest + CALL_SECONDS;
+    imbalance * (largest + (pipelined ? PIPELINED_NON_OVERLAP : NON_OVERLAP) * rest) + CALL_SECONDS;
   return { computeSeconds, l2Seconds, memorySeconds, totalSeconds };
 }
 
@@ -82,12 +86,10 @@ export function analyticEstimateMs(
 ): number {
   const analysis = analyzeNest(schedule.lower(), machineModel(profile), threads);
   const pipelined = schedule.state.stages.some((s) => s.pipelined !== undefined);
-  const staticStreams = schedule.state.stages.some(
-    (s) =>
-      s.streamStores === true &&
-      s.loops.some((l) => l.annotation === "parallel" && l.chunk === undefined),
+  const staticParts = schedule.state.stages.some((s) =>
+    s.loops.some((l) => l.annotation === "parallel" && l.chunk === undefined),
   );
-  const b = analyticBreakdown(analysis, profile, threads, pipelined, staticStreams);
+  const b = analyticBreakdown(analysis, profile, threads, pipelined, staticParts);
   const ms = b.totalSeconds * 1e3;
   return Number.isFinite(ms) && ms > 0 ? ms : CALL_SECONDS * 1e3;
 }

@@ -46,6 +46,24 @@ describe("BLIS recipe", () => {
     expect(steps?.filter((t) => t.startsWith("parallel"))).toHaveLength(1);
   });
 
+  it("on two threads, hands smaller column parts out dynamically, in both forms, verified", async () => {
+    // N 150: parts of two 16-wide panels (150 / 8 columns, whole panels), 5 of them, one at a time.
+    const initial = Schedule.initial(instantiate("matmul", "small", { M: 150, N: 150, K: 77 }));
+    const stage = initial.state.stages[0];
+    const forms = [
+      blisGemm(initial, stage, tile, 2, "dynamic"),
+      blisGemmWholeReduction(initial, stage, tile, 1 << 20, 2, "dynamic"),
+    ];
+    for (const r of forms) {
+      const steps = r?.steps.map(printTransform) ?? [];
+      expect(steps, r?.name).toContain("split C.j 32 -> jp jn");
+      expect(steps, r?.name).toContain("parallel C.jp dynamic 1");
+      const v = await verifySchedule(r!.schedule, freshEvalOptions({ threads: 2 }));
+      expect(v.verified, `${r!.name}: error ${v.error}`).toBe(true);
+    }
+    expect(blisGemm(initial, stage, tile, 1, "dynamic")).toBeUndefined();
+  }, 120_000);
+
   it("leaves skinny and short contractions to other recipes", () => {
     const skinny = Schedule.initial(instantiate("matmul", "small", { M: 32, N: 256, K: 256 }));
     expect(blisGemm(skinny, skinny.state.stages[0], tile)).toBeUndefined();

@@ -71,6 +71,28 @@ describe("skinny-GEMM recipe", () => {
     expect(result.verified).toBe(true);
   }, 60_000);
 
+  it("on two threads, hands smaller column parts out dynamically where there are enough", async () => {
+    const program = instantiate("llama4-scout-mlp", "small", { T: 16, H: 64, F: 288 });
+    const initial = Schedule.initial(program);
+    const gate = initial.state.stages[0];
+    const r = skinnyWeightGemm(initial, gate, tile, 2, undefined, "dynamic");
+    const steps = r?.steps.map(printTransform) ?? [];
+    // 288 columns in parts of 2 panels of 32: 5 parts (the last 32 wide), one at a time.
+    expect(steps).toContain("split gate_proj.f 64 -> fp fr");
+    expect(steps).toContain("parallel gate_proj.fp dynamic 1");
+    expect(r?.name).toContain("column parts handed out to the threads");
+    // Too few columns for two parts per thread; one thread has no parts at all.
+    const narrow = Schedule.initial(
+      instantiate("llama4-scout-mlp", "small", { T: 16, H: 64, F: 96 }),
+    );
+    expect(
+      skinnyWeightGemm(narrow, narrow.state.stages[0], tile, 2, undefined, "dynamic"),
+    ).toBeUndefined();
+    expect(skinnyWeightGemm(initial, gate, tile, 1, undefined, "dynamic")).toBeUndefined();
+    const result = await verifySchedule(r!.schedule, freshEvalOptions({ threads: 2 }));
+    expect(result.verified, `error ${result.error}`).toBe(true);
+  }, 60_000);
+
   it("offers only the tallest and widest register tile the registers hold (the hand schedule's on x86-avx512), as does the plain register tile", () => {
     // The MLP's hand schedule (8 x 32 tiles, kc 256) beat colt tune's 4 x 32 / kc 128 choice,
     // which the analytic cost model ranks within 1% of it; the MoE's beat its 8 x 16 / kc 64 one.

@@ -50,9 +50,14 @@ const count = (trace: string, word: string) =>
 const objective: Objective = (t) =>
   100 * 1.1 ** count(t, "split") * 0.8 ** count(t, "unroll") * 0.7 ** count(t, "parallel");
 
-/** The call-th legal move of a kind (cycling), so repeated calls at one node differ. */
+/**
+ * The call-th legal move of a kind (cycling), so repeated calls at one node differ; parallel
+ * loops in their static form only, so the scripts walk the trees they were written for.
+ */
 const propose = (ctx: ProposalContext, kind: string, next: string, call = 0): JointAction => {
-  const ofKind = ctx.legalMoves().filter((m) => m.transform.kind === kind);
+  const ofKind = ctx
+    .legalMoves()
+    .filter((m) => m.transform.kind === kind && !("chunk" in m.transform && m.transform.chunk));
   const m = ofKind.length > 0 ? ofKind[call % ofKind.length] : ctx.legalMoves()[0];
   return { steps: [m.transform], nextModel: next };
 };

@@ -11,8 +11,9 @@
  * On several cores the columns are first cut into one part per thread, outermost and
  * parallel: each thread packs its own panels of the column operand and its own row
  * blocks, and no barrier falls between reduction blocks (a parallel row-block loop inside
- * the kc loop waits once per block, behind a column-operand copy one thread makes).
- * Where a column panel as long as the whole reduction fits the L2, a second form drops
+ * the kc loop waits once per block, behind a column-operand copy one thread makes); with
+ * `balance` "dynamic", into smaller parts handed out to whichever thread is free
+ * (recipes.ts:columnPartPerThread). Where a column panel as long as the whole reduction fits the L2, a second form drops
  * the reduction blocks and the row operand's copy (blisGemmWholeReduction).
  */
 import { freeVars } from "../../ir/int-expr.ts";
@@ -24,6 +25,9 @@ import type { Transform } from "../../schedule/transform.ts";
 import {
   applyAll,
   columnPartPerThread,
+  partsInParallel,
+  partsName,
+  type PartBalance,
   recipeSteps,
   SKINNY_MAX_ROWS,
   untouchedContraction,
@@ -118,6 +122,7 @@ export function blisGemm(
   st: StageState,
   c: TileChoice,
   threads = 1,
+  balance: PartBalance = "static",
 ): AppliedRecipe | undefined {
   const mc = c.mr * TILES_PER_ROW_BLOCK;
   const shape = gemmShape(schedule, st, c, mc);
@@ -130,10 +135,11 @@ export function blisGemm(
   const [ic, i1, ir, i2] = ["c", "1", "r", "2"].map((x) => fresh(`${rows.name}${x}`));
   const [jr, j2, jv, jl] = ["r", "2", "w", "v"].map((x) => fresh(`${cols.name}${x}`));
   const [jp, jn] = [fresh(`${cols.name}p`), fresh(`${cols.name}n`)];
-  const part = columnPartPerThread(cols.extent, threads, c.nr);
+  const part = columnPartPerThread(cols.extent, threads, c.nr, balance);
+  if (balance === "dynamic" && !part) return undefined;
   split(reduction.name, c.kc, kc, k1);
   split(rows.name, mc, ic, i1);
-  if (part) split(cols.name, part, jp, jn);
+  if (part) split(cols.name, part.part, jp, jn);
   split(part ? jn : cols.name, c.nr, jr, j2);
   const tile = registerTile(s, c, split, { i1, ir, i2 }, { j2, jv, jl });
   const others = stage.axes.slice(0, -2).map((a) => a.name);
@@ -147,10 +153,10 @@ export function blisGemm(
     copyFor(schedule, s, shape.rowOperand, ic),
   );
   steps.push(...tile.steps);
-  if (part) steps.push({ kind: "parallel", stage: s, loop: jp });
+  if (part) steps.push(partsInParallel(s, jp, part));
   return applyAll(
     schedule,
-    `BLIS blocking of ${s}: ${c.mr}x${c.nr} tile, kc ${c.kc}, mc ${mc}${part ? `, ${threads} column parts in parallel` : ""}`,
+    `BLIS blocking of ${s}: ${c.mr}x${c.nr} tile, kc ${c.kc}, mc ${mc}${part ? partsName(threads, part) : ""}`,
     steps,
   );
 }
@@ -178,6 +184,7 @@ export function blisGemmWholeReduction(
   c: TileChoice,
   l2Bytes: number,
   threads = 1,
+  balance: PartBalance = "static",
 ): AppliedRecipe | undefined {
   const mc = c.mr * TILES_PER_ROW_BLOCK_IN_PLACE;
   const shape = gemmShape(schedule, st, c, mc);
@@ -185,7 +192,9 @@ export function blisGemmWholeReduction(
   const { stage, rows, cols, reduction } = shape;
   const widest = Math.floor(l2Bytes / 2 / (reduction.extent * 4) / c.nr) * c.nr;
   if (widest < c.nr) return undefined;
-  const part = columnPartPerThread(cols.extent, threads, c.nr);
+  const parts = columnPartPerThread(cols.extent, threads, c.nr, balance);
+  if (balance === "dynamic" && !parts) return undefined;
+  const part = parts?.part;
   const span = part ?? cols.extent;
   const nc = widest < span ? widest : undefined;
   const others = stage.axes.slice(0, -2).map((a) => a.name);
@@ -223,10 +232,10 @@ export function blisGemmWholeReduction(
   if (isConstant(schedule.state.program, shape.rowOperand))
     steps.push({ kind: "prepare", stage: s, tensor: shape.rowOperand });
   steps.push(...tile.steps);
-  if (part) steps.push({ kind: "parallel", stage: s, loop: jp });
+  if (parts) steps.push(partsInParallel(s, jp, parts));
   return applyAll(
     schedule,
-    `BLIS blocking of ${s} over the whole reduction: ${c.mr}x${c.nr} tile, ${nc !== undefined ? `nc ${nc}` : "one panel"}, mc ${mc}${part ? `, ${threads} column parts in parallel` : ""}`,
+    `BLIS blocking of ${s} over the whole reduction: ${c.mr}x${c.nr} tile, ${nc !== undefined ? `nc ${nc}` : "one panel"}, mc ${mc}${parts ? partsName(threads, parts) : ""}`,
     steps,
   );
 }

@@ -22,6 +22,7 @@ import {
   recipesFor,
   stagesByWork,
   type AppliedRecipe,
+  type PartBalance,
   type TileChoice,
 } from "./recipes.ts";
 import { blisGemm, blisGemmWholeReduction } from "./blis-gemm.ts";
@@ -300,15 +301,20 @@ function expertCandidates(
     for (const choice of choices) {
       const key = `${trace}|${st.name}|${choice.mr}x${choice.nr}/${choice.width}/${choice.kc}|${ctx.threads}`;
       const built = cache.get(key, () => {
-        const skinny = skinnyWeightGemm(ctx.schedule, st, choice, ctx.threads, ctx.target);
-        const blis = blisGemm(ctx.schedule, st, choice, ctx.threads);
-        const wholeReduction = blisGemmWholeReduction(
-          ctx.schedule,
-          st,
-          choice,
-          ctx.target.caches.l2Bytes,
-          ctx.threads,
-        );
+        // On several threads the GEMM recipes come with their column parts handed out too.
+        const balances: PartBalance[] = ctx.threads > 1 ? ["static", "dynamic"] : ["static"];
+        const gemms = balances.flatMap((balance) => [
+          skinnyWeightGemm(ctx.schedule, st, choice, ctx.threads, ctx.target, balance),
+          blisGemm(ctx.schedule, st, choice, ctx.threads, balance),
+          blisGemmWholeReduction(
+            ctx.schedule,
+            st,
+            choice,
+            ctx.target.caches.l2Bytes,
+            ctx.threads,
+            balance,
+          ),
+        ]);
         const conv = convGemm(ctx.schedule, st, choice, ctx.threads);
         const winograd = winogradConv(
           ctx.schedule,
@@ -322,9 +328,7 @@ function expertCandidates(
         const gemv = perWidth ? gemvWeightStream(ctx.schedule, st, choice, ctx.threads) : undefined;
         return [
           ...recipesFor(ctx.schedule, st, choice, ctx.threads),
-          ...(skinny ? [skinny] : []),
-          ...(blis ? [blis] : []),
-          ...(wholeReduction ? [wholeReduction] : []),
+          ...gemms.filter((r): r is AppliedRecipe => r !== undefined),
           ...(conv ? [conv] : []),
           ...(winograd ? [winograd] : []),
           ...convPlaneChannelsOuter(ctx.schedule, st, choice),

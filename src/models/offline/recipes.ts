@@ -53,16 +53,52 @@ export function recipeSteps(st: StageState): {
 }
 
 /**
- * The columns of one thread's part when a contraction's columns are cut into one
- * contiguous part per thread (whole nr-wide panels), or undefined when there is one part.
+ * How a contraction's column parts go to the threads: one contiguous part each ("static"),
+ * or DYNAMIC_PARTS_PER_THREAD smaller parts per thread handed out one at a time to
+ * whichever thread is free ("dynamic"): on a virtual machine whose two cores' speeds
+ * differ by up to a third from one minute to the next (AMD EPYC Zen 5: flux-conv's
+ * one-thread harness pinned to one core 13.0 ms and to the other 15.5 ms, twenty minutes
+ * later 22.6 against 14.6 ms), equal parts wait for the slower core (llama4-scout-mlp on two
+ * threads: 28.6-28.7 ms with 8 parts handed out against 30.4-31.2 ms with 2, alternating
+ * three times).
+ */
+export type PartBalance = "static" | "dynamic";
+
+const DYNAMIC_PARTS_PER_THREAD = 4;
+
+/**
+ * The columns of a part when a contraction's columns are cut into parts for the threads
+ * (whole nr-wide panels), and the chunk that hands them out dynamically; undefined when
+ * there is one part (or, dynamic, too few to hand out).
  */
 export function columnPartPerThread(
   columns: number,
   threads: number,
   nr: number,
-): number | undefined {
-  const part = Math.ceil(columns / threads / nr) * nr;
-  return threads > 1 && part < columns ? part : undefined;
+  balance: PartBalance = "static",
+): { readonly part: number; readonly chunk?: number } | undefined {
+  const parts = balance === "dynamic" ? threads * DYNAMIC_PARTS_PER_THREAD : threads;
+  const part = Math.ceil(columns / parts / nr) * nr;
+  if (threads < 2 || part >= columns) return undefined;
+  if (balance === "static") return { part };
+  // Handed out one at a time where there are at least two parts per thread.
+  return Math.ceil(columns / part) >= 2 * threads ? { part, chunk: 1 } : undefined;
+}
+
+/** How a recipe's name tells its column parts. */
+export function partsName(threads: number, parts: { readonly chunk?: number }): string {
+  return parts.chunk
+    ? ", column parts handed out to the threads"
+    : `, ${threads} column parts in parallel`;
+}
+
+/** The parallel step over a column-part loop, dynamic where the parts are. */
+export function partsInParallel(
+  stage: string,
+  loop: string,
+  parts: { readonly chunk?: number },
+): Transform {
+  return { kind: "parallel", stage, loop, ...(parts.chunk ? { chunk: parts.chunk } : {}) };
 }
 
 /** Row counts up to which a contraction is treated as skinny (tokens of a decode or small batch). */

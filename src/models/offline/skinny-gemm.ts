@@ -8,7 +8,8 @@
  * On several cores the weight's columns are first cut into one contiguous part per
  * thread, outermost and parallel: each thread streams its own panels through every
  * reduction block with no barrier between blocks (a parallel panel loop inside the
- * reduction-block loop would synchronize once per block).
+ * reduction-block loop would synchronize once per block); with `balance` "dynamic", into
+ * smaller parts handed out to whichever thread is free (recipes.ts:columnPartPerThread).
  * Only the tallest and widest tile the registers hold is used (`shortTileOnSkinnyWeights`).
  *
  * A weight larger than the private caches is also prefetched two panels ahead from every
@@ -27,6 +28,9 @@ import type { Target } from "../../target/target.ts";
 import {
   applyAll,
   columnPartPerThread,
+  partsInParallel,
+  partsName,
+  type PartBalance,
   recipeSteps,
   shortTileOnSkinnyWeights,
   SKINNY_MAX_ROWS,
@@ -42,6 +46,7 @@ export function skinnyWeightGemm(
   threads = 1,
   /** The target whose private caches decide which weights are prefetched; none without it. */
   target?: Target,
+  balance: PartBalance = "static",
 ): AppliedRecipe | undefined {
   const p = schedule.state.program;
   const stage = untouchedContraction(schedule, st);
@@ -63,9 +68,10 @@ export function skinnyWeightGemm(
   if (blocked) split(reduction.name, c.kc, rc, r1);
   const [co, c1, cv, cl] = ["o", "1", "w", "v"].map((x) => fresh(`${cols.name}${x}`));
   const [cp, cr] = [fresh(`${cols.name}p`), fresh(`${cols.name}r`)];
-  const threadPart = columnPartPerThread(cols.extent, threads, c.nr);
-  const perThread = threadPart !== undefined;
-  if (perThread) split(cols.name, threadPart, cp, cr);
+  const threadParts = columnPartPerThread(cols.extent, threads, c.nr, balance);
+  if (balance === "dynamic" && !threadParts) return undefined;
+  const perThread = threadParts !== undefined;
+  if (perThread) split(cols.name, threadParts.part, cp, cr);
   split(perThread ? cr : cols.name, c.nr, co, c1);
   const vectors = c.nr / width;
   if (vectors > 1) split(c1, width, cv, cl);
@@ -94,7 +100,7 @@ export function skinnyWeightGemm(
   if (Math.min(rows.extent, c.mr) > 1) steps.push({ kind: "unroll", stage: s, loop: rowInner });
   if (vectors > 1) steps.push({ kind: "unroll", stage: s, loop: cv });
   steps.push({ kind: "vectorize", stage: s, loop: vectorLoop });
-  if (perThread) steps.push({ kind: "parallel", stage: s, loop: cp });
+  if (perThread) steps.push(partsInParallel(s, cp, threadParts));
   for (const w of weights) {
     if (target && passesPrivateCaches(p, w, target, threads))
       steps.push({
@@ -106,7 +112,7 @@ export function skinnyWeightGemm(
         distance: 2,
       });
   }
-  const name = `skinny tile ${c.mr}x${c.nr} of ${s} streaming prepared ${weights.join(", ")}${perThread ? `, ${threads} column parts in parallel` : ""}`;
+  const name = `skinny tile ${c.mr}x${c.nr} of ${s} streaming prepared ${weights.join(", ")}${perThread ? partsName(threads, threadParts) : ""}`;
   const applied = applyAll(schedule, name, steps);
   if (!applied || !blocked) return applied;
   // The rows' activations, packed per reduction block, when lowering accepts it.
