@@ -78,7 +78,9 @@ export function columnPartPerThread(
   balance: PartBalance = "static",
 ): { readonly part: number; readonly chunk?: number } | undefined {
   const parts = balance === "dynamic" ? threads * DYNAMIC_PARTS_PER_THREAD : threads;
-  const part = Math.ceil(columns / parts / nr) * nr;
+  // At least two panels: a part of one panel leaves the recipes' panel split nothing to split.
+  const panels = Math.ceil(columns / parts / nr);
+  const part = (balance === "dynamic" ? Math.max(2, panels) : panels) * nr;
   if (threads < 2 || part >= columns) return undefined;
   if (balance === "static") return { part };
   // Handed out one at a time where there are at least two parts per thread.
