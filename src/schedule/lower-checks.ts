@@ -70,9 +70,9 @@ export function checkLoweredNest(lp: LoweredProgram): void {
 
 /**
  * The prepare function gets the weights and the prepared block, no workspace (and runs
- * serially, so its stages get no parallel loop): a constant
- * stage's copy of an operand (cache_read, pack) has nowhere to live there. Locals (registers,
- * small stack arrays) are fine.
+ * serially, so its stages get no parallel loop): a constant stage's copy of an operand
+ * (cache_read, pack) has nowhere to live there. Locals (registers, small stack arrays) are
+ * fine.
  */
 function checkPrepareAlloc(lp: LoweredProgram, buf: string, stage: string | undefined): void {
   const b = lp.buffers.find((x) => x.name === buf);

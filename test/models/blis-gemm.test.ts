@@ -1,7 +1,7 @@
 /** The BLIS recipe: cache and register blocking of a many-row contraction in one step. */
 import { describe, expect, it } from "vitest";
 import { blisGemm, blisGemmWholeReduction } from "../../src/models/offline/blis-gemm.ts";
-import { columnPartPerThread } from "../../src/models/offline/recipes.ts";
+import { columnParts } from "../../src/models/offline/recipes.ts";
 import { tileChoices } from "../../src/models/offline/tile-shapes.ts";
 import { verifySchedule } from "../../src/measure/evaluate.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
@@ -67,10 +67,10 @@ describe("BLIS recipe", () => {
 
   it("cuts dynamic parts of at least two panels, so the panel split inside has work", () => {
     // 256 columns in 8 parts would be one 32-wide panel each: parts of two panels instead.
-    expect(columnPartPerThread(256, 2, 32, "dynamic")).toEqual({ part: 64, chunk: 1 });
-    expect(columnPartPerThread(256, 2, 32)).toEqual({ part: 128 });
+    expect(columnParts(256, 2, 32, "dynamic")).toEqual({ part: 64, chunk: 1 });
+    expect(columnParts(256, 2, 32)).toEqual({ part: 128 });
     // Fewer than two parts per thread: nothing to hand out.
-    expect(columnPartPerThread(96, 2, 32, "dynamic")).toBeUndefined();
+    expect(columnParts(96, 2, 32, "dynamic")).toBeUndefined();
     const initial = Schedule.initial(instantiate("matmul", "small", { M: 150, N: 256, K: 77 }));
     const wide = { ...tile, nr: 32 };
     const r = blisGemmWholeReduction(initial, initial.state.stages[0], wide, 1 << 20, 2, "dynamic");

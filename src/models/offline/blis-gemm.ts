@@ -13,8 +13,9 @@
  * blocks, and no barrier falls between reduction blocks (a parallel row-block loop inside
  * the kc loop waits once per block, behind a column-operand copy one thread makes); with
  * `balance` "dynamic", into smaller parts handed out to whichever thread is free
- * (recipes.ts:columnPartPerThread). Where a column panel as long as the whole reduction fits the L2, a second form drops
- * the reduction blocks and the row operand's copy (blisGemmWholeReduction).
+ * (recipes.ts:columnParts). Where a column panel as long as the whole reduction fits the
+ * L2, a second form drops the reduction blocks and the row operand's copy
+ * (blisGemmWholeReduction).
  */
 import { freeVars } from "../../ir/int-expr.ts";
 import { forEachRead, isConstant } from "../../ir/program.ts";
@@ -24,7 +25,7 @@ import type { StageState } from "../../schedule/state.ts";
 import type { Transform } from "../../schedule/transform.ts";
 import {
   applyAll,
-  columnPartPerThread,
+  columnParts,
   partsInParallel,
   partsName,
   type PartBalance,
@@ -135,7 +136,7 @@ export function blisGemm(
   const [ic, i1, ir, i2] = ["c", "1", "r", "2"].map((x) => fresh(`${rows.name}${x}`));
   const [jr, j2, jv, jl] = ["r", "2", "w", "v"].map((x) => fresh(`${cols.name}${x}`));
   const [jp, jn] = [fresh(`${cols.name}p`), fresh(`${cols.name}n`)];
-  const part = columnPartPerThread(cols.extent, threads, c.nr, balance);
+  const part = columnParts(cols.extent, threads, c.nr, balance);
   if (balance === "dynamic" && !part) return undefined;
   split(reduction.name, c.kc, kc, k1);
   split(rows.name, mc, ic, i1);
@@ -192,7 +193,7 @@ export function blisGemmWholeReduction(
   const { stage, rows, cols, reduction } = shape;
   const widest = Math.floor(l2Bytes / 2 / (reduction.extent * 4) / c.nr) * c.nr;
   if (widest < c.nr) return undefined;
-  const parts = columnPartPerThread(cols.extent, threads, c.nr, balance);
+  const parts = columnParts(cols.extent, threads, c.nr, balance);
   if (balance === "dynamic" && !parts) return undefined;
   const part = parts?.part;
   const span = part ?? cols.extent;

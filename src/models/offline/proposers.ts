@@ -281,16 +281,14 @@ function expertCandidates(
         ...[1, 2]
           .map((rows) => rowsInOnePass(ctx.schedule, choice, ctx.threads, rows))
           .flatMap((r) => (r ? [r, streamedRows(r, ctx.target, ctx.threads)] : [])),
-        // On several threads, a serial row loop in each thread's part, to pipeline.
-        ...[1, 2].map((rows) => {
-          const parts = rowsInOnePass(ctx.schedule, choice, ctx.threads, rows, "parts");
-          return parts && streamedRows(parts, ctx.target, ctx.threads);
-        }),
-        // On several threads, rows handed out dynamically: streamed, the cores even out.
-        ...[1, 2].map((rows) => {
-          const shared = rowsInOnePass(ctx.schedule, choice, ctx.threads, rows, "dynamic");
-          return shared && streamedRows(shared, ctx.target, ctx.threads);
-        }),
+        // On several threads, streamed: a serial row loop in each thread's part, to
+        // pipeline; or the rows handed out dynamically, so the cores even out.
+        ...(["parts", "dynamic"] as const).flatMap((sharing) =>
+          [1, 2].map((rows) => {
+            const shared = rowsInOnePass(ctx.schedule, choice, ctx.threads, rows, sharing);
+            return shared && streamedRows(shared, ctx.target, ctx.threads);
+          }),
+        ),
         fewRowsAroundWeights(ctx.schedule, choice),
       ].filter((r): r is AppliedRecipe => r !== undefined),
     );

@@ -71,7 +71,7 @@ const DYNAMIC_PARTS_PER_THREAD = 4;
  * (whole nr-wide panels), and the chunk that hands them out dynamically; undefined when
  * there is one part (or, dynamic, too few to hand out).
  */
-export function columnPartPerThread(
+export function columnParts(
   columns: number,
   threads: number,
   nr: number,

@@ -184,9 +184,14 @@ export function rowsInOnePass(
 
 /** The chunk of the output's first loop when its rows are shared out dynamically. */
 function rowChunk(schedule: Schedule, st: StageState, threads: number): number | undefined {
+  return dynamicChunk(firstLoopExtent(schedule, st), threads);
+}
+
+/** The trip count of a stage's first (row) loop. */
+function firstLoopExtent(schedule: Schedule, st: StageState): number {
   const stage = stageDefinition(schedule.state.program, st.name);
   const axes = new Map(stage.axes.map((a) => [a.name, a.extent]));
-  return dynamicChunk(loopExtents(st, axes).get(st.loops[0].name) ?? 0, threads);
+  return loopExtents(st, axes).get(st.loops[0].name) ?? 0;
 }
 
 /** The output's row loop split into one part per thread, the parts in parallel. */
@@ -197,9 +202,7 @@ function rowsPerThread(
 ): { applied: AppliedRecipe; rows: string } | undefined {
   const row = st.loops[0];
   if (!row || row.reduce) return undefined;
-  const stage = stageDefinition(schedule.state.program, st.name);
-  const axes = new Map(stage.axes.map((a) => [a.name, a.extent]));
-  const extent = loopExtents(st, axes).get(row.name) ?? 0;
+  const extent = firstLoopExtent(schedule, st);
   const factor = Math.ceil(extent / threads);
   const [parts, rows] = [`${row.name}t`, `${row.name}r`];
   if (factor < 2 || factor >= extent || st.usedNames.has(parts) || st.usedNames.has(rows))

@@ -9,7 +9,7 @@
  * thread, outermost and parallel: each thread streams its own panels through every
  * reduction block with no barrier between blocks (a parallel panel loop inside the
  * reduction-block loop would synchronize once per block); with `balance` "dynamic", into
- * smaller parts handed out to whichever thread is free (recipes.ts:columnPartPerThread).
+ * smaller parts handed out to whichever thread is free (recipes.ts:columnParts).
  * Only the tallest and widest tile the registers hold is used (`shortTileOnSkinnyWeights`).
  *
  * A weight larger than the private caches is also prefetched two panels ahead from every
@@ -27,7 +27,7 @@ import type { Transform } from "../../schedule/transform.ts";
 import type { Target } from "../../target/target.ts";
 import {
   applyAll,
-  columnPartPerThread,
+  columnParts,
   partsInParallel,
   partsName,
   type PartBalance,
@@ -68,7 +68,7 @@ export function skinnyWeightGemm(
   if (blocked) split(reduction.name, c.kc, rc, r1);
   const [co, c1, cv, cl] = ["o", "1", "w", "v"].map((x) => fresh(`${cols.name}${x}`));
   const [cp, cr] = [fresh(`${cols.name}p`), fresh(`${cols.name}r`)];
-  const threadParts = columnPartPerThread(cols.extent, threads, c.nr, balance);
+  const threadParts = columnParts(cols.extent, threads, c.nr, balance);
   if (balance === "dynamic" && !threadParts) return undefined;
   const perThread = threadParts !== undefined;
   if (perThread) split(cols.name, threadParts.part, cp, cr);
