@@ -2,6 +2,18 @@
 import type { Comparison } from "../src/compare/compare.ts";
 import type { MachineProfile } from "../src/measure/profile.ts";
 
+/**
+ * A memory-bound row's median as a fraction of its roofline bound: the calibrated one, and
+ * the one from the memory's streams timed right before and after the row (null: above it).
+ */
+export interface MemoryBoundFractions {
+  readonly calibrated: number | null;
+  readonly beside: number | null;
+}
+
+/** A comparison, with its fractions of the memory bound where the memory sets the bound. */
+export type PaperRow = Comparison & { readonly memoryBound?: MemoryBoundFractions };
+
 export interface PaperHeader {
   readonly profile: MachineProfile;
   readonly compiler: string;
@@ -14,7 +26,9 @@ export interface PaperHeader {
 
 const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
-export function paperTable(header: PaperHeader, rows: readonly Comparison[]): string {
+const share = (f: number | null) => (f === null ? "above" : `${(f * 100).toFixed(0)}%`);
+
+export function paperTable(header: PaperHeader, rows: readonly PaperRow[]): string {
   const p = header.profile;
   const rounds = Math.max(1, ...rows.map((c) => c.roundRatios.length));
   const order =
@@ -32,17 +46,19 @@ export function paperTable(header: PaperHeader, rows: readonly Comparison[]): st
       `Medians of repeated runs, each side pinned to the same cores, ${order}; ` +
       "ONNX Runtime's output checked against COLT's reference. " +
       "`fastest`: ONNX Runtime's fastest repetition over COLT's, which repeats between sittings on a machine whose speed drifts. " +
-      "GFLOP/s count the workload's operations (effective); `% of peak` the operations COLT's kernel executes (fewer after `winograd`; causal attention's skipped blocks still count).",
+      "GFLOP/s count the workload's operations (effective); `% of peak` the operations COLT's kernel executes (fewer after `winograd`; causal attention's skipped blocks still count). " +
+      "`% of memory bound`, where the memory sets the roofline bound: COLT's median against the bound from the calibrated bandwidths, and in parentheses against the bound from the same streams timed over the kernel's footprint on its cores right before and after the row (`above`: faster than that bound).",
     "",
-    "| workload | threads | COLT (ms) | ONNX Runtime (ms) | OpenBLAS (ms) | COLT / ORT | fastest | COLT GFLOP/s | % of peak |",
-    "| -------- | ------: | --------: | ----------------: | ------------: | ---------: | ------: | -----------: | --------: |",
+    "| workload | threads | COLT (ms) | ONNX Runtime (ms) | OpenBLAS (ms) | COLT / ORT | fastest | COLT GFLOP/s | % of peak | % of memory bound |",
+    "| -------- | ------: | --------: | ----------------: | ------------: | ---------: | ------: | -----------: | --------: | ----------------: |",
   ];
   for (const c of rows) {
     const peak = (p.peakFlopsPerCore * c.threads) / 1e9;
     lines.push(
       `| ${c.workload} | ${c.threads} | ${ms(c.colt.medianMs)} | ${ms(c.ort.medianMs)} | ` +
         `${c.openblas ? ms(c.openblas.medianMs) : "–"} | **${c.ratio.toFixed(2)}×** | ${c.minRatio.toFixed(2)}× | ` +
-        `${c.colt.gflops.toFixed(1)} | ${((c.executedFlops / (c.colt.medianMs * 1e6) / peak) * 100).toFixed(0)}% |`,
+        `${c.colt.gflops.toFixed(1)} | ${((c.executedFlops / (c.colt.medianMs * 1e6) / peak) * 100).toFixed(0)}% | ` +
+        `${c.memoryBound ? `${share(c.memoryBound.calibrated)} (${share(c.memoryBound.beside)})` : "–"} |`,
     );
   }
   return lines.join("\n");

@@ -27,7 +27,15 @@ import { tune } from "../src/search/tune.ts";
 import { DEFAULT_FINALISTS, FINAL_ROUNDS } from "../src/search/finalists.ts";
 import { checkMarkers, replaceBetweenMarkers } from "../src/util/doc-markers.ts";
 import { instantiate, layerNames } from "../src/workloads/registry.ts";
-import { paperTable } from "./paper-table.ts";
+import { compulsoryTraffic, flopCount, type Program } from "../src/ir/program.ts";
+import {
+  memoryBound,
+  rooflineFraction,
+  rooflineSeconds,
+  rooflineSecondsBeside,
+} from "../src/measure/roofline.ts";
+import { withStreamsBeside } from "../src/measure/stream-beside.ts";
+import { paperTable, type PaperRow } from "./paper-table.ts";
 
 const WORKLOADS = [...layerNames(), "matmul", "rmsnorm", "layernorm", "softmax"];
 const { values } = parseArgs({
@@ -58,7 +66,7 @@ mkdirSync(schedulesDir, { recursive: true });
 const profile = await machineProfile(compiler, dir);
 const ort = await loadOrt();
 
-const rows: Comparison[] = [];
+const rows: PaperRow[] = [];
 for (const workload of values.workloads.split(",")) {
   const program = instantiate(workload, "paper");
   for (const threads of values.threads.split(",").map(Number)) {
@@ -83,16 +91,18 @@ for (const workload of values.workloads.split(",")) {
       // As `colt tune` chooses its best.
       finalists: { count: DEFAULT_FINALISTS, rounds: FINAL_ROUNDS },
     });
-    const c = await compareWithOrt({
-      workload,
-      schedule: tuned.best?.schedule ?? Schedule.initial(program),
-      compiler,
-      cacheDir: dir,
-      threads,
-      seed,
-      minMs: Number(values["min-ms"]),
-      rounds: Number(values.rounds),
-    });
+    const compare = () =>
+      compareWithOrt({
+        workload,
+        schedule: tuned.best?.schedule ?? Schedule.initial(program),
+        compiler,
+        cacheDir: dir,
+        threads,
+        seed,
+        minMs: Number(values["min-ms"]),
+        rounds: Number(values.rounds),
+      });
+    const c = await compareBesideStreams(program, threads, engine.pinnedCpus(), compare);
     rows.push(c);
     const scheduleFile = join(schedulesDir, `${workload}-${threads}t.sched`);
     writeFileSync(
@@ -106,6 +116,34 @@ for (const workload of values.workloads.split(",")) {
         `${c.openblas ? `, OpenBLAS ${c.openblas.medianMs.toFixed(3)} ms` : ""}, COLT / ORT ${c.ratio.toFixed(2)} (fastest ${c.minRatio.toFixed(2)}) (${scheduleFile})\n`,
     );
   }
+}
+
+/**
+ * The comparison, and where the memory sets the bound, COLT's median against the calibrated
+ * bound and against the bound from the memory's streams timed right before and after it.
+ */
+async function compareBesideStreams(
+  program: Program,
+  threads: number,
+  cpus: string,
+  compare: () => Promise<Comparison>,
+): Promise<PaperRow> {
+  const traffic = compulsoryTraffic(program);
+  const flops = flopCount(program);
+  if (!memoryBound(flops, traffic, profile, threads)) return compare();
+  const bytes = traffic.readBytes + traffic.writtenBytes;
+  const run = { compiler, cacheDir: dir, threads, cpus };
+  const { result: c, streams } = await withStreamsBeside(bytes, compiler.target, run, compare);
+  const ms = c.colt.medianMs;
+  const calibrated = rooflineSeconds(c.executedFlops, traffic, profile, threads) * 1e3;
+  const beside = rooflineSecondsBeside(c.executedFlops, traffic, profile, threads, streams) * 1e3;
+  return {
+    ...c,
+    memoryBound: {
+      calibrated: rooflineFraction(calibrated, ms),
+      beside: rooflineFraction(beside, ms),
+    },
+  };
 }
 
 const argv = process.argv.slice(2).join(" ");

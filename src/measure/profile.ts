@@ -172,11 +172,15 @@ export function profilePath(cacheDir: string, target: string): string {
 }
 
 /** Where and how a micro-benchmark is built and run. */
-interface BenchmarkRun {
+export interface BenchmarkRun {
   readonly compiler: Compiler;
   readonly cacheDir: string;
-  /** OpenMP threads, pinned to the first cores; one thread runs alone on the last core. */
+  /**
+   * OpenMP threads, pinned to `cpus` (taskset's syntax), by default to the first cores; one
+   * thread runs alone on the last core.
+   */
   readonly threads: number;
+  readonly cpus?: string;
 }
 
 /**
@@ -206,7 +210,7 @@ async function streams(
     1,
   );
   const ladder =
-    footprints.length > 0 ? await sharedCacheBandwidths(footprints, target, run) : undefined;
+    footprints.length > 0 ? await footprintStreams(footprints, target, run) : undefined;
   return {
     ...perCore({ triad, read, copy, nonTemporalTriad, nonTemporalCopy }, run.threads),
     ...(ladder !== undefined ? { sharedCacheBandwidths: ladder } : {}),
@@ -231,7 +235,7 @@ async function microBenchmarkRows(
     cacheDir,
     subject: `${what} micro-benchmark`,
   });
-  const cores = threads === 1 ? String(cpus().length - 1) : `0-${threads - 1}`;
+  const cores = run.cpus ?? (threads === 1 ? String(cpus().length - 1) : `0-${threads - 1}`);
   const r = await withMeasurementLock(cacheDir, () =>
     runBinary(binary, [...args], {
       timeoutMs: 120_000,
@@ -307,7 +311,11 @@ export function sharedCacheFootprints(sharedBytes: number, privateBytes: number)
   return [first, ...fractions.filter((b) => b > first)];
 }
 
-async function sharedCacheBandwidths(
+/**
+ * The streams of `run.threads` cores together over each footprint, warm and repeated, each
+ * figure per core: from the shared cache, or from memory for a footprint beyond it.
+ */
+export async function footprintStreams(
   footprints: readonly number[],
   target: Target,
   run: BenchmarkRun,

@@ -76,10 +76,26 @@ export function rooflineSeconds(
   profile: MachineProfile,
   threads: number,
 ): number {
+  return boundAt(flops, traffic, profile, threads, (bytes) =>
+    coresBandwidth(bytes, traffic, profile, threads),
+  );
+}
+
+/**
+ * The larger of the compute time and the traffic's time at `bandwidth(bytes)`, bytes/s of
+ * the cores together; no memory term for data the private caches of the cores hold.
+ */
+function boundAt(
+  flops: number,
+  traffic: Traffic,
+  profile: MachineProfile,
+  threads: number,
+  bandwidth: (bytes: number) => number,
+): number {
   const compute = flops / (profile.peakFlopsPerCore * threads);
   const bytes = traffic.readBytes + traffic.writtenBytes;
   if (bytes <= profile.cacheBytesPerCore * threads) return compute;
-  return Math.max(compute, bytes / coresBandwidth(bytes, traffic, profile, threads));
+  return Math.max(compute, bytes / bandwidth(bytes));
 }
 
 /**
@@ -119,6 +135,46 @@ function coreBandwidth(bytes: number, traffic: Traffic, profile: MachineProfile)
     sharedCacheBandwidth(bytes, profile, traffic) ?? 0,
     top >= UNKNOWN_SHARED_REACH ? (sharedCacheBandwidth(top, profile, traffic) ?? 0) : 0,
     streamBandwidth(traffic, profile),
+  );
+}
+
+/** Whether the memory, not the arithmetic, sets the bound of a program on `threads` cores. */
+export function memoryBound(
+  flops: number,
+  traffic: Traffic,
+  profile: MachineProfile,
+  threads: number,
+): boolean {
+  const compute = flops / (profile.peakFlopsPerCore * threads);
+  return rooflineSeconds(flops, traffic, profile, threads) > compute;
+}
+
+/**
+ * The bandwidth (bytes/s) the bound gives a kernel with this traffic on `threads` cores
+ * together, from streams per core over its footprint (stream-beside.ts measures them).
+ */
+export function footprintBandwidth(
+  traffic: Traffic,
+  streams: StreamFigures,
+  threads: number,
+): number {
+  return threads * mixBandwidth(traffic, streams);
+}
+
+/**
+ * The roofline bound with the memory as fast as streams timed over the kernel's own
+ * footprint, on its own cores, right before and after it ran (`streams`, per core), instead
+ * of as fast as it was at calibration: the same rule as rooflineSeconds otherwise.
+ */
+export function rooflineSecondsBeside(
+  flops: number,
+  traffic: Traffic,
+  profile: MachineProfile,
+  threads: number,
+  streams: StreamFigures,
+): number {
+  return boundAt(flops, traffic, profile, threads, () =>
+    footprintBandwidth(traffic, streams, threads),
   );
 }
 

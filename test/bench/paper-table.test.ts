@@ -60,7 +60,7 @@ describe("bench:paper table", () => {
     expect(table).toContain("Test CPU 9000, 2 cores, calibrated peak 100 GFLOP/s per core");
     expect(table).toContain("COLT tuned 64 trials per row");
     expect(table).toContain(
-      "| matmul | 1 | 20.0 | 30.0 | 25.0 | **1.50×** | 1.25× | 100.0 | 100% |",
+      "| matmul | 1 | 20.0 | 30.0 | 25.0 | **1.50×** | 1.25× | 100.0 | 100% | – |",
     );
     // Two cores: the peak doubles, and softmax has no OpenBLAS column.
     expect(table).toContain("| softmax | 2 | 20.0 | 30.0 | – | **1.50×** | 1.25× | 100.0 | 50% |");
@@ -73,6 +73,21 @@ describe("bench:paper table", () => {
       "| flux-conv | 1 | 20.0 | 30.0 | – | **1.50×** | 1.25× | 100.0 | 45% |",
     );
     expect(table).toContain("measured one after the other");
+  });
+
+  it("gives memory-bound rows their share of the calibrated bound and of the one beside them", () => {
+    const row = {
+      ...comparison("rmsnorm", 2, null),
+      memoryBound: { calibrated: 0.624, beside: 0.912 },
+    };
+    const above = { ...row, memoryBound: { calibrated: 0.8, beside: null } };
+    const table = paperTable(HEADER, [row, above]);
+    expect(table).toContain("| 100.0 | 50% | 62% (91%) |\n");
+    expect(table).toMatch(/\| 100\.0 \| 50% \| 80% \(above\) \|$/);
+    expect(table).toContain("| % of peak | % of memory bound |");
+    expect(table).toContain(
+      "timed over the kernel's footprint on its cores right before and after",
+    );
   });
 
   it("says when the sides alternated in rounds", () => {

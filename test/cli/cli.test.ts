@@ -83,6 +83,36 @@ describe("colt command", () => {
     expect(m.peakFraction).toBeGreaterThan(0);
   });
 
+  it("times the memory's streams around a memory-bound kernel and bounds it by them", () => {
+    // 8 MiB through two cores' private caches: the memory (or the shared cache) sets the bound.
+    const args = ["measure", "rmsnorm", "--shape", "rows=512,cols=2048", "--min-ms", "20"];
+    const r = colt([...args, "--threads", "2", "--json"], env);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const m = JSON.parse(r.stdout) as {
+      ms: number;
+      boundBeside: {
+        bandwidthGBs: number;
+        calibratedBandwidthGBs: number;
+        rooflineMs: number;
+        rooflineFraction: number | null;
+      } | null;
+    };
+    const beside = m.boundBeside!;
+    expect(beside.bandwidthGBs).toBeGreaterThan(0.1);
+    expect(beside.calibratedBandwidthGBs).toBeGreaterThan(0.1);
+    expect(beside.rooflineMs).toBeCloseTo((8 * 2 ** 20 + 8192) / beside.bandwidthGBs / 1e6, 6);
+    if (beside.rooflineFraction !== null)
+      expect(beside.rooflineFraction).toBeCloseTo(beside.rooflineMs / m.ms, 9);
+    const text = colt(args, env);
+    expect(text.stdout).toMatch(
+      /^ {2}memory {4}streamed [\d.]+ GB\/s around this run \([\d.]+ at calibration\): bound /m,
+    );
+    // A compute-bound kernel (the matmul in its caches) is not given one.
+    const compute = colt(["measure", "matmul", "--min-ms", "20", "--json"], env);
+    expect(JSON.parse(compute.stdout)).toMatchObject({ boundBeside: null });
+  });
+
   it("names the known workloads when the workload is unknown", () => {
     const r = colt(["show", "matmull"]);
     expect(r.code).toBe(1);

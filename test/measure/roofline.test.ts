@@ -7,8 +7,11 @@ import {
 } from "../../src/measure/profile.ts";
 import {
   ABOVE_BOUND,
+  footprintBandwidth,
+  memoryBound,
   rooflineFraction,
   rooflineSeconds,
+  rooflineSecondsBeside,
   sharedCacheBandwidth,
   streamBandwidth,
   type Traffic,
@@ -305,6 +308,37 @@ describe("roofline bound", () => {
   it("falls back to the triad for profiles recorded before the read bandwidth", () => {
     const old = { ...profile, version: undefined, readBandwidthPerCore: undefined };
     expect(streamBandwidth({ readBytes: 100, writtenBytes: 1 }, old)).toBe(10e9);
+  });
+});
+
+describe("the bound from streams timed beside a run", () => {
+  const copying = { readBytes: 1 << 23, writtenBytes: 1 << 23 };
+  const calibrated = { ...profile, copyBandwidthPerCore: 12e9 };
+
+  it("takes the memory as fast as the streams beside the run moved it", () => {
+    const now = { bandwidthPerCore: 5e9, copyBandwidthPerCore: 6e9 };
+    // A row operator's mix: the copy, half the calibrated one's speed now.
+    expect(rooflineSeconds(1e6, copying, calibrated, 1)).toBeCloseTo((1 << 24) / 12e9, 12);
+    expect(rooflineSecondsBeside(1e6, copying, calibrated, 1, now)).toBeCloseTo(
+      (1 << 24) / 6e9,
+      12,
+    );
+    // Per-core figures of two cores streaming together move twice as much.
+    expect(footprintBandwidth(copying, now, 2)).toBe(12e9);
+    expect(rooflineSecondsBeside(1e6, copying, calibrated, 2, now)).toBeCloseTo(
+      (1 << 24) / 12e9,
+      12,
+    );
+    // Data in the private caches, or arithmetic slower than the streams: the compute bound.
+    const small = { readBytes: 1 << 18, writtenBytes: 1 << 18 };
+    expect(rooflineSecondsBeside(1e9, small, calibrated, 1, now)).toBeCloseTo(0.01, 12);
+    expect(rooflineSecondsBeside(1e10, copying, calibrated, 1, now)).toBeCloseTo(0.1, 12);
+  });
+
+  it("is asked for only where the memory sets the bound", () => {
+    expect(memoryBound(1e6, copying, calibrated, 1)).toBe(true);
+    expect(memoryBound(1e10, copying, calibrated, 1)).toBe(false);
+    expect(memoryBound(1e3, { readBytes: 1 << 18, writtenBytes: 0 }, calibrated, 1)).toBe(false);
   });
 });
 

@@ -5,7 +5,17 @@ import { ensureCacheDir } from "../../measure/cache-dir.ts";
 import { detectCompiler } from "../../measure/compiler.ts";
 import { MeasurementEngine } from "../../measure/engine.ts";
 import { machineProfile } from "../../measure/profile.ts";
-import { ABOVE_BOUND, rooflineFraction, rooflineSeconds } from "../../measure/roofline.ts";
+import {
+  ABOVE_BOUND,
+  footprintBandwidth,
+  memoryBound,
+  rooflineFraction,
+  rooflineSeconds,
+  rooflineSecondsBeside,
+} from "../../measure/roofline.ts";
+import type { MachineProfile, StreamFigures } from "../../measure/profile.ts";
+import { withStreamsBeside } from "../../measure/stream-beside.ts";
+import type { Program } from "../../ir/program.ts";
 import { openBlasAvailable, timeSgemm } from "../../measure/blas.ts";
 import { median } from "../../measure/stats.ts";
 import { UsageError } from "../errors.ts";
@@ -86,18 +96,32 @@ export function registerMeasure(program: Command): void {
         minMs: opts.minMs,
         memoryLimit,
       });
-      const m = await engine.measure(schedule);
       const flops = flopCount(prog);
       // A rewrite such as winograd executes fewer operations than the workload defines.
       const executed = Math.min(flops, kernelFlopCount(schedule.state.program));
+      const traffic = compulsoryTraffic(prog);
+      const besideStreams =
+        profile !== undefined && memoryBound(executed, traffic, profile, opts.threads);
+      const { result: m, streams } = besideStreams
+        ? await withStreamsBeside(
+            traffic.readBytes + traffic.writtenBytes,
+            target,
+            { compiler, cacheDir: dir, threads: opts.threads, cpus: engine.pinnedCpus() },
+            () => engine.measure(schedule),
+          )
+        : { result: await engine.measure(schedule), streams: undefined };
       const ms = m.timing?.medianMs;
       const timed = profile !== undefined && ms !== undefined;
       const peakFraction = timed
         ? executed / (ms * 1e-3) / (profile.peakFlopsPerCore * opts.threads)
         : undefined;
       const roofline = profile
-        ? rooflineSeconds(executed, compulsoryTraffic(prog), profile, opts.threads)
+        ? rooflineSeconds(executed, traffic, profile, opts.threads)
         : undefined;
+      const beside =
+        timed && streams !== undefined
+          ? boundBeside(prog, executed, profile, opts.threads, streams, ms)
+          : undefined;
       const blasMs = opts.blas
         ? await timeOpenBlas(workload, prog.params, engine, opts)
         : undefined;
@@ -119,6 +143,7 @@ export function registerMeasure(program: Command): void {
         peakFraction: peakFraction ?? null,
         rooflineFraction: timed && roofline ? rooflineFraction(roofline * 1e3, ms) : null,
         aboveRoofline: timed && roofline ? ms < roofline * 1e3 : false,
+        boundBeside: beside ?? null,
         error: m.error ?? null,
         detail: m.detail ?? null,
         compiler: m.compiler.version,
@@ -160,6 +185,7 @@ export function registerMeasure(program: Command): void {
               : []),
             `  speed     ${m.gflops.toFixed(1)} GFLOP/s${executed < flops ? ` effective (${formatFlops(executed)} executed)` : ""} = ${percent(peakFraction)} of peak (${((profile.peakFlopsPerCore * opts.threads) / 1e9).toFixed(0)} GFLOP/s), ${result.rooflineFraction !== null ? `${percent(result.rooflineFraction)} of the roofline bound` : ABOVE_BOUND} (${formatMs(roofline * 1e3)})`,
           );
+          if (beside) out.push(besideLine(beside));
         }
         out.push(
           `  verified  ${m.verified ? "yes" : "NO"}${m.error !== undefined ? ` (relative L2 error ${m.error.toExponential(1)})` : ""}`,
@@ -205,4 +231,43 @@ async function timeOpenBlas(
     },
   );
   return median(times);
+}
+
+/** The bound with the memory as fast as it streamed right before and after the run. */
+interface BoundBeside {
+  /** What the streams over the kernel's footprint moved, in its traffic's mix, GB/s. */
+  readonly bandwidthGBs: number;
+  /** The same from the calibrated profile. */
+  readonly calibratedBandwidthGBs: number;
+  readonly rooflineMs: number;
+  /** The run's median against it; null where the kernel beat it. */
+  readonly rooflineFraction: number | null;
+}
+
+function boundBeside(
+  prog: Program,
+  executed: number,
+  profile: MachineProfile,
+  threads: number,
+  streams: StreamFigures,
+  ms: number,
+): BoundBeside {
+  const traffic = compulsoryTraffic(prog);
+  const bytes = traffic.readBytes + traffic.writtenBytes;
+  const rooflineMs = rooflineSecondsBeside(executed, traffic, profile, threads, streams) * 1e3;
+  const calibratedMs = rooflineSeconds(executed, traffic, profile, threads) * 1e3;
+  return {
+    bandwidthGBs: footprintBandwidth(traffic, streams, threads) / 1e9,
+    calibratedBandwidthGBs: bytes / calibratedMs / 1e6,
+    rooflineMs,
+    rooflineFraction: rooflineFraction(rooflineMs, ms),
+  };
+}
+
+function besideLine(b: BoundBeside): string {
+  const of =
+    b.rooflineFraction !== null
+      ? `${percent(b.rooflineFraction)} of it`
+      : "the kernel beat it (the streams do not match its traffic)";
+  return `  memory    streamed ${b.bandwidthGBs.toFixed(1)} GB/s around this run (${b.calibratedBandwidthGBs.toFixed(1)} at calibration): bound ${formatMs(b.rooflineMs)}, ${of}`;
 }
