@@ -5,6 +5,7 @@
  * for packs, local accumulation and compute_at, and preparing each weight. Search and
  * offline proposers draw from this list.
  */
+import { prefetchDistance } from "./prefetch-distance.ts";
 import { constantTensors, forEachRead, tensorShape, type Program } from "../ir/program.ts";
 import { chainCandidates } from "./consumers.ts";
 import { resolveTarget } from "../target/detect.ts";
@@ -212,7 +213,7 @@ function streamingMoves(s: Schedule, st: StageState, target: Target, threads: nu
   for (const tensor of inputs) {
     if ((st.prefetches ?? []).some((p) => p.tensor === tensor && p.at === at.name)) continue;
     for (const ahead of st.loops.slice(0, vectorAt)) {
-      const distance = ahead === at ? 8 : 1;
+      const distance = ahead === at ? 8 : prefetchDistance(program, st, tensor, ahead.name);
       out.push({
         kind: "prefetch",
         stage: st.name,

@@ -140,8 +140,8 @@ describe("streamed one-pass recipe", () => {
       streamedRows(onePass, smallCaches(target), 2)!
         .steps.slice(onePass.steps.length)
         .map(printTransform);
-    expect(added("x86-avx512")).toEqual(["stream_store Y", "prefetch X in Y at jo ahead i 1"]);
-    expect(added("aarch64-neon")).toEqual(["prefetch X in Y at jo ahead i 1"]);
+    expect(added("x86-avx512")).toEqual(["stream_store Y", "prefetch X in Y at jo ahead i 4"]);
+    expect(added("aarch64-neon")).toEqual(["prefetch X in Y at jo ahead i 4"]);
     // Tensors that stay in the private caches of the cores used gain nothing from either.
     expect(streamedRows(onePass, findTarget("x86-avx512"), 2)).toBeUndefined();
   });
@@ -155,7 +155,7 @@ describe("streamed one-pass recipe", () => {
     const added = streamedRows(softmax, smallCaches("x86-avx512"), 2)!
       .steps.slice(softmax.steps.length)
       .map(printTransform);
-    expect(added).toEqual(["stream_store Y", "prefetch X in exps at jo ahead i 1"]);
+    expect(added).toEqual(["stream_store Y", "prefetch X in exps at jo ahead i 4"]);
     expect(streamedRows(softmax, findTarget("x86-avx512"), 2)).toBeUndefined();
   });
 
@@ -206,7 +206,7 @@ describe("pipelined rows in each thread's part", () => {
         "split Y.i 5 -> it ir",
         "parallel Y.it",
         "compute_at exps at Y.ir",
-        "prefetch X in exps at jo ahead i 1",
+        "prefetch X in exps at jo ahead i 4",
         "pipeline Y.ir",
       ]),
     );

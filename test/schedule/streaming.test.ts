@@ -151,11 +151,11 @@ describe("stream_store and prefetch", () => {
     );
     const x86 = kinds("x86-avx512");
     expect(x86).toContain("stream_store Y");
-    expect(x86).toContain("prefetch X in Y at jo ahead i 1");
+    expect(x86).toContain("prefetch X in Y at jo ahead i 4");
     expect(x86).toContain("prefetch X in Y at jo ahead jo 8");
     expect(x86.some((m) => m.startsWith("prefetch X in sum_sq"))).toBe(false);
     const neon = kinds("aarch64-neon");
     expect(neon).not.toContain("stream_store Y");
-    expect(neon).toContain("prefetch X in Y at jo ahead i 1");
+    expect(neon).toContain("prefetch X in Y at jo ahead i 4");
   });
 });

@@ -13,6 +13,7 @@ import {
   type StageState,
 } from "../../schedule/state.ts";
 import { dynamicChunk, passesPrivateCaches } from "../../schedule/enumerate.ts";
+import { prefetchDistance } from "../../schedule/prefetch-distance.ts";
 import type { Schedule } from "../../schedule/schedule.ts";
 import type { Transform } from "../../schedule/transform.ts";
 import type { Target } from "../../target/target.ts";
@@ -302,7 +303,7 @@ function rowPrefetches(
         tensor: r.tensor,
         at: st.loops[vectorAt - 1].name,
         ahead: rowLoop,
-        distance: 1,
+        distance: prefetchDistance(program, st, r.tensor, rowLoop),
       });
     }
   });
