@@ -308,7 +308,14 @@ function annotate(
   chunk?: number,
 ): StageState {
   const l = requireLoop(st, loop);
-  if (l.annotation !== "serial")
+  // A static parallel loop may still be handed out dynamically: a tune that starts from a
+  // best with equal parts can then try the other way of sharing them.
+  const toDynamic =
+    annotation === "parallel" &&
+    chunk !== undefined &&
+    l.annotation === "parallel" &&
+    l.chunk === undefined;
+  if (l.annotation !== "serial" && !toDynamic)
     throw new ScheduleError(`loop is already marked ${l.annotation}`, st.name, loop);
   if (st.pipelined === loop)
     throw new ScheduleError(`loop is pipelined; it stays serial`, st.name, loop);
@@ -321,7 +328,7 @@ function annotate(
         loop,
       );
     }
-    const other = st.loops.find((x) => x.annotation === "parallel");
+    const other = st.loops.find((x) => x.annotation === "parallel" && x.name !== loop);
     if (other)
       throw new ScheduleError(
         `loop ${other.name} is already parallel; nested parallelism is not supported`,

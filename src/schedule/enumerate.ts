@@ -60,6 +60,12 @@ export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[]
     const inPrepare = constants.has(st.name) && st.placement.k === "root";
     loops.forEach((l, pos) => {
       const extent = extents.get(l.name)!;
+      if (parallelUseful && l.annotation === "parallel" && l.chunk === undefined) {
+        // Equal parts handed out dynamically instead.
+        const chunk = dynamicChunk(extent, threads);
+        if (chunk !== undefined)
+          out.push({ kind: "parallel", stage: st.name, loop: l.name, chunk });
+      }
       if (l.annotation === "serial") {
         for (const f of splitFactors(extent)) {
           const [outer, inner] = [fresh(`${l.name}o`), fresh(`${l.name}i`)];

@@ -87,6 +87,27 @@ describe("parallel ... dynamic", () => {
     );
   });
 
+  it("turns a static parallel loop dynamic (a tune from a best with equal parts), once", () => {
+    const program = rmsnorm(130, 40);
+    const equal = Schedule.fromTrace(program, parseTrace("parallel Y.i"));
+    const offered = candidateMoves(equal, { threads: 2 })
+      .filter((t) => t.kind === "parallel")
+      .map(printTransform);
+    expect(offered).toContain("parallel Y.i dynamic 2");
+    const shared = equal.apply(parseTransform("parallel Y.i dynamic 2"));
+    expect(printLoopNest(shared.lower())).toContain("parallel dynamic(2) for Y.i in 0..130");
+    expect(() => shared.apply(parseTransform("parallel Y.i dynamic 4"))).toThrow(
+      /loop is already marked parallel/,
+    );
+    expect(() => equal.apply(parseTransform("parallel Y.i"))).toThrow(
+      /loop is already marked parallel/,
+    );
+    const again = candidateMoves(shared, { threads: 2 });
+    expect(again.some((t) => t.kind === "parallel" && t.stage === "Y" && t.loop === "i")).toBe(
+      false,
+    );
+  });
+
   it("is how the one-pass recipe shares rows out dynamically, streamed, and verified", async () => {
     const program = rmsnorm(130, 40);
     const shared = rowsInOnePass(Schedule.initial(program), tile, 2, 1, "dynamic")!;
