@@ -1,11 +1,11 @@
 /** `colt bench` through the real CLI, and the help of every command. */
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { colt } from "../support/cli.ts";
+import { calibratedCacheDir } from "../support/calibrated-cache.ts";
 
-const cache = mkdtempSync(join(tmpdir(), "colt-bench-"));
+const cache = calibratedCacheDir("colt-bench-");
 const env = { COLT_CACHE_DIR: cache };
 const COMMANDS = [
   "workloads",

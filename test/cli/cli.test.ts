@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { colt } from "../support/cli.ts";
+import { calibratedCacheDir } from "../support/calibrated-cache.ts";
 
-const cache = mkdtempSync(join(tmpdir(), "colt-cli-"));
+const cache = calibratedCacheDir("colt-cli-");
 const env = { COLT_CACHE_DIR: cache };
 
 describe("colt command", () => {

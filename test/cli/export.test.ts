@@ -1,15 +1,15 @@
 /** `colt export`: the best kernel as a .c/.h pair that compiles and runs without COLT. */
 import { resolveTarget } from "../../src/target/detect.ts";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { exportKernel } from "../../src/cli/commands/export.ts";
 import { instantiate } from "../../src/workloads/registry.ts";
 import { colt } from "../support/cli.ts";
+import { calibratedCacheDir } from "../support/calibrated-cache.ts";
 
-const cache = mkdtempSync(join(tmpdir(), "colt-export-"));
+const cache = calibratedCacheDir("colt-export-");
 const env = { COLT_CACHE_DIR: cache };
 
 /** A tiny main for the exported matmul; `call` runs the kernel on A, B into C with workspace ws. */

@@ -5,9 +5,13 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { colt } from "../support/cli.ts";
 import { gpt2Block, smallCnn, TestGraph } from "../support/onnx-models.ts";
+import { calibratedCacheDir } from "../support/calibrated-cache.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "colt-import-cli-"));
-const env = { COLT_CACHE_DIR: join(dir, "cache"), COLT_DB: join(dir, "colt.db") };
+const env = {
+  COLT_CACHE_DIR: calibratedCacheDir("colt-import-cli-cache-"),
+  COLT_DB: join(dir, "colt.db"),
+};
 const gpt2 = gpt2Block(join(dir, "gpt2.onnx"));
 
 interface ImportJson {

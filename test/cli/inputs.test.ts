@@ -12,8 +12,9 @@ import { detectCompiler } from "../../src/measure/compiler.ts";
 import { PROFILE_VERSION, profilePath } from "../../src/measure/profile.ts";
 import { detectTargetName } from "../../src/target/detect.ts";
 import { colt, type CliResult } from "../support/cli.ts";
+import { calibratedCacheDir } from "../support/calibrated-cache.ts";
 
-const cache = mkdtempSync(join(tmpdir(), "colt-inputs-"));
+const cache = calibratedCacheDir("colt-inputs-");
 const dbFile = join(cache, "tuning.db");
 const env = { COLT_CACHE_DIR: cache, COLT_DB: dbFile };
 

@@ -4,14 +4,14 @@
  * re-measures nothing already recorded. A run that fails after it was created is marked
  * `failed`, never left `running`.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { colt, startColt } from "../support/cli.ts";
+import { calibratedCacheDir } from "../support/calibrated-cache.ts";
 
-const cache = mkdtempSync(join(tmpdir(), "colt-interrupt-"));
+const cache = calibratedCacheDir("colt-interrupt-");
 const dbFile = join(cache, "tuning.db");
 const env = { COLT_CACHE_DIR: cache, COLT_DB: dbFile };
 

@@ -3,14 +3,13 @@
  * every finished measurement and repeats none; two processes write one database at once;
  * a new run reuses the best known schedule; `colt best` prints it.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { colt, startColt } from "../support/cli.ts";
+import { calibratedCacheDir } from "../support/calibrated-cache.ts";
 
-const cache = mkdtempSync(join(tmpdir(), "colt-resume-"));
+const cache = calibratedCacheDir("colt-resume-");
 const dbFile = join(cache, "tuning.db");
 const env = { COLT_CACHE_DIR: cache, COLT_DB: dbFile };
 

@@ -3,8 +3,7 @@
  * SQLite database, as a slow first trial would be): its best is the unscheduled program
  * in `colt export`, `colt report` and `colt best`, never the slower trial.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openDb } from "../../src/db/database.ts";
@@ -26,8 +25,9 @@ import { parseTrace } from "../../src/schedule/text.ts";
 import { instantiate } from "../../src/workloads/registry.ts";
 import { PROFILE } from "../costmodel/support.ts";
 import { colt } from "../support/cli.ts";
+import { calibratedCacheDir } from "../support/calibrated-cache.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "colt-run-best-"));
+const dir = calibratedCacheDir("colt-run-best-");
 const env = { COLT_CACHE_DIR: dir, COLT_DB: join(dir, "colt.db") };
 const compiler = { command: "cc", version: "test", flags: ["-O3"] };
 const SLOW_TRACE = "split C.k 32 -> ko ki\n";

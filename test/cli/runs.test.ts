@@ -3,13 +3,13 @@
  * `colt report`, `colt export` and `colt tune --resume` take the directory a run wrote
  * with `--out` in place of its id.
  */
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { colt } from "../support/cli.ts";
+import { calibratedCacheDir } from "../support/calibrated-cache.ts";
 
-const cache = mkdtempSync(join(tmpdir(), "colt-runs-"));
+const cache = calibratedCacheDir("colt-runs-");
 const env = { COLT_CACHE_DIR: cache, COLT_DB: join(cache, "tuning.db") };
 const runDir = join(cache, "matmul-run");
 

@@ -1,14 +1,14 @@
 /** Text from files and arguments reaches the terminal shown, never as control characters. */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CONTROL_CHARACTERS } from "../support/control.ts";
 import { BIN, colt } from "../support/cli.ts";
+import { calibratedCacheDir } from "../support/calibrated-cache.ts";
 
-const cache = mkdtempSync(join(tmpdir(), "colt-terminal-"));
+const cache = calibratedCacheDir("colt-terminal-");
 const env = { COLT_CACHE_DIR: cache };
 const TITLE = "\u001b]0;pwned\u0007";
 

@@ -1,10 +1,9 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { colt } from "../support/cli.ts";
+import { calibratedCacheDir } from "../support/calibrated-cache.ts";
 
-const cache = mkdtempSync(join(tmpdir(), "colt-accounting-"));
+const cache = calibratedCacheDir("colt-accounting-");
 const env = { COLT_CACHE_DIR: cache, COLT_DB: join(cache, "colt.db") };
 
 interface Summary {

@@ -14,9 +14,13 @@ import { DEFAULT_TOLERANCE } from "../../src/measure/verify.ts";
 import { BIN, colt, startColt } from "../support/cli.ts";
 import { HIDE_ORT } from "../support/hide-ort.ts";
 import { gpt2Block, llamaBlock, smallCnn } from "../support/onnx-models.ts";
+import { calibratedCacheDir } from "../support/calibrated-cache.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "colt-tune-model-"));
-const env = { COLT_CACHE_DIR: join(dir, "cache"), COLT_DB: join(dir, "colt.db") };
+const env = {
+  COLT_CACHE_DIR: calibratedCacheDir("colt-tune-model-cache-"),
+  COLT_DB: join(dir, "colt.db"),
+};
 
 interface ModelJson {
   out: string;

@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { STRATEGIES, STRATEGY_REGISTRY } from "../../src/search/strategies.ts";
 import { colt } from "../support/cli.ts";
+import { calibratedCacheDir } from "../support/calibrated-cache.ts";
 
-const cache = mkdtempSync(join(tmpdir(), "colt-tune-"));
+const cache = calibratedCacheDir("colt-tune-");
 const env = { COLT_CACHE_DIR: cache };
 
 describe("colt tune", () => {

@@ -1,14 +1,13 @@
 /** `colt compare` end to end: the real CLI, ONNX Runtime, C compiler and tuning database. */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { colt } from "../support/cli.ts";
 import { HIDE_ORT } from "../support/hide-ort.ts";
+import { calibratedCacheDir } from "../support/calibrated-cache.ts";
 
-const cache = mkdtempSync(join(tmpdir(), "colt-compare-"));
+const cache = calibratedCacheDir("colt-compare-");
 const env = { COLT_CACHE_DIR: cache, COLT_DB: join(cache, "colt.db") };
 const BIN = fileURLToPath(new URL("../../bin/colt.js", import.meta.url));
 

@@ -7,8 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { freePort, startColt, startRedis, type Watched } from "../support/redis.ts";
+import { calibratedCacheDir } from "../support/calibrated-cache.ts";
 
-const cache = mkdtempSync(join(tmpdir(), "colt-redis-restart-"));
+const cache = calibratedCacheDir("colt-redis-restart-");
 const env = { COLT_CACHE_DIR: cache, COLT_DB: join(cache, "tuning.db") };
 const started: Watched[] = [];
 

@@ -3,13 +3,12 @@
  * names the connection error, and ends (it used to hang closing its event reader); a worker
  * says once that Redis does not answer, keeps trying, and stops at SIGTERM.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { freePort, startColt } from "../support/redis.ts";
+import { calibratedCacheDir } from "../support/calibrated-cache.ts";
 
-const cache = mkdtempSync(join(tmpdir(), "colt-silent-redis-"));
+const cache = calibratedCacheDir("colt-silent-redis-");
 const env = { COLT_CACHE_DIR: cache, COLT_DB: join(cache, "tuning.db") };
 
 describe("a queue where no Redis answers", () => {

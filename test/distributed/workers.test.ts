@@ -16,9 +16,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseQueueUrl } from "../../src/distributed/connection.ts";
 import { queueName } from "../../src/distributed/machine-key.ts";
 import { finishedJobs, startColt, startRedis, type Watched } from "../support/redis.ts";
+import { calibratedCacheDir } from "../support/calibrated-cache.ts";
 
 const PASSWORD = "s3cret-Pa55word";
-const cache = mkdtempSync(join(tmpdir(), "colt-workers-"));
+const cache = calibratedCacheDir("colt-workers-");
 const dbFile = join(cache, "tuning.db");
 const env = { COLT_CACHE_DIR: cache, COLT_DB: dbFile };
 /** A second machine's cache: its own core claims, the same calibrated profile. */

@@ -9,9 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { coltAsync, type CliResult } from "../support/cli.ts";
 import { MockLlmServer } from "./support/mock-llm.ts";
 import { KEY, KEY_ENV } from "./support/setup.ts";
+import { calibratedCacheDir } from "../support/calibrated-cache.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "colt-llm-cli-"));
-const baseEnv = { COLT_CACHE_DIR: join(dir, "cache") };
+const baseEnv = { COLT_CACHE_DIR: calibratedCacheDir("colt-llm-cli-cache-") };
 
 /** The real CLI; the key reaches it only when a test passes it. */
 function colt(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliResult> {

@@ -10,9 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONTROL_CHARACTERS } from "../support/control.ts";
 import { coltAsync, type CliResult } from "../support/cli.ts";
 import { MockLlmServer } from "./support/mock-llm.ts";
+import { calibratedCacheDir } from "../support/calibrated-cache.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "colt-llm-hygiene-"));
-const env = { COLT_CACHE_DIR: join(dir, "cache") };
+const env = { COLT_CACHE_DIR: calibratedCacheDir("colt-llm-hygiene-cache-") };
 const colt = (args: readonly string[]) => coltAsync(args, env);
 
 const TITLE = "\u001b]0;pwned\u0007";

@@ -3,17 +3,17 @@
  * errors, no network request, charts present with one point per trial / expansion.
  * The screenshot is kept in test-artifacts/.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
 import { chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { colt } from "../support/cli.ts";
+import { calibratedCacheDir } from "../support/calibrated-cache.ts";
 
 const CHROMIUM = process.env.COLT_CHROMIUM ?? "/usr/bin/chromium";
-const cache = mkdtempSync(join(tmpdir(), "colt-report-"));
+const cache = calibratedCacheDir("colt-report-");
 const env = { COLT_CACHE_DIR: cache };
 const ARTIFACTS = join(import.meta.dirname, "..", "..", "test-artifacts");
 

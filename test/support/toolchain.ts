@@ -1,15 +1,18 @@
-/** Shared test setup: the real C compiler and a fresh cache directory per test file. */
+/**
+ * Shared test setup: the real C compiler and a fresh cache directory per test file, with the
+ * run's calibrated machine profile in it.
+ */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { detectCompiler } from "../../src/measure/compiler.ts";
 import type { EvalOptions } from "../../src/measure/evaluate.ts";
+import { calibratedCacheDir } from "./calibrated-cache.ts";
 
 export function freshEvalOptions(extra: Partial<EvalOptions> = {}): EvalOptions {
   return {
     compiler: detectCompiler(),
-    cacheDir: mkdtempSync(join(tmpdir(), "colt-test-")),
+    cacheDir: calibratedCacheDir("colt-test-"),
     seed: 1,
     ...extra,
   };

@@ -1,14 +1,13 @@
 /** `colt targets`, and what the commands that build do with --target. */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { detectTargetName } from "../../src/target/detect.ts";
 import { colt } from "../support/cli.ts";
 import { targetEvalOptions } from "./support.ts";
+import { calibratedCacheDir } from "../support/calibrated-cache.ts";
 
 const env = () => {
-  const dir = mkdtempSync(join(tmpdir(), "colt-targets-"));
+  const dir = calibratedCacheDir("colt-targets-");
   return { COLT_CACHE_DIR: dir, COLT_DB: join(dir, "colt.db") };
 };
 
