@@ -58,6 +58,8 @@ export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[]
     const fresh = freshNamer(st);
     // A constant stage at the root runs once in prepare: serially, with no workspace for copies.
     const inPrepare = constants.has(st.name) && st.placement.k === "root";
+    // One level of parallelism: a stage with a parallel loop gets no second one.
+    const hasParallel = loops.some((l) => l.annotation === "parallel");
     loops.forEach((l, pos) => {
       const extent = extents.get(l.name)!;
       if (parallelUseful && l.annotation === "parallel" && l.chunk === undefined) {
@@ -72,7 +74,7 @@ export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[]
           out.push({ kind: "split", stage: st.name, loop: l.name, factor: f, outer, inner });
         }
         if (extent >= 2 && extent <= 32) out.push({ kind: "unroll", stage: st.name, loop: l.name });
-        if (parallelUseful && !inPrepare && !l.reduce && pos <= 2 && extent >= 2) {
+        if (parallelUseful && !inPrepare && !l.reduce && pos <= 2 && extent >= 2 && !hasParallel) {
           out.push({ kind: "parallel", stage: st.name, loop: l.name });
           // The same handed out dynamically, in chunks of about 1/32 of a thread's share.
           const chunk = dynamicChunk(extent, threads);
