@@ -12,7 +12,7 @@ import { loopExtents, stageDefinition, type StageState } from "./state.ts";
  * What a prefetch should cover ahead of the loads it serves: about one core's bandwidth
  * times the memory's latency (50 GB/s x 150 ns).
  */
-export const PREFETCH_REACH_BYTES = 8 << 10;
+const PREFETCH_REACH_BYTES = 8 << 10;
 
 /** Beyond this many steps the prefetched lines may be evicted before they are read. */
 const MAX_STEPS_AHEAD = 4;

@@ -5,11 +5,9 @@
  * takes a job; the tuner SIGKILLed and resumed repeats no measurement; a hanging
  * candidate is one classified result; job data that is not a job is refused, never run.
  */
-import { copyFileSync, mkdirSync, mkdtempSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
-import { profilePath } from "../../src/measure/profile.ts";
-import { detectTargetName } from "../../src/target/detect.ts";
+import { join } from "node:path";
 import Database from "better-sqlite3";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -23,7 +21,7 @@ const cache = calibratedCacheDir("colt-workers-");
 const dbFile = join(cache, "tuning.db");
 const env = { COLT_CACHE_DIR: cache, COLT_DB: dbFile };
 /** A second machine's cache: its own core claims, the same calibrated profile. */
-const otherCache = mkdtempSync(join(tmpdir(), "colt-workers-other-"));
+const otherCache = calibratedCacheDir("colt-workers-other-");
 
 let redis: { url: string; server: Watched };
 const started: Watched[] = [];
@@ -75,9 +73,6 @@ beforeAll(async () => {
   redis = await startRedis(PASSWORD);
   await startWorker("alpha", ["--cores", "0", "--lease", "2"]);
   await startWorker("beta", ["--cores", "1", "--lease", "2"]);
-  mkdirSync(otherCache, { recursive: true });
-  const profile = basename(profilePath(cache, detectTargetName()));
-  copyFileSync(join(cache, profile), join(otherCache, profile));
   // Two threads: another machine kind than the tuners' (one thread) below.
   await startWorker("gamma", ["--cores", "0-1"], { COLT_CACHE_DIR: otherCache });
 }, 180_000);

@@ -12,10 +12,10 @@ import {
   rooflineFraction,
   rooflineSeconds,
   rooflineSecondsBeside,
+  type Traffic,
 } from "../../measure/roofline.ts";
 import type { MachineProfile, StreamFigures } from "../../measure/profile.ts";
 import { withStreamsBeside } from "../../measure/stream-beside.ts";
-import type { Program } from "../../ir/program.ts";
 import { openBlasAvailable, timeSgemm } from "../../measure/blas.ts";
 import { median } from "../../measure/stats.ts";
 import { UsageError } from "../errors.ts";
@@ -119,8 +119,8 @@ export function registerMeasure(program: Command): void {
         ? rooflineSeconds(executed, traffic, profile, opts.threads)
         : undefined;
       const beside =
-        timed && streams !== undefined
-          ? boundBeside(prog, executed, profile, opts.threads, streams, ms)
+        timed && roofline && streams !== undefined
+          ? boundBeside(executed, traffic, profile, opts.threads, streams, roofline, ms)
           : undefined;
       const blasMs = opts.blas
         ? await timeOpenBlas(workload, prog.params, engine, opts)
@@ -244,21 +244,21 @@ interface BoundBeside {
   readonly rooflineFraction: number | null;
 }
 
+/** `calibratedSeconds`: the calibrated bound, which the memory sets (memoryBound). */
 function boundBeside(
-  prog: Program,
   executed: number,
+  traffic: Traffic,
   profile: MachineProfile,
   threads: number,
   streams: StreamFigures,
+  calibratedSeconds: number,
   ms: number,
 ): BoundBeside {
-  const traffic = compulsoryTraffic(prog);
   const bytes = traffic.readBytes + traffic.writtenBytes;
   const rooflineMs = rooflineSecondsBeside(executed, traffic, profile, threads, streams) * 1e3;
-  const calibratedMs = rooflineSeconds(executed, traffic, profile, threads) * 1e3;
   return {
     bandwidthGBs: footprintBandwidth(traffic, streams, threads) / 1e9,
-    calibratedBandwidthGBs: bytes / calibratedMs / 1e6,
+    calibratedBandwidthGBs: bytes / calibratedSeconds / 1e9,
     rooflineMs,
     rooflineFraction: rooflineFraction(rooflineMs, ms),
   };
