@@ -12,7 +12,8 @@ import {
   substitute,
   type IntExpr,
 } from "../ir/int-expr.ts";
-import type { Expr } from "../ir/program.ts";
+import { evaluateExpr } from "../ir/eval-expr.ts";
+import { forEachRead, type Expr, type Stage } from "../ir/program.ts";
 import { tensorsRead, type BufferDecl, type LoweredProgram, type Stmt } from "../ir/loop-nest.ts";
 import {
   INLINE,
@@ -26,6 +27,7 @@ import {
   type VectorContext,
 } from "./c-expr.ts";
 import { vecType, vecTypeUnaligned, vectorTypedefs } from "../target/gnu-vectors.ts";
+import { foldTables } from "./fold-tables.ts";
 import { invariantScalars, type UnrolledVar } from "./hoist.ts";
 import { STREAM_FENCE, streamStoreName, streamingDefinitions } from "./streaming.ts";
 import {
@@ -63,6 +65,8 @@ export interface KernelSource {
    */
   readonly prepared: readonly TensorParam[];
   readonly preparedFrom: readonly string[];
+  /** Prototypes of the functions `code` defines, for a caller in another translation unit. */
+  readonly declarations: readonly string[];
 }
 
 const C_RESERVED = new Set(
@@ -111,9 +115,14 @@ class KernelEmitter implements ExprEnv {
   private readonly indexType: "int" | "long long";
   private readonly kernelParams = new Set<string>();
   private preparedFloats = 0;
+  /** Coefficient tables (stages that read nothing), folded where read at constant indices. */
+  private readonly tables: ReadonlyMap<string, Stage>;
 
   constructor(private readonly lp: LoweredProgram) {
     this.buffers = new Map(lp.buffers.map((b) => [b.name, b]));
+    this.tables = new Map(
+      lp.program.stages.filter((st) => readsNothing(st)).map((st) => [st.name, st]),
+    );
     for (const b of lp.buffers) this.cName(b.name);
     for (const b of lp.buffers) {
       const size = alignUp(sizeOf(b.shape));
@@ -155,7 +164,11 @@ class KernelEmitter implements ExprEnv {
     ];
     const preparedReads = new Set(tensorsRead(this.lp.prepare));
     const preparedFrom = inputs.filter((b) => preparedReads.has(b.name));
-    const prepare = this.emitPrepare(preparedFrom, prepared);
+    const prepareParams = [
+      ...preparedFrom.map((b) => `const float* restrict ${this.cName(b.name)}`),
+      `float* restrict ${PREPARED_BLOCK}`,
+    ];
+    const prepare = this.emitPrepare(preparedFrom, prepared, prepareParams);
     const kernelParams = [
       ...params,
       ...(prepared.length > 0 ? [`const float* restrict ${PREPARED_BLOCK}`] : []),
@@ -215,19 +228,26 @@ class KernelEmitter implements ExprEnv {
       kernelInputs: kernelInputs.map((b) => b.name),
       prepared: prepared.map(tensorParam),
       preparedFrom: preparedFrom.map((b) => b.name),
+      declarations: [
+        `size_t ${WORKSPACE_FN}(int nthreads);`,
+        ...(prepared.length > 0
+          ? [`size_t ${PREPARED_FN}(void);`, `void ${PREPARE_NAME}(${prepareParams.join(", ")});`]
+          : []),
+        `void ${KERNEL_NAME}(${kernelParams.join(", ")});`,
+      ],
     };
   }
 
   /** The prepare function: fills every prepared buffer, inside one block, from its weight. */
-  private emitPrepare(weights: readonly BufferDecl[], prepared: readonly BufferDecl[]): string[] {
+  private emitPrepare(
+    weights: readonly BufferDecl[],
+    prepared: readonly BufferDecl[],
+    params: readonly string[],
+  ): string[] {
     if (prepared.length === 0) return [];
     // Emitted before the kernel body: the lines so far are the prepare function's alone.
     this.stmts(this.lp.prepare);
     const body = this.lines.splice(0);
-    const params = [
-      ...weights.map((b) => `const float* restrict ${this.cName(b.name)}`),
-      `float* restrict ${PREPARED_BLOCK}`,
-    ];
     return [
       `/* Prepared weights, in floats: ${dims(prepared)}, one 64-byte aligned block. */`,
       `size_t ${PREPARED_FN}(void) { return ${this.preparedFloats}u; }`,
@@ -434,8 +454,30 @@ class KernelEmitter implements ExprEnv {
     }
   }
 
+  /** A table's entry when every index of the read is constant here (not along a vector). */
+  private tableEntry(read: Extract<Expr, { k: "read" }>): number | undefined {
+    const table = this.tables.get(read.tensor);
+    const vecVar = this.vecVar;
+    if (!table || (vecVar && read.idx.some((i) => freeVars(i).has(vecVar)))) return undefined;
+    const idx = read.idx.map((i) => this.constValue(i));
+    if (idx.some((i) => i === undefined)) return undefined;
+    const env = new Map(table.axes.map((a, d) => [a.name, idx[d]!]));
+    return evaluateExpr(table.body, env, (tensor) => {
+      throw new Error(`codegen: table ${table.name} reads ${tensor}`);
+    });
+  }
+
   private store(s: Extract<Stmt, { k: "store" }>) {
-    const value = emitExpr(s.value, this, this.vec, this.vecVar);
+    const folded = this.tables.size > 0 ? foldTables(s.value, (r) => this.tableEntry(r)) : s.value;
+    // An accumulation whose every term had a zero coefficient: nothing to add.
+    if (
+      folded !== s.value &&
+      folded.k === "read" &&
+      folded.tensor === s.buf &&
+      folded.idx.every((x, d) => printInt(x) === printInt(s.idx[d]))
+    )
+      return;
+    const value = emitExpr(folded, this, this.vec, this.vecVar);
     const b = this.buffer(s.buf);
     if (this.vec && (value.vec || s.idx.some((x) => this.vecVar && freeVars(x).has(this.vecVar)))) {
       const v = broadcast(value, this.vec.lanes);
@@ -615,6 +657,14 @@ class KernelEmitter implements ExprEnv {
     };
     nest(0);
   }
+}
+
+function readsNothing(stage: Stage): boolean {
+  let reads = false;
+  forEachRead(stage.body, () => {
+    reads = true;
+  });
+  return !reads && stage.reduceAxes.length === 0;
 }
 
 function hasStreamingStore(stmts: readonly Stmt[]): boolean {

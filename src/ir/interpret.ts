@@ -2,8 +2,8 @@
  * A direct, unscheduled interpreter of a program. It is the independent oracle that the
  * generated C of the unscheduled program is checked against in tests (small shapes only).
  */
-import { evalInt } from "./int-expr.ts";
-import type { Cond, Expr, Program } from "./program.ts";
+import { evaluateExpr } from "./eval-expr.ts";
+import type { Expr, Program } from "./program.ts";
 import { identityOf } from "./program.ts";
 import { seededInput } from "./random-inputs.ts";
 
@@ -31,85 +31,7 @@ export function interpret(p: Program, seed: number): Map<string, Float32Array> {
     return b.data[offsetOf(b.shape, idx)];
   };
   const f = Math.fround;
-  const evalExpr = (e: Expr): number => {
-    switch (e.k) {
-      case "const":
-        return f(e.v);
-      case "read":
-        return read(
-          e.tensor,
-          e.idx.map((i) => evalInt(i, env)),
-        );
-      case "bin": {
-        const a = evalExpr(e.a);
-        const b = evalExpr(e.b);
-        switch (e.op) {
-          case "+":
-            return f(a + b);
-          case "-":
-            return f(a - b);
-          case "*":
-            return f(a * b);
-          case "/":
-            return f(a / b);
-          case "min":
-            return Math.min(a, b);
-          case "max":
-            return Math.max(a, b);
-        }
-        break;
-      }
-      case "un": {
-        const a = evalExpr(e.a);
-        switch (e.op) {
-          case "neg":
-            return -a;
-          case "exp":
-            return f(Math.exp(a));
-          case "log":
-            return f(Math.log(a));
-          case "sqrt":
-            return f(Math.sqrt(a));
-          case "rsqrt":
-            return f(1 / Math.sqrt(a));
-          case "tanh":
-            return f(Math.tanh(a));
-          case "sigmoid":
-            return f(1 / (1 + Math.exp(-a)));
-          case "abs":
-            return Math.abs(a);
-        }
-        break;
-      }
-      case "select":
-        return evalCond(e.cond) ? evalExpr(e.a) : evalExpr(e.b);
-    }
-    throw new Error("interpreter: unreachable expression kind");
-  };
-  const compare = (op: string, a: number, b: number): boolean =>
-    op === "<"
-      ? a < b
-      : op === "<="
-        ? a <= b
-        : op === ">"
-          ? a > b
-          : op === ">="
-            ? a >= b
-            : op === "=="
-              ? a === b
-              : a !== b;
-  const evalCond = (c: Cond): boolean => {
-    switch (c.k) {
-      case "icmp":
-        return compare(c.op, evalInt(c.a, env), evalInt(c.b, env));
-      case "fcmp":
-        return compare(c.op, evalExpr(c.a), evalExpr(c.b));
-      case "and":
-        return evalCond(c.a) && evalCond(c.b);
-      case "or":
-        return evalCond(c.a) || evalCond(c.b);
-    }
-  };
+  const evalExpr = (e: Expr): number => evaluateExpr(e, env, read);
 
   for (const s of p.stages) {
     const shape = s.axes.map((a) => a.extent);

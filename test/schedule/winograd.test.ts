@@ -5,6 +5,7 @@
  */
 import { readFileSync, rmSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
+import { generateC } from "../../src/codegen/generate.ts";
 import { tensorsRead } from "../../src/ir/loop-nest.ts";
 import { verifySchedule } from "../../src/measure/evaluate.ts";
 import { winogradConv } from "../../src/models/offline/winograd-conv.ts";
@@ -117,6 +118,32 @@ describe("winograd", () => {
     const results = await inBatches([one, two], 2, (opts) => verifySchedule(schedule, opts));
     results.forEach((r, n) => expect(r.verified, `${n + 1} threads: error ${r.error}`).toBe(true));
   }, 120_000);
+
+  it("folds the transform matrices into the kernel where their loops are unrolled", () => {
+    const program = instantiate("flux-conv", "small", { N: 1, C: 300, H: 18, W: 32, O: 120 });
+    const kernelOf = (trace: string) => {
+      const code = generateC(Schedule.fromTrace(program, parseTrace(trace)).lower()).kernel.code;
+      return code.slice(code.indexOf("colt_body("));
+    };
+    const hand = kernelOf(handSchedule().map(printTransform).join("\n"));
+    expect(hand).not.toMatch(/conv_BT\[|conv_AT\[/);
+    // The input transform's 16 outputs: 4 terms each, all additions or subtractions (twice:
+    // the parallel loop and its one-thread copy).
+    expect(hand.match(/conv_V_local_\d+_\d+_0 = \(conv_V_local/g)).toHaveLength(2 * 16 * 4);
+    // With its outputs' loops not unrolled, the coefficients stay reads of the table.
+    const rolled = kernelOf(
+      [
+        "winograd conv",
+        "split conv_V.t 16 -> to ti",
+        "reorder conv_V n c e f to a b ti",
+        "cache_write conv_V at to",
+        "unroll conv_V.a",
+        "unroll conv_V.b",
+        "vectorize conv_V.ti",
+      ].join("\n"),
+    );
+    expect(rolled).toMatch(/conv_BT\[/);
+  });
 });
 
 describe("Winograd recipe", () => {

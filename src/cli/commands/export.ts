@@ -3,7 +3,6 @@ import { basename, join } from "node:path";
 import type { Command } from "commander";
 import {
   emitKernel,
-  KERNEL_NAME,
   PREPARE_NAME,
   PREPARED_FN,
   WORKSPACE_FN,
@@ -56,11 +55,6 @@ export function exportKernel(
 ): ExportedKernel {
   const schedule = Schedule.fromTrace(program, parseTrace(best.trace));
   const k = emitKernel(schedule.lower());
-  const signature = (fn: string) => {
-    const m = new RegExp(`void ${fn}\\(([^)]*)\\) \\{`).exec(k.code);
-    if (!m) throw new Error(`no ${fn} signature in the generated kernel`);
-    return `void ${fn}(${m[1]});`;
-  };
   const guard = `${base.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_H`;
   const shape = Object.entries(program.params)
     .map(([n, v]) => `${n}=${v}`)
@@ -94,9 +88,7 @@ export function exportKernel(
     `#define restrict __restrict`,
     `#endif`,
     ``,
-    `size_t ${WORKSPACE_FN}(int nthreads);`,
-    ...(k.prepared.length > 0 ? [`size_t ${PREPARED_FN}(void);`, signature(PREPARE_NAME)] : []),
-    signature(KERNEL_NAME),
+    ...k.declarations,
     ``,
     `#ifdef __cplusplus`,
     `#undef restrict`,

@@ -4,12 +4,15 @@
  * turns the convolution into 16 GEMMs of 4/9 of its multiply-adds, the BLIS recipe
  * blocks them (over the whole reduction where a panel of it fits the L2; the transformed
  * filter prepared once as its row panels), and the light
- * input and output transforms are vectorized along the tile axis with their 4x4
- * reductions unrolled into registers. The input transform runs channel by channel
- * (outermost), so each channel's deinterleaved rows stay in L1 across the 16 (e, f)
- * pairs. On several threads the one-float copies (padding, deinterleave, the interleaved
- * output read by the convolution's consumers) are split across them too: the padding left
- * serial cost flux-conv 3.5% on two threads (AMD EPYC Zen 5, 7.48 against 7.22 ms).
+ * input and output transforms are vectorized along the tile axis, their outputs and
+ * reductions unrolled into registers, so their coefficients fold into additions and
+ * subtractions. The input transform runs channel by channel (outermost), so each
+ * channel's deinterleaved rows stay in L1 across the 16 (e, f) pairs. The padding is
+ * inlined into the deinterleave (no padded copy written and read back). On several
+ * threads the one-float copies (deinterleave, the interleaved output read by the
+ * convolution's consumers) are split across them too. Folded transforms and the padding
+ * inlined: flux-conv at paper size 14.27 -> 13.68 ms on one thread, 8.50 -> 7.91 ms on
+ * two (AMD EPYC Zen 5 VM, alternating three times).
  */
 import { forEachRead, type Program, type Stage } from "../../ir/program.ts";
 import type { Schedule } from "../../schedule/schedule.ts";
@@ -47,15 +50,33 @@ export function winogradConv(
   const next = rewritten.schedule.state.program;
   const parallel = (stageName: string, loop: string): Transform[] =>
     threads > 1 ? [{ kind: "parallel", stage: stageName, loop }] : [];
+  // The padding (an element-wise producer) is read where the deinterleave reads it.
+  const inlined = producersOf(program, stage).filter(
+    (name) => stageDefinition(program, name).reduceAxes.length === 0,
+  );
   const steps: Transform[] = [
     rewrite,
     ...blocked.steps,
     ...parallel(deinterleaved, "c"),
-    ...vectorTransform(next, inputTransform, "t", w, ["n", "c", "e", "f"], ["a", "b"]),
+    ...vectorTransform(next, inputTransform, {
+      axis: "t",
+      width: w,
+      outer: ["n", "c"],
+      registers: ["e", "f"],
+      reductions: ["a", "b"],
+    }),
     ...parallel(inputTransform, "c"),
-    ...vectorTransform(next, outputTransform, "h", w, ["n", "o", "y", "p"], ["e", "f"]),
+    { kind: "split", stage: outputTransform, loop: "y", factor: 2, outer: "yo", inner: "yi" },
+    ...vectorTransform(next, outputTransform, {
+      axis: "h",
+      width: w,
+      outer: ["n", "o", "yo"],
+      registers: ["yi", "p"],
+      reductions: ["e", "f"],
+    }),
     ...parallel(outputTransform, "o"),
     { kind: "compute_inline", stage: st.name },
+    ...inlined.map((name): Transform => ({ kind: "compute_inline", stage: name })),
   ];
   const applied = applyAll(
     schedule,
@@ -66,7 +87,7 @@ export function winogradConv(
   // The convolution's consumers now read the interleaved output, and its producers write
   // what the deinterleave reads: one part per thread each, unless one is parallel already.
   const neighbours = [
-    ...producersOf(program, stage),
+    ...producersOf(program, stage).filter((name) => !inlined.includes(name)),
     ...consumersOf(applied.schedule.state.program, st.name),
   ];
   const spreadSteps: Transform[] = neighbours
@@ -89,30 +110,38 @@ function producersOf(program: Program, stage: Stage): string[] {
   return program.stages.filter((s) => s !== stage && read.has(s.name)).map((s) => s.name);
 }
 
+interface TransformLoops {
+  /** The tile axis, vectorized by `width`. */
+  readonly axis: string;
+  readonly width: number;
+  readonly outer: readonly string[];
+  /** Spatial loops unrolled inside the tile loop: one register accumulator per iteration. */
+  readonly registers: readonly string[];
+  readonly reductions: readonly string[];
+}
+
 /**
- * A transform stage vectorized along its tile axis `axis` by `width`: the 4x4 reduction
- * (`reductions`) unrolled inside, accumulating in registers, under the `outer` loops.
+ * A transform stage vectorized along its tile axis: per vector of tiles, its 4x4 (or 2x2)
+ * outputs accumulate in registers, the `registers` and `reductions` loops unrolled inside.
+ * Unrolled, every coefficient of the transform matrices is read at constant indices, so
+ * the generated code folds them (codegen/fold-tables.ts): the input transform becomes 4
+ * additions per output instead of 16 products, the output transform 9.
  */
-function vectorTransform(
-  program: Program,
-  stage: string,
-  axis: string,
-  width: number,
-  outer: readonly string[],
-  reductions: readonly string[],
-): Transform[] {
-  const extent = stageDefinition(program, stage).axes.find((a) => a.name === axis)!.extent;
+function vectorTransform(program: Program, stage: string, l: TransformLoops): Transform[] {
+  const extent = stageDefinition(program, stage).axes.find((a) => a.name === l.axis)!.extent;
   // A row of exactly one vector needs no split: the accumulator lives under the last outer loop.
-  const split = extent > width;
-  const [tileOuter, tileInner] = split ? [`${axis}o`, `${axis}i`] : [outer[outer.length - 1], axis];
+  const split = extent > l.width;
+  const [tileOuter, tileInner] = split
+    ? [`${l.axis}o`, `${l.axis}i`]
+    : [l.outer[l.outer.length - 1], l.axis];
   return [
     ...(split
       ? [
           {
             kind: "split",
             stage,
-            loop: axis,
-            factor: width,
+            loop: l.axis,
+            factor: l.width,
             outer: tileOuter,
             inner: tileInner,
           } as const,
@@ -121,10 +150,20 @@ function vectorTransform(
     {
       kind: "reorder",
       stage,
-      loops: [...outer, ...(split ? [tileOuter] : []), ...reductions, tileInner],
+      loops: [
+        ...l.outer,
+        ...(split ? [tileOuter] : []),
+        ...l.registers,
+        ...l.reductions,
+        tileInner,
+      ],
     },
     { kind: "cache_write", stage, at: tileOuter },
-    ...reductions.map((loop): Transform => ({ kind: "unroll", stage, loop })),
+    ...[...l.registers, ...l.reductions].map((loop): Transform => ({
+      kind: "unroll",
+      stage,
+      loop,
+    })),
     { kind: "vectorize", stage, loop: tileInner },
   ];
 }
