@@ -34,6 +34,7 @@ import {
   rooflineSeconds,
   rooflineSecondsBeside,
 } from "../src/measure/roofline.ts";
+import { measureScaling } from "../src/measure/scaling.ts";
 import { withStreamsBeside } from "../src/measure/stream-beside.ts";
 import { paperTable, type PaperRow } from "./paper-table.ts";
 
@@ -69,6 +70,8 @@ const ort = await loadOrt();
 const rows: PaperRow[] = [];
 for (const workload of values.workloads.split(",")) {
   const program = instantiate(workload, "paper");
+  const best = new Map<number, Schedule>();
+  const rowOf = new Map<number, number>();
   for (const threads of values.threads.split(",").map(Number)) {
     const engine = new MeasurementEngine({
       compiler,
@@ -103,7 +106,8 @@ for (const workload of values.workloads.split(",")) {
         rounds: Number(values.rounds),
       });
     const c = await compareBesideStreams(program, threads, engine.pinnedCpus(), compare);
-    rows.push(c);
+    best.set(threads, tuned.best.schedule);
+    rowOf.set(threads, rows.push(c) - 1);
     const scheduleFile = join(schedulesDir, `${workload}-${threads}t.sched`);
     writeFileSync(
       scheduleFile,
@@ -114,6 +118,37 @@ for (const workload of values.workloads.split(",")) {
     process.stdout.write(
       `${workload} ${threads}T: COLT ${c.colt.medianMs.toFixed(3)} ms, ORT ${c.ort.medianMs.toFixed(3)} ms` +
         `${c.openblas ? `, OpenBLAS ${c.openblas.medianMs.toFixed(3)} ms` : ""}, COLT / ORT ${c.ratio.toFixed(2)} (fastest ${c.minRatio.toFixed(2)}) (${scheduleFile})\n`,
+    );
+  }
+  await addScaling(workload, best, rowOf);
+}
+
+/**
+ * Each many-thread row's speed over the one-thread row's, both tuned schedules measured
+ * again side by side in alternating rounds: the rows' own times are minutes apart.
+ */
+async function addScaling(
+  workload: string,
+  best: ReadonlyMap<number, Schedule>,
+  rowOf: ReadonlyMap<number, number>,
+): Promise<void> {
+  const oneThread = best.get(1);
+  if (!oneThread) return;
+  for (const [threads, schedule] of best) {
+    if (threads === 1) continue;
+    const s = await measureScaling(oneThread, schedule, threads, {
+      compiler,
+      cacheDir: dir,
+      seed,
+      minMs: Number(values["min-ms"]),
+      rounds: Number(values.rounds),
+      runTimeoutMs: 1_800_000,
+    });
+    const row = rowOf.get(threads) ?? -1;
+    rows[row] = { ...rows[row], scaling: s };
+    process.stdout.write(
+      `${workload} ${threads}T over 1T side by side: ${s.ratio.toFixed(2)}x ` +
+        `(${s.oneThread.medianMs.toFixed(3)} / ${s.manyThreads.medianMs.toFixed(3)} ms, rounds ${s.roundRatios.map((r) => r.toFixed(2)).join(" ")})\n`,
     );
   }
 }

@@ -13,7 +13,7 @@ import { MeasurementEngine } from "../measure/engine.ts";
 import type { MemoryLimit } from "../measure/memory-limit.ts";
 import { CandidateError } from "../measure/errors.ts";
 import { referenceOutput } from "../measure/evaluate.ts";
-import { median, summarize, type TimingSummary } from "../measure/stats.ts";
+import { median, pooledRounds, summarize, type TimingSummary } from "../measure/stats.ts";
 import { onnxGraphOf } from "../onnx/graphs.ts";
 import { buildOnnxModel, type OnnxModel } from "../onnx/model.ts";
 import type { Schedule } from "../schedule/schedule.ts";
@@ -141,8 +141,8 @@ export async function compareWithOrt(o: CompareOptions): Promise<Comparison> {
     }
   }
   const roundRatios = coltRounds.map((c, i) => ortRounds[i].medianMs / c.medianMs);
-  const colt = pooled(coltRounds);
-  const ortSide = pooled(ortRounds);
+  const colt = pooledRounds(coltRounds);
+  const ortSide = pooledRounds(ortRounds);
   return {
     workload: o.workload,
     shape: program.params,
@@ -156,20 +156,9 @@ export async function compareWithOrt(o: CompareOptions): Promise<Comparison> {
       error: ortError,
       version: ort.env.versions.node ?? "unknown",
     },
-    openblas: sgemmShape ? withSpeed(pooled(blasRounds)) : null,
+    openblas: sgemmShape ? withSpeed(pooledRounds(blasRounds)) : null,
     ratio: median(roundRatios),
     roundRatios,
     minRatio: ortSide.minMs / colt.minMs,
-  };
-}
-
-/** One side over its rounds: the median of the rounds' medians and spreads, every repetition counted. */
-function pooled(rounds: readonly TimingSummary[]): TimingSummary {
-  if (rounds.length === 1) return rounds[0];
-  return {
-    medianMs: median(rounds.map((r) => r.medianMs)),
-    minMs: Math.min(...rounds.map((r) => r.minMs)),
-    spread: median(rounds.map((r) => r.spread)),
-    reps: rounds.reduce((n, r) => n + r.reps, 0),
   };
 }

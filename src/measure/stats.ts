@@ -32,3 +32,14 @@ export function summarize(times: readonly number[]): TimingSummary {
     reps: sorted.length,
   };
 }
+
+/** One side measured over several rounds: the median of the rounds' medians and spreads, every repetition counted. */
+export function pooledRounds(rounds: readonly TimingSummary[]): TimingSummary {
+  if (rounds.length === 1) return rounds[0];
+  return {
+    medianMs: median(rounds.map((r) => r.medianMs)),
+    minMs: Math.min(...rounds.map((r) => r.minMs)),
+    spread: median(rounds.map((r) => r.spread)),
+    reps: rounds.reduce((n, r) => n + r.reps, 0),
+  };
+}

@@ -60,17 +60,19 @@ describe("bench:paper table", () => {
     expect(table).toContain("Test CPU 9000, 2 cores, calibrated peak 100 GFLOP/s per core");
     expect(table).toContain("COLT tuned 64 trials per row");
     expect(table).toContain(
-      "| matmul | 1 | 20.0 | 30.0 | 25.0 | **1.50×** | 1.25× | 100.0 | 100% | – |",
+      "| matmul | 1 | 20.0 | 30.0 | 25.0 | **1.50×** | 1.25× | – | 100.0 | 100% | – |",
     );
     // Two cores: the peak doubles, and softmax has no OpenBLAS column.
-    expect(table).toContain("| softmax | 2 | 20.0 | 30.0 | – | **1.50×** | 1.25× | 100.0 | 50% |");
+    expect(table).toContain(
+      "| softmax | 2 | 20.0 | 30.0 | – | **1.50×** | 1.25× | – | 100.0 | 50% |",
+    );
   });
 
   it("takes the share of the peak from the operations the kernel executes", () => {
     // A Winograd kernel: effective 100 GFLOP/s, but only 0.9 of the 2 GFLOP executed.
     const table = paperTable(HEADER, [comparison("flux-conv", 1, null, 0.9e9)]);
     expect(table).toContain(
-      "| flux-conv | 1 | 20.0 | 30.0 | – | **1.50×** | 1.25× | 100.0 | 45% |",
+      "| flux-conv | 1 | 20.0 | 30.0 | – | **1.50×** | 1.25× | – | 100.0 | 45% |",
     );
     expect(table).toContain("measured one after the other");
   });
@@ -88,6 +90,27 @@ describe("bench:paper table", () => {
     expect(table).toContain(
       "timed over the kernel's footprint on its cores right before and after",
     );
+  });
+
+  it("gives a many-thread row its speed over the one-thread schedule, measured side by side", () => {
+    const t = timing(20, 100);
+    const scaling = {
+      threads: 2,
+      ratio: 1.84,
+      roundRatios: [1.8, 1.84, 1.9],
+      oneThread: t,
+      manyThreads: t,
+      cpus: { oneThread: "1", manyThreads: "0-1" },
+    };
+    const table = paperTable(HEADER, [
+      comparison("deepseek-r1-moe", 1, null),
+      { ...comparison("deepseek-r1-moe", 2, null), scaling },
+    ]);
+    expect(table).toContain("| deepseek-r1-moe | 1 | 20.0 | 30.0 | – | **1.50×** | 1.25× | – |");
+    expect(table).toContain(
+      "| deepseek-r1-moe | 2 | 20.0 | 30.0 | – | **1.50×** | 1.25× | 1.84× |",
+    );
+    expect(table).toContain("| fastest | × 1 thread | COLT GFLOP/s |");
   });
 
   it("says when the sides alternated in rounds", () => {
