@@ -1,7 +1,17 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx, so `npm ci` is the whole install.
-import { register } from "tsx/esm/api";
+// Runs the CLI from a bundle of the TypeScript sources (bin/bundle.js), rebuilt whenever a
+// source changes, or through tsx where no bundle can be built: `npm ci` is the whole install.
+import { freshBundle } from "./bundle.js";
 
-register();
-const { main } = await import("../src/cli/main.ts");
+const bundle = await freshBundle();
+let main;
+if (bundle) {
+  // Stack traces of a bug then name the sources' lines, not the bundle's.
+  process.setSourceMapsEnabled(true);
+  ({ main } = await import(bundle));
+} else {
+  const { register } = await import("tsx/esm/api");
+  register();
+  ({ main } = await import("../src/cli/main.ts"));
+}
 await main(process.argv);

@@ -10,9 +10,18 @@ import { runBinary } from "../measure/run.ts";
 import type { OnnxModel } from "../onnx/model.ts";
 import type { OrtJob } from "./ort-job.ts";
 
-const WORKER = fileURLToPath(new URL("./ort-worker.ts", import.meta.url));
-/** The worker is TypeScript: the child loads it through tsx, as bin/colt.js does. */
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm")).href;
+/**
+ * The worker sits beside this module: its TypeScript source, which the child loads through
+ * tsx, where this module runs from the sources; the bundled worker beside the CLI's bundle
+ * (bin/bundle.js), which runs as it is.
+ */
+const FROM_SOURCES = import.meta.url.endsWith(".ts");
+const WORKER = fileURLToPath(
+  new URL(FROM_SOURCES ? "./ort-worker.ts" : "./ort-worker.mjs", import.meta.url),
+);
+const LOADER = FROM_SOURCES
+  ? ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm")).href]
+  : [];
 
 export class OrtRunError extends Error {
   constructor(
@@ -59,7 +68,7 @@ export async function runOrt(model: OnnxModel, o: OrtRunOptions): Promise<OrtRun
     const jobFile = join(dir, "job.json");
     writeFileSync(jobFile, JSON.stringify(job));
     const timeoutMs = o.timeoutMs ?? 600_000;
-    const r = await runBinary(process.execPath, ["--import", TSX, WORKER, jobFile], {
+    const r = await runBinary(process.execPath, [...LOADER, WORKER, jobFile], {
       timeoutMs,
       cpus: o.cpus,
       env: withHugePages(),
