@@ -1,4 +1,5 @@
-// The CLI's sources bundled into one ES module, rebuilt whenever a source changes.
+// The CLI's sources bundled by esbuild (a main module and the chunks it loads when used),
+// rebuilt whenever a source changes.
 //
 // Run through tsx, each of the CLI's ~230 modules goes through tsx's loader hooks: about
 // 0.7 s before a command starts, paid by every `colt` process (a test suite starts hundreds).
@@ -88,7 +89,9 @@ async function build(src, cache, dir) {
   // Bundles of older sources, once no process started from one can still be running.
   for (const old of readdirSync(cache)) {
     const path = join(cache, old);
-    if (path !== dir && Date.now() - statSync(path).mtimeMs > STALE_MS)
+    // Another process may be removing the same bundle.
+    const built = statSync(path, { throwIfNoEntry: false });
+    if (path !== dir && built && Date.now() - built.mtimeMs > STALE_MS)
       rmSync(path, { recursive: true, force: true });
   }
 }
