@@ -70,8 +70,7 @@ const ort = await loadOrt();
 const rows: PaperRow[] = [];
 for (const workload of values.workloads.split(",")) {
   const program = instantiate(workload, "paper");
-  const best = new Map<number, Schedule>();
-  const rowOf = new Map<number, number>();
+  const tunedRows = new Map<number, TunedRow>();
   for (const threads of values.threads.split(",").map(Number)) {
     const engine = new MeasurementEngine({
       compiler,
@@ -106,8 +105,7 @@ for (const workload of values.workloads.split(",")) {
         rounds: Number(values.rounds),
       });
     const c = await compareBesideStreams(program, threads, engine.pinnedCpus(), compare);
-    best.set(threads, tuned.best.schedule);
-    rowOf.set(threads, rows.push(c) - 1);
+    tunedRows.set(threads, { schedule: tuned.best.schedule, row: rows.push(c) - 1 });
     const scheduleFile = join(schedulesDir, `${workload}-${threads}t.sched`);
     writeFileSync(
       scheduleFile,
@@ -120,7 +118,13 @@ for (const workload of values.workloads.split(",")) {
         `${c.openblas ? `, OpenBLAS ${c.openblas.medianMs.toFixed(3)} ms` : ""}, COLT / ORT ${c.ratio.toFixed(2)} (fastest ${c.minRatio.toFixed(2)}) (${scheduleFile})\n`,
     );
   }
-  await addScaling(workload, best, rowOf);
+  await addScaling(workload, tunedRows);
+}
+
+/** A thread count's tuned best schedule, and its row of the table. */
+interface TunedRow {
+  readonly schedule: Schedule;
+  readonly row: number;
 }
 
 /**
@@ -129,14 +133,13 @@ for (const workload of values.workloads.split(",")) {
  */
 async function addScaling(
   workload: string,
-  best: ReadonlyMap<number, Schedule>,
-  rowOf: ReadonlyMap<number, number>,
+  tunedRows: ReadonlyMap<number, TunedRow>,
 ): Promise<void> {
-  const oneThread = best.get(1);
+  const oneThread = tunedRows.get(1);
   if (!oneThread) return;
-  for (const [threads, schedule] of best) {
+  for (const [threads, { schedule, row }] of tunedRows) {
     if (threads === 1) continue;
-    const s = await measureScaling(oneThread, schedule, threads, {
+    const s = await measureScaling(oneThread.schedule, schedule, threads, {
       compiler,
       cacheDir: dir,
       seed,
@@ -144,7 +147,6 @@ async function addScaling(
       rounds: Number(values.rounds),
       runTimeoutMs: 1_800_000,
     });
-    const row = rowOf.get(threads) ?? -1;
     rows[row] = { ...rows[row], scaling: s };
     process.stdout.write(
       `${workload} ${threads}T over 1T side by side: ${s.ratio.toFixed(2)}x ` +
