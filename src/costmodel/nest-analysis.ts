@@ -99,6 +99,8 @@ export interface NestAnalysis {
   readonly cycles: number;
   /** Cycles spent entering parallel regions. */
   readonly parallelOverheadCycles: number;
+  /** Cycles of the parallel loops whose iterations are split into equal parts up front. */
+  readonly staticParallelCycles: number;
   /** Bytes missing L1 (served by L2) and missing L2 (served by L3 / memory). */
   readonly trafficL1: number;
   readonly trafficL2: number;
@@ -200,6 +202,7 @@ class Analyzer {
   private parallelExtent = 0;
   private parallelEntries = 0;
   private parallelOverhead = 0;
+  private staticParallelCycles = 0;
   private instructions = 0;
   private loopOverhead = 0;
 
@@ -241,6 +244,7 @@ class Analyzer {
       stores: this.stores,
       cycles,
       parallelOverheadCycles: this.parallelOverhead,
+      staticParallelCycles: this.staticParallelCycles,
       trafficL1: traffic(root, this.machine.l1Bytes, this.machine.lineBytes),
       trafficL2: traffic(root, this.machine.l2Bytes, this.machine.lineBytes),
       footprint,
@@ -458,6 +462,7 @@ class Analyzer {
       const share = Math.ceil(Math.max(1, trip) / t) / Math.max(1, trip);
       cycles = cycles * share + PARALLEL_ENTRY_CYCLES;
       if (base.record) this.parallelOverhead += PARALLEL_ENTRY_CYCLES * entries;
+      if (base.record && s.chunk === undefined) this.staticParallelCycles += cycles * entries;
     }
     return { cycles, instr };
   }

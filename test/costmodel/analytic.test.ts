@@ -96,6 +96,21 @@ describe("analyticEstimateMs", () => {
     expect(ms(gemmDynamic, 2)).toBeLessThan(ms(gemm, 2));
   });
 
+  it("charges equal parts only their own share of the kernel", () => {
+    // The MLP's GEMMs handed out dynamically; sharing its small SiLU product in equal parts
+    // must not cost the whole layer the equal parts' imbalance.
+    const gemms = ["gate_proj", "up_proj", "Y"]
+      .map((s) => {
+        const [rows, cols] = s === "Y" ? ["t", "h"] : ["t", "f"];
+        return `split ${s}.${cols} 256 -> ${cols}p ${cols}r; reorder ${s} ${cols}p ${rows} ${cols}r; parallel ${s}.${cols}p dynamic 1`;
+      })
+      .join("; ");
+    const act = "split act.f 16 -> fo fv; vectorize act.fv";
+    const serial = sched("llama4-scout-mlp", `${gemms}; ${act}`, "paper");
+    const shared = sched("llama4-scout-mlp", `${gemms}; ${act}; parallel act.t`, "paper");
+    expect(ms(shared, 2)).toBeLessThan(ms(serial, 2));
+  });
+
   it("is finite and positive for every workload and for random legal traces", () => {
     for (const w of listWorkloads()) {
       for (const size of SIZE_NAMES) {

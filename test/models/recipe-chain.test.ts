@@ -80,6 +80,24 @@ describe("recipe chain", () => {
     expect(chain([10, 9.9, 8, 7])).toBeUndefined();
   });
 
+  it("ends with the finishing recipe where it is not predicted slower", () => {
+    const from = mlp();
+    const matmul = Schedule.initial(instantiate("matmul", "small"));
+    const finished = Schedule.initial(instantiate("softmax", "small"));
+    const a: AppliedRecipe = { name: "a", schedule: matmul, steps: [] };
+    const chain = (finishedMs: number) =>
+      chainRecipes({
+        first: [a],
+        recipesAt: () => [],
+        predictMs: (s) => (s === from ? 10 : s === matmul ? 9 : finishedMs),
+        from,
+        maxLinks: 6,
+        finish: (s) => (s === matmul ? { name: "f", schedule: finished, steps: [] } : undefined),
+      })?.name;
+    expect(chain(9)).toBe("chain of a, f");
+    expect(chain(9.1)).toBeUndefined();
+  });
+
   it("compiles and matches the reference", async () => {
     const schedule = Schedule.initial(
       instantiate("llama4-scout-mlp", "small", { T: 8, H: 48, F: 40 }),

@@ -17,6 +17,7 @@ import {
 } from "../../search/proposer.ts";
 import { chooseNextModel } from "./next-model.ts";
 import { chainRecipes } from "./recipe-chain.ts";
+import { elementwiseStages } from "./elementwise-stages.ts";
 import {
   inlineProducers,
   recipesFor,
@@ -139,6 +140,7 @@ export class CostModelProposer extends OfflineProposer {
             predictMs: ctx.predictMs,
             from: ctx.schedule,
             maxLinks: chainLinks,
+            finish: (schedule) => elementwiseStages(schedule, tiles[0], ctx.threads),
           })
         : undefined;
     const pick = bestPredicted(
@@ -294,6 +296,11 @@ function expertCandidates(
     );
     for (const r of onePass)
       if (!out.some((o) => o.schedule.text() === r.schedule.text())) out.push(r);
+    const [elementwise] = cache.get(`${trace}|elementwise|${choice.width}|${ctx.threads}`, () => {
+      const r = elementwiseStages(ctx.schedule, choice, ctx.threads);
+      return r ? [r] : [];
+    });
+    if (elementwise) out.push(elementwise);
   }
   for (const st of stagesByWork(ctx.schedule)) {
     for (const choice of choices) {

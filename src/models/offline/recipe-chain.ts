@@ -24,6 +24,11 @@ export interface ChainInputs {
   /** The node's program. */
   readonly from: Schedule;
   readonly maxLinks: number;
+  /**
+   * A last link for the chain's end, kept when not predicted slower: cheap stages each
+   * below the gain a link must make, done together (elementwise-stages.ts).
+   */
+  readonly finish?: (schedule: Schedule) => AppliedRecipe | undefined;
 }
 
 /**
@@ -43,6 +48,11 @@ export function chainRecipes(inputs: ChainInputs): AppliedRecipe | undefined {
     currentMs = best.ms;
     if (links.length >= inputs.maxLinks) break;
     recipes = inputs.recipesAt(current);
+  }
+  const last = links.length > 0 ? inputs.finish?.(current) : undefined;
+  if (last && inputs.predictMs(last.schedule) <= currentMs) {
+    links.push(last);
+    current = last.schedule;
   }
   if (links.length < 2) return undefined;
   return {

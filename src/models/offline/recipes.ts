@@ -193,7 +193,8 @@ function applyVectorized(
   const all = [...steps];
   for (let attempt = 0; attempt < 4; attempt++) {
     const vectorize: Transform = { kind: "vectorize", stage, loop: vectorLoop };
-    const base = applyAll(schedule, name, all);
+    // No steps before it (a loop already as wide as a vector) leaves the schedule as it is.
+    const base = all.length === 0 ? { schedule } : applyAll(schedule, name, all);
     if (!base) return undefined;
     const r = base.schedule.tryApply(vectorize);
     if (r.ok) return { name, schedule: r.schedule, steps: [...all, vectorize] };
