@@ -1,5 +1,8 @@
 /**
- * The measurement harness `main`, appended to a kernel. Protocol (driven by measure/):
+ * The measurement harness `main`, appended to a kernel and complete on its own from
+ * HARNESS_START on (its includes and the kernel's prototypes), so the build compiles it
+ * apart from the kernel once per program and links it to each candidate
+ * (measure/build.ts). Protocol (driven by measure/):
  *
  *   ./kernel [--seed S] [--threads T] [--out FILE] [--time] [--warmup N] [--min-ms X] [--min-reps N] [--max-reps N]
  *
@@ -20,6 +23,10 @@ import {
   WORKSPACE_FN,
   type KernelSource,
 } from "./c-kernel.ts";
+
+/** The line the harness starts with: what follows is a translation unit of its own. */
+export const HARNESS_START =
+  "/* colt: the measurement harness, compiled apart from the kernel from here on */";
 
 export function emitHarness(k: KernelSource): string {
   const all = [...k.inputs, ...k.outputs];
@@ -60,6 +67,11 @@ export function emitHarness(k: KernelSource): string {
   ];
   const call = `${KERNEL_NAME}(${[...args, "ws"].join(", ")})`;
   return `
+${HARNESS_START}
+#include <math.h>
+#include <stddef.h>
+#include <omp.h>
+${k.declarations.join("\n")}
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,11 +1,13 @@
 /**
  * Builds generated C into a binary, through a content-addressed cache: the key hashes
- * source, flags and compiler version, so rebuilding the same candidate costs nothing.
+ * source, flags and compiler version, so rebuilding the same candidate costs nothing. A
+ * generated program's harness is compiled apart and cached the same way (as an object).
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { HARNESS_START } from "../codegen/harness.ts";
 import type { Compiler } from "./compiler.ts";
 import { CandidateError } from "./errors.ts";
 import { ensureDir } from "../util/paths.ts";
@@ -52,28 +54,73 @@ export async function buildBinary(
   const binary = join(dir, key);
   if (existsSync(binary)) return { binary, key, cached: true, ms: performance.now() - start };
   ensureDir(dir, "cache directory");
-  const unique = `${key}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-  const src = join(dir, `${unique}.c`);
-  const tmpBinary = join(dir, `${unique}.tmp`);
+  const subject = opts.subject ?? key;
+  const split = source.indexOf(HARNESS_START);
+  const objects =
+    split < 0 ? [] : [await harnessObject(source.slice(split), compiler, dir, opts, subject)];
+  await compile(
+    binary,
+    split < 0 ? source : source.slice(0, split),
+    objects,
+    compiler,
+    opts,
+    subject,
+  );
+  return { binary, key, cached: false, ms: performance.now() - start };
+}
+
+/**
+ * The measurement harness compiled on its own, once per program and compiler: the
+ * candidates of a tune share it, and it was about a third of each build (softmax at small
+ * size, gcc 12 -O3: 0.16 s for kernel and harness, 0.10 s for the kernel alone).
+ */
+async function harnessObject(
+  harness: string,
+  compiler: Compiler,
+  dir: string,
+  opts: BuildOptions,
+  subject: string,
+): Promise<string> {
+  const object = join(dir, `${buildKey(harness, compiler)}.o`);
+  if (!existsSync(object)) await compile(object, harness, undefined, compiler, opts, subject);
+  return object;
+}
+
+/**
+ * Compiles `source` into `target`: linked with `objects` into a program, or (objects
+ * undefined) into an object file. Published atomically: concurrent builders of the same
+ * target never see a half-written file.
+ */
+async function compile(
+  target: string,
+  source: string,
+  objects: readonly string[] | undefined,
+  compiler: Compiler,
+  opts: BuildOptions,
+  subject: string,
+): Promise<void> {
+  const unique = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  const src = `${unique}.c`;
+  const tmp = `${unique}.tmp`;
   writeFileSync(src, source);
   try {
-    const args = [...compiler.flags, src, "-o", tmpBinary, ...compiler.linkFlags];
+    const args = objects
+      ? [...compiler.flags, src, ...objects, "-o", tmp, ...compiler.linkFlags]
+      : [...compiler.flags, "-c", src, "-o", tmp];
     const argv = opts.cpus ? ["taskset", "-c", opts.cpus, ...compiler.argv] : compiler.argv;
-    const { code, stderr, timedOut } = await runCompiler(argv, args, opts.timeoutMs ?? 120_000);
-    const subject = opts.subject ?? key;
+    const timeoutMs = opts.timeoutMs ?? 120_000;
+    const { code, stderr, timedOut } = await runCompiler(argv, args, timeoutMs);
     if (timedOut)
       throw new CandidateError(
         "compile-error",
-        `compiler timed out after ${opts.timeoutMs ?? 120_000} ms`,
+        `compiler timed out after ${timeoutMs} ms`,
         subject,
       );
     if (code !== 0) throw new CandidateError("compile-error", excerpt(stderr), subject);
-    // Atomic publish: concurrent builders of the same key never see a half-written binary.
-    renameSync(tmpBinary, binary);
-    return { binary, key, cached: false, ms: performance.now() - start };
+    renameSync(tmp, target);
   } finally {
     rmSync(src, { force: true });
-    rmSync(tmpBinary, { force: true });
+    rmSync(tmp, { force: true });
   }
 }
 
