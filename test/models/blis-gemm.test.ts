@@ -122,7 +122,8 @@ describe("BLIS recipe over the whole reduction", () => {
   });
 
   it("on two threads, panels inside one column part per thread; an activation packed per panel, or per batch", () => {
-    const shape = { B: 2, M: 150, N: 70, K: 77 };
+    // Three batches do not split evenly over two threads: the columns are cut instead.
+    const shape = { B: 3, M: 150, N: 70, K: 77 };
     const batched = Schedule.initial(instantiate("batch-matmul", "small", shape));
     const stage = batched.state.stages[0];
     const twoPanels = 32 * 77 * 4 * 2;
@@ -148,6 +149,32 @@ describe("BLIS recipe over the whole reduction", () => {
     // A reduction too long for a tile-wide panel in half the L2.
     expect(blisGemmWholeReduction(batched, stage, wide, 16 * 77 * 4)).toBeUndefined();
   });
+
+  it("on two threads, shares an even batch by whole GEMMs, in both forms, verified", async () => {
+    // Column parts would each read every batch's row operand; whole batches read only theirs.
+    const batched = Schedule.initial(
+      instantiate("batch-matmul", "small", { B: 4, M: 150, N: 70, K: 77 }),
+    );
+    const stage = batched.state.stages[0];
+    const forms = [
+      blisGemm(batched, stage, tile, 2),
+      blisGemmWholeReduction(batched, stage, wide, 1 << 20, 2),
+    ];
+    for (const r of forms) {
+      const steps = r?.steps.map(printTransform) ?? [];
+      expect(
+        steps.filter((t) => t.startsWith("parallel")),
+        r?.name,
+      ).toEqual(["parallel C.b"]);
+      expect(
+        steps.some((t) => t.includes("-> jp jn")),
+        r?.name,
+      ).toBe(false);
+      expect(r?.name).toContain("b batches shared by 2 threads");
+      const v = await verifySchedule(r!.schedule, freshEvalOptions({ threads: 2 }));
+      expect(v.verified, `${r!.name}: error ${v.error}`).toBe(true);
+    }
+  }, 120_000);
 
   it("compiles and matches the reference with tails in every dimension, on 1 and 2 threads", async () => {
     const matmul = Schedule.initial(instantiate("matmul", "small", { M: 150, N: 70, K: 77 }));

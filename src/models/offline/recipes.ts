@@ -6,7 +6,7 @@
  * the weights of contractions, an outer parallel loop, inlining producers.
  * A recipe is all or nothing: it is kept only when every step is accepted.
  */
-import type { Program, Stage } from "../../ir/program.ts";
+import type { Axis, Program, Stage } from "../../ir/program.ts";
 import { intervalOf } from "../../ir/int-expr.ts";
 import { forEachRead, isConstant, isWeight, tensorShape } from "../../ir/program.ts";
 import type { Schedule } from "../../schedule/schedule.ts";
@@ -85,6 +85,26 @@ export function columnParts(
   if (balance === "static") return { part };
   // Handed out one at a time where there are at least two parts per thread.
   return Math.ceil(columns / part) >= 2 * threads ? { part, chunk: 1 } : undefined;
+}
+
+/**
+ * On several threads with static balance, the parallel step over the outermost batch loop
+ * of a batched contraction whose iterations split evenly over the threads, and how the
+ * recipe's name tells it; undefined where no batch loop does (then the columns are cut).
+ */
+export function batchesInParallel(
+  stage: string,
+  batchAxes: readonly Axis[],
+  threads: number,
+  balance: PartBalance,
+): { readonly step: Transform; readonly name: string } | undefined {
+  if (threads < 2 || balance !== "static") return undefined;
+  const even = batchAxes.find((a) => a.extent >= threads && a.extent % threads === 0);
+  if (!even) return undefined;
+  return {
+    step: { kind: "parallel", stage, loop: even.name },
+    name: `, its ${even.name} batches shared by ${threads} threads`,
+  };
 }
 
 /** How a recipe's name tells its column parts. */
