@@ -3,6 +3,7 @@ import { analyticEstimateMs } from "../../src/costmodel/analytic.ts";
 import { chooseNextModel, costPerHit } from "../../src/models/offline/next-model.ts";
 import { ExpertProposer, offlineBucket } from "../../src/models/offline/proposers.ts";
 import {
+  parallelOuter,
   prepareWeights,
   recipesFor,
   registerTile,
@@ -133,6 +134,14 @@ describe("offline recipes", () => {
     const names = recipesFor(initial, up, tile, 1).map((r) => r.name);
     expect(names).toContain(plain.name);
     expect(names).toContain(prepared.name);
+  });
+
+  it("makes the outermost loop of more than one iteration parallel, past a batch of one", () => {
+    // flux-conv's bias add: n (one image), o, y, x.
+    const initial = Schedule.initial(instantiate("flux-conv", "paper"));
+    const bias = initial.state.stages.find((st) => st.name === "Y")!;
+    expect(parallelOuter(initial, bias, 2)?.steps.map(printTransform)).toEqual(["parallel Y.o"]);
+    expect(parallelOuter(initial, bias, 1)).toBeUndefined();
   });
 });
 

@@ -489,14 +489,20 @@ export function fuseIntoConsumer(schedule: Schedule, st: StageState): AppliedRec
   return undefined;
 }
 
-/** One parallel loop: the outermost spatial loop (only worth it on more than one core). */
+/**
+ * One parallel loop: the outermost spatial loop of more than one iteration (only worth it
+ * on more than one core; a loop of one, flux-conv's batch of one image, shares nothing).
+ */
 export function parallelOuter(
   schedule: Schedule,
   st: StageState,
   threads: number,
 ): AppliedRecipe | undefined {
-  const first = st.loops.find((l) => !l.reduce);
-  if (threads < 2 || !first || st.loops.some((l) => l.annotation === "parallel")) return undefined;
+  if (threads < 2 || st.loops.some((l) => l.annotation === "parallel")) return undefined;
+  const stage = stageDefinition(schedule.state.program, st.name);
+  const extents = loopExtents(st, new Map(stage.axes.map((a) => [a.name, a.extent])));
+  const first = st.loops.find((l) => !l.reduce && (extents.get(l.name) ?? 1) > 1);
+  if (!first) return undefined;
   return applyAll(schedule, `parallel ${st.name}.${first.name}`, [
     { kind: "parallel", stage: st.name, loop: first.name },
   ]);
