@@ -3,7 +3,8 @@
  * machine whose speed drifts over minutes (a shared virtual machine) it is often a lucky
  * measurement of an ordinary program. The fastest few distinct verified trials are measured
  * again, taking turns, and each one's time becomes the median over all its measurements;
- * the run's best is then chosen on those times.
+ * the run's best is then chosen on those times. On several threads the best trial's sharing
+ * twin (sharing-twin.ts) is measured first, as a trial past the budget, and joins them.
  */
 import type { Measurement, MeasurementStatus } from "../measure/engine.ts";
 import { median } from "../measure/stats.ts";
@@ -21,6 +22,8 @@ export interface FinalRoundOptions {
   readonly trials: readonly TrialRecord[];
   /** How many of the fastest verified trials are measured again (under 2: no round). */
   readonly count: number;
+  /** Trials measured again beside them whatever their time, if verified (a sharing twin). */
+  readonly include?: readonly number[];
   /** Times each finalist is measured again. */
   readonly rounds: number;
   /** Measures a schedule anew, past any record of its earlier measurement. */
@@ -51,11 +54,13 @@ export function describeFailure(f: FinalFailure): string {
 }
 
 export async function finalRound(o: FinalRoundOptions): Promise<Finalist[]> {
-  const fastest = o.trials
+  const verified = o.trials
     .filter((t): t is TrialRecord & { ms: number } => t.verified && t.ms !== undefined)
-    .sort((a, b) => a.ms - b.ms || a.trial - b.trial)
-    .slice(0, o.count);
+    .sort((a, b) => a.ms - b.ms || a.trial - b.trial);
+  const fastest = verified.slice(0, o.count);
+  const included = verified.filter((t) => o.include?.includes(t.trial) && !fastest.includes(t));
   if (fastest.length < 2 || o.rounds < 1) return [];
+  fastest.push(...included);
   const entries = fastest.map((t) => ({
     trial: t.trial,
     schedule: Schedule.fromTrace(o.program, parseTrace(t.trace)),

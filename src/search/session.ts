@@ -110,12 +110,29 @@ export class TuningSession {
    * per request: undefined for requests the budget cut off.
    */
   async measure(requests: readonly MeasureRequest[]): Promise<(Measurement | undefined)[]> {
+    return this.measureUpTo(requests, this.trialsLeft);
+  }
+
+  /**
+   * Measures the requests as trials past the trial budget: the final round's sharing twin
+   * (sharing-twin.ts), which the search's budget did not reach.
+   */
+  async measureBeyondBudget(
+    requests: readonly MeasureRequest[],
+  ): Promise<(Measurement | undefined)[]> {
+    return this.measureUpTo(requests, requests.length);
+  }
+
+  private async measureUpTo(
+    requests: readonly MeasureRequest[],
+    limit: number,
+  ): Promise<(Measurement | undefined)[]> {
     const fresh: MeasureRequest[] = [];
     const seen = new Set<string>();
     for (const r of requests) {
       const key = this.keyOf(r.schedule);
       if (this.measured.has(key) || seen.has(key)) continue;
-      if (fresh.length >= this.trialsLeft) break;
+      if (fresh.length >= limit) break;
       seen.add(key);
       fresh.push(r);
     }

@@ -16,6 +16,7 @@ import type { ModelStats } from "./model-stats.ts";
 import { PhaseClock, type WallSplit } from "../util/phase-clock.ts";
 import { Random } from "../util/random.ts";
 import { describeFailure, finalRound, type Finalist } from "./finalists.ts";
+import { sharingTwin } from "./sharing-twin.ts";
 import { parseTrace } from "../schedule/text.ts";
 import { TuningSession } from "./session.ts";
 import { STRATEGY_REGISTRY, type StrategyName } from "./strategies.ts";
@@ -133,11 +134,13 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     colt: o.colt,
     onIteration: o.onIteration,
   });
+  const twin = o.finalists ? await measureSharingTwin(session, o.threads) : undefined;
   const finalists = o.finalists
     ? await finalRound({
         program: o.program,
         trials: session.trials,
         ...o.finalists,
+        ...(twin !== undefined ? { include: [twin] } : {}),
         measureAgain: (s) => (o.engine.measureAgain ?? o.engine.measure).call(o.engine, s),
       })
     : [];
@@ -166,6 +169,25 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     wall: clock.since(started),
     finalists: [...finalists].sort((a, b) => a.ms - b.ms),
   };
+}
+
+/** The trial model that names the final round's sharing twin. */
+export const SHARING_TWIN_SOURCE = "sharing twin";
+
+/**
+ * Measures the sharing twin of the session's best trial (past the budget) and returns its
+ * trial number; undefined where it has none or it was measured during the search.
+ */
+async function measureSharingTwin(
+  session: TuningSession,
+  threads: number,
+): Promise<number | undefined> {
+  const best = session.best;
+  const twin = best && sharingTwin(best.schedule, threads);
+  if (!twin || session.measurementOf(twin)) return undefined;
+  const before = session.trials.length;
+  await session.measureBeyondBudget([{ schedule: twin, model: SHARING_TWIN_SOURCE }]);
+  return session.trials.length > before ? session.trials[before].trial : undefined;
 }
 
 /**
