@@ -27,12 +27,13 @@ export function migrate(db: Db, fromVersion: number): void {
 }
 
 /**
- * Columns added after a table was first released (version 3: a candidate's prepare time),
- * created in older databases on open. They are nullable and last, so older rows and older
- * colt versions keep working with them.
+ * Columns added after a table was first released (version 3: a candidate's prepare time;
+ * then whether a final round settled its time), created in older databases on open. They
+ * are nullable and last, so older rows and older colt versions keep working with them.
  */
 const ADDED_COLUMNS: readonly { table: string; column: string; type: string }[] = [
   { table: "candidates", column: "prepare_ms", type: "REAL" },
+  { table: "candidates", column: "settled", type: "INTEGER" },
 ];
 
 function addMissingColumns(db: Db): void {

@@ -356,7 +356,8 @@ export function settleCandidate(
   }
   // SQLite evaluates every right-hand side on the row as it was: gflops scales by old/new.
   db.prepare(
-    `UPDATE candidates SET gflops = gflops * ms / ?, ms = ? WHERE run_id = ? AND nest_key = ?`,
+    `UPDATE candidates SET gflops = gflops * ms / ?, ms = ?, settled = 1
+     WHERE run_id = ? AND nest_key = ?`,
   ).run(outcome.ms, outcome.ms, runId, nestKey);
 }
 
@@ -388,7 +389,7 @@ export interface BestQuery {
 
 /** The fastest verified candidate recorded for a workload (optionally: machine, compiler, threads). */
 export function bestCandidate(db: Db, q: BestQuery): (CandidateRow & { run: RunRow }) | undefined {
-  const where = ["runs.workload_id = ?", "candidates.verified = 1"];
+  const where = ["runs.workload_id = ?", "candidates.verified = 1", SETTLED_WHERE_SETTLING];
   const args: (string | number)[] = [q.workloadId];
   const filters: [string, string | number | undefined][] = [
     ["runs.profile_id = ?", q.profileId],
@@ -413,8 +414,16 @@ export function bestCandidate(db: Db, q: BestQuery): (CandidateRow & { run: RunR
   return { ...toCandidate(r), run: getRun(db, r.run_id) };
 }
 
+/**
+ * Candidates that can be their run's best: verified, and where a final round settled times,
+ * the settled ones (the others' single times were measured in another phase of a drifting
+ * machine: a round in a slow minute would hand the run to the fastest trial it left out).
+ */
+const SETTLED_WHERE_SETTLING = `(candidates.settled = 1 OR candidates.trace = '' OR NOT EXISTS
+  (SELECT 1 FROM candidates AS finalist WHERE finalist.run_id = candidates.run_id AND finalist.settled = 1))`;
+
 /** Candidates of a run that can be its best: verified trials and the baseline (trace ''). */
-export const RUN_BEST_CANDIDATES = "verified = 1 AND (trial IS NOT NULL OR trace = '')";
+export const RUN_BEST_CANDIDATES = `verified = 1 AND (trial IS NOT NULL OR trace = '') AND ${SETTLED_WHERE_SETTLING}`;
 
 /**
  * The run's best: the fastest verified candidate among its trials and the unscheduled

@@ -82,6 +82,7 @@ ${runsTable("runs")}CREATE TABLE IF NOT EXISTS candidates (
   measured_at TEXT NOT NULL,
   pid INTEGER NOT NULL,
   prepare_ms REAL,
+  settled INTEGER,
   UNIQUE (run_id, nest_key)
 );
 CREATE INDEX IF NOT EXISTS candidates_best ON candidates (verified, ms);

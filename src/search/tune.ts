@@ -192,8 +192,11 @@ async function measureSharingTwin(
 
 /**
  * The best after a final round, as the tuning database ranks a run's candidates: the lowest
- * time, the finalists' settled ones in place of their first, the unscheduled program first
- * among equals. A finalist that failed when measured again is out.
+ * settled time of the finalists, the unscheduled program first among equals. The trials
+ * left out are not in the race: their single times were measured in another minute of a
+ * drifting machine (a round in a slow minute handed a two-thread rmsnorm's run to the fifth
+ * fastest trial, 328 us once, against its finalists' 456-465 us measured again). A finalist
+ * that failed when measured again is out; when all did, the trials' own times decide.
  */
 function settledBest(
   program: Program,
@@ -202,10 +205,12 @@ function settledBest(
   unscheduled: BestResult,
 ): BestResult {
   const settled = new Map(finalists.map((f) => [f.trial, f]));
+  const anySettled = finalists.some((f) => f.failure === undefined);
   let best = unscheduled;
   for (const t of session.trials) {
     if (!t.verified || t.ms === undefined) continue;
     const f = settled.get(t.trial);
+    if (anySettled && !f) continue;
     const ms = f?.ms ?? t.ms;
     if (ms >= best.ms) continue;
     const schedule = f?.schedule ?? Schedule.fromTrace(program, parseTrace(t.trace));

@@ -17,6 +17,7 @@ import {
   getRun,
   insertMeasurement,
   recordTrial,
+  settleCandidate,
 } from "../../src/db/records.ts";
 import { RecordingEngine } from "../../src/db/recording-engine.ts";
 import { SCHEMA_VERSION } from "../../src/db/schema.ts";
@@ -138,11 +139,12 @@ describe("tuning database", () => {
     expect(getRun(openDb(file), "old-run").status).toBe("interrupted");
   });
 
-  it("adds the prepare column to an older database, whose rows keep reading", () => {
+  it("adds the prepare and settled columns to an older database, whose rows keep reading", () => {
     const file = join(mkdtempSync(join(tmpdir(), "colt-db-")), "old.db");
     const old = openDb(file);
-    // The database as colt wrote it before prepare existed.
+    // The database as colt wrote it before prepare and the settled flag existed.
     old.exec("ALTER TABLE candidates DROP COLUMN prepare_ms");
+    old.exec("ALTER TABLE candidates DROP COLUMN settled");
     const program = instantiate("matmul", "small", {});
     const workloadId = ensureWorkload(old, "h1", "matmul", program.params);
     const runId = createRun(old, {
@@ -187,6 +189,9 @@ describe("tuning database", () => {
     ]);
     expect(findMeasurement(db, runId, "new", compiler)?.prepareMs).toBe(7.5);
     expect(bestOfRun(db, runId)?.prepareMs).toBe(7.5);
+    // A final round's settled time, flagged in the added column.
+    settleCandidate(db, runId, "new", { ms: 1.5 });
+    expect(bestOfRun(db, runId)?.ms).toBe(1.5);
     db.close();
   });
 

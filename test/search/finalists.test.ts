@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openDb } from "../../src/db/database.ts";
 import {
+  bestCandidate,
   bestOfRun,
   candidatesOfRun,
   createRun,
@@ -13,6 +14,7 @@ import {
   ensureWorkload,
 } from "../../src/db/records.ts";
 import { RecordingEngine } from "../../src/db/recording-engine.ts";
+import { listRuns } from "../../src/db/run-list.ts";
 import type { Measurement } from "../../src/measure/engine.ts";
 import { ReplayedMeasurements, type RecordedRun } from "../../src/cli/recorded-run.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
@@ -61,6 +63,22 @@ function options(engine: TuneOptions["engine"], finalists?: TuneOptions["finalis
     costModel: new ObjectiveCostModel(() => 1),
     ...(finalists ? { finalists } : {}),
   };
+}
+
+/** A tuning database with one run of matmul small started in it. */
+function recordedRun() {
+  const db = openDb(join(mkdtempSync(join(tmpdir(), "colt-final-")), "t.db"));
+  const workloadId = ensureWorkload(db, "h", "matmul", instantiate("matmul", "small").params);
+  const runId = createRun(db, {
+    workloadId,
+    profileId: ensureProfile(db, PROFILE),
+    compilerId: ensureCompiler(db, compiler),
+    strategy: "random",
+    seed: 3,
+    threads: 1,
+    settings: { workload: "matmul" },
+  });
+  return { db, runId, workloadId };
 }
 
 describe("final round", () => {
@@ -113,17 +131,7 @@ describe("final round", () => {
   });
 
   it("keeps the settled times in the tuning database, which ranks the run's best on them", async () => {
-    const db = openDb(join(mkdtempSync(join(tmpdir(), "colt-final-")), "t.db"));
-    const program = instantiate("matmul", "small");
-    const runId = createRun(db, {
-      workloadId: ensureWorkload(db, "h", "matmul", program.params),
-      profileId: ensureProfile(db, PROFILE),
-      compilerId: ensureCompiler(db, compiler),
-      strategy: "random",
-      seed: 3,
-      threads: 1,
-      settings: { workload: "matmul" },
-    });
+    const { db, runId } = recordedRun();
     let lucky: string | undefined;
     const times = (trace: string) => {
       if (trace === "") return [100];
@@ -141,6 +149,26 @@ describe("final round", () => {
     expect(luckyRow.gflops).toBeCloseTo(1 / 5, 9);
     expect(bestOfRun(db, runId)?.trial).toBe(r.best.trial);
     expect(bestOfRun(db, runId)?.ms).toBe(r.best.ms);
+  });
+});
+
+describe("final round in a slow minute", () => {
+  it("keeps the race among its finalists: the trials it left out stay out, in the database too", async () => {
+    const { db, runId, workloadId } = recordedRun();
+    // Every program measures about 2 ms in the search, then 5 ms once the machine slows.
+    const times = (trace: string) => (trace === "" ? [100] : [2 + trace.length / 1e4, 5, 5]);
+    const recording = new RecordingEngine(db, runId, driftingEngine(times), compiler);
+    const r = await tune({
+      ...options(recording, { count: 2, rounds: 2 }),
+      onTrial: (t) => recording.recordTrial(t),
+    });
+    const finalists = r.finalists.map((f) => f.trial);
+    expect(finalists).toHaveLength(2);
+    expect(finalists).toContain(r.best.trial);
+    expect(r.best.ms).toBe(5);
+    expect(bestOfRun(db, runId)?.trial).toBe(r.best.trial);
+    expect(listRuns(db)[0].bestMs).toBe(5);
+    expect(bestCandidate(db, { workloadId })?.trial).toBe(r.best.trial);
   });
 });
 
