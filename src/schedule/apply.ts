@@ -14,7 +14,7 @@ import {
   consumersOf,
   initialStageState,
   isUntouched,
-  loopExtents,
+  nominalExtents,
   stageDefinition,
   stageState,
   type LoopState,
@@ -176,13 +176,6 @@ function requireUnattached(state: ScheduleState, st: StageState, loop: string, a
   }
 }
 
-/** Extents of the stage's loops over its full domain (compute_at regions may be smaller). */
-function nominalExtents(state: ScheduleState, st: StageState): Map<string, number> {
-  const stage = stageDefinition(state.program, st.name);
-  const root = new Map([...stage.axes, ...stage.reduceAxes].map((a) => [a.name, a.extent]));
-  return loopExtents(st, root);
-}
-
 function split(
   state: ScheduleState,
   st: StageState,
@@ -196,7 +189,7 @@ function split(
     throw new ScheduleError(`cannot split a loop already marked ${l.annotation}`, st.name, loop);
   }
   requireUnattached(state, st, loop, "split");
-  const extent = nominalExtents(state, st).get(loop)!;
+  const extent = nominalExtents(state.program, st).get(loop)!;
   if (factor < 2 || factor >= extent) {
     throw new ScheduleError(
       `split factor ${factor} must be between 2 and ${extent - 1} (the loop's extent is ${extent})`,
@@ -319,7 +312,7 @@ function annotate(
     throw new ScheduleError(`loop is already marked ${l.annotation}`, st.name, loop);
   if (st.pipelined === loop)
     throw new ScheduleError(`loop is pipelined; it stays serial`, st.name, loop);
-  const extent = nominalExtents(state, st).get(loop)!;
+  const extent = nominalExtents(state.program, st).get(loop)!;
   if (annotation === "parallel") {
     if (l.reduce) {
       throw new ScheduleError(

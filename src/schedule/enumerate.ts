@@ -11,7 +11,7 @@ import { chainCandidates } from "./consumers.ts";
 import { resolveTarget } from "../target/detect.ts";
 import type { Target } from "../target/target.ts";
 import type { Schedule } from "./schedule.ts";
-import { consumersOf, loopExtents, type StageState } from "./state.ts";
+import { consumersOf, nominalExtents, type StageState } from "./state.ts";
 import type { Transform } from "./transform.ts";
 
 const SPLIT_FACTORS = [4, 8, 16, 32, 64, 128, 256];
@@ -50,10 +50,7 @@ export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[]
   for (const st of s.state.stages) {
     if (st.placement.k === "inline") continue;
     const stage = program.stages.find((x) => x.name === st.name)!;
-    const extents = loopExtents(
-      st,
-      new Map([...stage.axes, ...stage.reduceAxes].map((a) => [a.name, a.extent])),
-    );
+    const extents = nominalExtents(program, st);
     const loops = st.loops;
     const fresh = freshNamer(st);
     // A constant stage at the root runs once in prepare: serially, with no workspace for copies.

@@ -146,6 +146,15 @@ export function loopExtents(
   return ext;
 }
 
+/** Extents of a stage's loops over its full domain (compute_at regions may be smaller). */
+export function nominalExtents(program: Program, st: StageState): Map<string, number> {
+  const stage = stageDefinition(program, st.name);
+  return loopExtents(
+    st,
+    new Map([...stage.axes, ...stage.reduceAxes].map((a) => [a.name, a.extent])),
+  );
+}
+
 export function consumersOf(program: Program, tensor: string): string[] {
   return program.stages
     .filter((s) => {

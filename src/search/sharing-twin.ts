@@ -9,7 +9,7 @@
  */
 import { dynamicChunk } from "../schedule/enumerate.ts";
 import { Schedule } from "../schedule/schedule.ts";
-import { loopExtents, stageDefinition, stageState } from "../schedule/state.ts";
+import { nominalExtents, stageState } from "../schedule/state.ts";
 import type { Transform } from "../schedule/transform.ts";
 
 /**
@@ -39,8 +39,7 @@ function otherSharing(
 ): Transform {
   if (step.chunk !== undefined) return { kind: "parallel", stage: step.stage, loop: step.loop };
   const st = stageState(before.state, step.stage);
-  const stage = stageDefinition(before.state.program, step.stage);
-  const extent = loopExtents(st, new Map(stage.axes.map((a) => [a.name, a.extent]))).get(step.loop);
+  const extent = nominalExtents(before.state.program, st).get(step.loop);
   const chunk = extent === undefined ? undefined : dynamicChunk(extent, threads);
   return chunk === undefined ? step : { ...step, chunk };
 }

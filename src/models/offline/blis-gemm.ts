@@ -201,13 +201,14 @@ export function blisGemmWholeReduction(
   const widest = Math.floor(l2Bytes / 2 / (reduction.extent * 4) / c.nr) * c.nr;
   if (widest < c.nr) return undefined;
   const s = st.name;
-  const batches = batchesInParallel(s, stage.axes.slice(0, -2), threads, balance);
+  const batchAxes = stage.axes.slice(0, -2);
+  const batches = batchesInParallel(s, batchAxes, threads, balance);
   const parts = batches ? undefined : columnParts(cols.extent, threads, c.nr, balance);
   if (balance === "dynamic" && !parts) return undefined;
   const part = parts?.part;
   const span = part ?? cols.extent;
   const nc = widest < span ? widest : undefined;
-  const others = stage.axes.slice(0, -2).map((a) => a.name);
+  const others = batchAxes.map((a) => a.name);
   const { steps, fresh, split } = recipeSteps(st);
   const [ic, i1, ir, i2] = ["c", "1", "r", "2"].map((x) => fresh(`${rows.name}${x}`));
   const [jp, jn, jc, jb, jr, j2, jv, jl] = ["p", "n", "c", "b", "r", "2", "w", "v"].map((x) =>

@@ -10,7 +10,7 @@ import type { Axis, Program, Stage } from "../../ir/program.ts";
 import { intervalOf } from "../../ir/int-expr.ts";
 import { forEachRead, isConstant, isWeight, tensorShape } from "../../ir/program.ts";
 import type { Schedule } from "../../schedule/schedule.ts";
-import { loopExtents, stageDefinition, type StageState } from "../../schedule/state.ts";
+import { nominalExtents, stageDefinition, type StageState } from "../../schedule/state.ts";
 import type { Transform } from "../../schedule/transform.ts";
 
 export interface AppliedRecipe {
@@ -240,14 +240,6 @@ function namer(st: StageState): (base: string) => string {
   };
 }
 
-function extentsOf(p: Program, st: StageState): Map<string, number> {
-  const stage = stageDefinition(p, st.name);
-  return loopExtents(
-    st,
-    new Map([...stage.axes, ...stage.reduceAxes].map((a) => [a.name, a.extent])),
-  );
-}
-
 /** Stages worth scheduling, heaviest first (by iteration-space size). */
 export function stagesByWork(schedule: Schedule): StageState[] {
   const p = schedule.state.program;
@@ -273,7 +265,7 @@ export function registerTile(
   panelOuter = false,
 ): AppliedRecipe | undefined {
   const p = schedule.state.program;
-  const ext = extentsOf(p, st);
+  const ext = nominalExtents(p, st);
   const spatial = st.loops.filter((l) => !l.reduce && l.annotation === "serial");
   const reductions = st.loops.filter((l) => l.reduce);
   if (
@@ -339,7 +331,7 @@ export function vectorizeInner(
   c: TileChoice,
 ): AppliedRecipe | undefined {
   const p = schedule.state.program;
-  const ext = extentsOf(p, st);
+  const ext = nominalExtents(p, st);
   if (st.loops.some((l) => l.annotation === "vector")) return undefined;
   const spatial = st.loops.filter((l) => !l.reduce && l.annotation === "serial");
   const last = spatial[spatial.length - 1];
@@ -389,7 +381,7 @@ export function blockReduction(
   st: StageState,
   c: TileChoice,
 ): AppliedRecipe | undefined {
-  const ext = extentsOf(schedule.state.program, st);
+  const ext = nominalExtents(schedule.state.program, st);
   const r0 = st.loops.find((l) => l.reduce);
   if (!r0 || r0.annotation !== "serial" || ext.get(r0.name)! <= c.kc) return undefined;
   const fresh = namer(st);
@@ -499,8 +491,7 @@ export function parallelOuter(
   threads: number,
 ): AppliedRecipe | undefined {
   if (threads < 2 || st.loops.some((l) => l.annotation === "parallel")) return undefined;
-  const stage = stageDefinition(schedule.state.program, st.name);
-  const extents = loopExtents(st, new Map(stage.axes.map((a) => [a.name, a.extent])));
+  const extents = nominalExtents(schedule.state.program, st);
   const first = st.loops.find((l) => !l.reduce && (extents.get(l.name) ?? 1) > 1);
   if (!first) return undefined;
   return applyAll(schedule, `parallel ${st.name}.${first.name}`, [
