@@ -500,24 +500,32 @@ class KernelEmitter implements ExprEnv {
   /** Declares the loop's invariant scalars before it; they replace their expressions inside. */
   private hoist(s: Extract<Stmt, { k: "for" }>): Expr[] {
     const found: Expr[] = [];
-    for (const { expr, over } of invariantScalars(s)) {
+    // The same value read by several stores (layernorm's mean, once per unrolled vector).
+    const byCode = new Map<string, string>();
+    for (const { expr, over } of invariantScalars(s, (t) => this.tables.has(t))) {
       if (this.hoistedScalars.has(expr)) continue;
+      const code = over.length === 0 ? emitExpr(expr, this, undefined).code : undefined;
+      const same = code === undefined ? undefined : byCode.get(code);
       // Program names never start with colt_ (cName renames them), so this one is free.
-      const name = `colt_hoisted_${this.hoistedCount++}`;
-      if (over.length === 0)
-        this.line(`const float ${name} = ${emitExpr(expr, this, undefined).code};`);
-      else {
+      const name = same ?? `colt_hoisted_${this.hoistedCount++}`;
+      if (code !== undefined) {
+        if (!same) this.line(`const float ${name} = ${code};`);
+        byCode.set(code, name);
+      } else {
         this.line(`float ${name}${over.map((u) => `[${u.extent}]`).join("")};`);
+        // One assignment per copy, with the unrolled loops at constants, as inside them: a
+        // value hoisted from an outer loop that `expr` contains is read per copy too.
         const fill = (depth: number): void => {
           if (depth === over.length) {
-            const at = over.map((u) => `[${this.cName(u.v)}]`).join("");
+            const at = over.map((u) => `[${this.consts.get(u.v)}]`).join("");
             this.line(`${name}${at} = ${emitExpr(expr, this, undefined).code};`);
             return;
           }
-          const v = this.cName(over[depth].v);
-          this.block(`for (int ${v} = 0; ${v} < ${over[depth].extent}; ${v}++)`, () =>
-            fill(depth + 1),
-          );
+          for (let c = 0; c < over[depth].extent; c++) {
+            this.consts.set(over[depth].v, c);
+            fill(depth + 1);
+          }
+          this.consts.delete(over[depth].v);
         };
         fill(0);
       }
@@ -548,7 +556,7 @@ class KernelEmitter implements ExprEnv {
     const constCount = this.constValue(s.count);
     const serial = (pragma?: string) => {
       if (pragma) this.line(pragma);
-      const hoisted = hasStreamingStore(s.body) ? this.hoist(s) : [];
+      const hoisted = this.hoist(s);
       this.block(`for (${this.indexType} ${name} = 0; ${name} < ${count}; ${name}++)`, () =>
         this.stmts(s.body),
       );

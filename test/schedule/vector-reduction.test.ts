@@ -130,7 +130,7 @@ describe("the paper-size hand schedules at odd shapes", () => {
   it("normalize a vector by a row's sum with one reciprocal, not a vector divide", () => {
     const program = instantiate("softmax", "small", { rows: 16389, cols: 203 });
     const { source } = generateC(Schedule.fromTrace(program, paperSchedule("softmax")).lower());
-    // The row's sum is read in place, or hoisted out of a loop with streaming stores.
+    // The row's sum is read in place, or hoisted out of the loop over the row.
     expect(source).toMatch(/\* \(1\.0f \/ (row_sum_region\[0\]|colt_hoisted_\d+)\)\)/);
     expect(source).not.toMatch(/\) \/ (row_sum_region|colt_hoisted)/);
   });
