@@ -509,8 +509,10 @@ class KernelEmitter implements ExprEnv {
       // Program names never start with colt_ (cName renames them), so this one is free.
       const name = same ?? `colt_hoisted_${this.hoistedCount++}`;
       if (code !== undefined) {
-        if (!same) this.line(`const float ${name} = ${code};`);
-        byCode.set(code, name);
+        if (!same) {
+          this.line(`const float ${name} = ${code};`);
+          byCode.set(code, name);
+        }
       } else {
         this.line(`float ${name}${over.map((u) => `[${u.extent}]`).join("")};`);
         // One assignment per copy, with the unrolled loops at constants, as inside them: a

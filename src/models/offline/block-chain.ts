@@ -6,7 +6,7 @@
  * vectorized (an untiled chain measures slower than tiled stages at the root, so the
  * search would not keep it long enough to tile it step by step).
  */
-import { forEachRead, isWeight, type Expr } from "../../ir/program.ts";
+import { forEachRead, isWeight, type Cond, type Expr } from "../../ir/program.ts";
 import type { Schedule } from "../../schedule/schedule.ts";
 import { chainCandidates } from "../../schedule/consumers.ts";
 import { stageDefinition, type StageState } from "../../schedule/state.ts";
@@ -65,13 +65,12 @@ export function computeChainPerBlock(
     steps.push(step);
     current = r.schedule;
   }
-  const chain = steps.length - 1;
-  if (chain < 2) return undefined;
+  const members = steps.flatMap((t) => (t.kind === "compute_at" ? [t.stage] : []));
+  if (members.length < 2) return undefined;
   // A contraction against a weight computed per row block reads the whole weight once per
   // block (the MLP's gate and up projections inside the down projection's token blocks):
   // the chain pays only for producers that read activations (attention's scores and row
   // statistics).
-  const members = steps.flatMap((t) => (t.kind === "compute_at" ? [t.stage] : []));
   if (members.some((m) => readsWeight(schedule, m))) return undefined;
   const inlined = steps.flatMap((t) => (t.kind === "compute_inline" ? [t.stage] : []));
   const name =
@@ -194,7 +193,18 @@ function cheap(e: Expr): boolean {
     case "un":
       return (e.op === "neg" || e.op === "abs") && cheap(e.a);
     case "select":
-      return cheap(e.a) && cheap(e.b);
+      return cheapCond(e.cond) && cheap(e.a) && cheap(e.b);
+  }
+}
+
+function cheapCond(c: Cond): boolean {
+  switch (c.k) {
+    case "icmp":
+      return true;
+    case "fcmp":
+      return cheap(c.a) && cheap(c.b);
+    default:
+      return cheapCond(c.a) && cheapCond(c.b);
   }
 }
 
