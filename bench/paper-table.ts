@@ -48,7 +48,7 @@ export function paperTable(header: PaperHeader, rows: readonly PaperRow[]): stri
     "```",
     "",
     `${p.cpuModel}, ${p.cores} cores, calibrated peak ${(p.peakFlopsPerCore / 1e9).toFixed(0)} GFLOP/s per core; ` +
-      `${header.compiler}; COLT tuned ${header.trials} trials per row (default strategy, offline proposers); ` +
+      `${header.compiler}; COLT tuned ${header.trials} trials per row (default strategy, offline proposers; on several threads also starting from the one-thread row's best, shared out); ` +
       `ONNX Runtime ${header.ortVersion} (CPU provider, graph optimizations all); ${header.date}. ` +
       `Medians of repeated runs, each side pinned to the same cores, ${order}; ` +
       "ONNX Runtime's output checked against COLT's reference. " +

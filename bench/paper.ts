@@ -22,6 +22,7 @@ import { detectCompiler } from "../src/measure/compiler.ts";
 import { MeasurementEngine } from "../src/measure/engine.ts";
 import { machineProfile } from "../src/measure/profile.ts";
 import { offlineBucket } from "../src/models/offline/proposers.ts";
+import { shareOut } from "../src/schedule/share-out.ts";
 import { Schedule } from "../src/schedule/schedule.ts";
 import { tune } from "../src/search/tune.ts";
 import { DEFAULT_FINALISTS, FINAL_ROUNDS } from "../src/search/finalists.ts";
@@ -80,6 +81,9 @@ for (const workload of values.workloads.split(",")) {
       minMs: Number(values["tune-min-ms"]),
       runTimeoutMs: 1_800_000,
     });
+    // As `colt tune` with its database: a many-thread tune also starts from the one-thread best, shared out.
+    const oneThreadBest = tunedRows.get(1)?.schedule;
+    const sharedOut = oneThreadBest && shareOut(oneThreadBest, threads);
     const tuned = await tune({
       program,
       strategy: "colt",
@@ -92,6 +96,7 @@ for (const workload of values.workloads.split(",")) {
       costModel: new LearnedCostModel({ profile, seed, threads }),
       // As `colt tune` chooses its best.
       finalists: { count: DEFAULT_FINALISTS, rounds: FINAL_ROUNDS },
+      ...(sharedOut ? { known: [sharedOut] } : {}),
     });
     const compare = () =>
       compareWithOrt({

@@ -24,6 +24,7 @@ import type { Compiler } from "../measure/compiler.ts";
 import type { MachineProfile } from "../measure/profile.ts";
 import type { Runner } from "../measure/runner.ts";
 import { Schedule } from "../schedule/schedule.ts";
+import { shareOut } from "../schedule/share-out.ts";
 import { parseTrace } from "../schedule/text.ts";
 import type { ExpansionEvent } from "../search/colt.ts";
 import type { TrialRecord } from "../search/trials.ts";
@@ -64,8 +65,10 @@ export class TuningRun {
     readonly runId: string,
     readonly engine: RecordingEngine,
     readonly lifecycle: RunLifecycle,
-    /** The best known schedule the search starts from, if any. */
+    /** The best known schedules the search starts from, if any. */
     readonly known: readonly Schedule[] | undefined,
+    /** What they are, for the run's first line. */
+    readonly startingPoints: readonly string[],
   ) {}
 
   static open(db: Db, plan: RunPlan): TuningRun {
@@ -74,24 +77,30 @@ export class TuningRun {
     const profileId = ensureProfile(db, plan.profile);
     const compilerId = ensureCompiler(db, plan.compiler);
     let reused = resumed?.settings.reused as string | undefined;
-    if (!resumed && plan.reuse)
-      reused = bestCandidate(db, {
-        workloadId,
-        profileId,
-        compilerId,
-        threads: plan.threads,
-      })?.trace;
-    let known: Schedule[] | undefined;
-    if (reused !== undefined) {
-      try {
-        known = [Schedule.fromTrace(program, parseTrace(reused))];
-      } catch (e) {
-        plan.warn?.(
-          `the database's best schedule no longer applies (${(e as Error).message}); not reused`,
-        );
-        reused = undefined;
-      }
+    let sharedOut = resumed?.settings.sharedOut as string | undefined;
+    if (!resumed && plan.reuse) {
+      const best = (threads: number) =>
+        bestCandidate(db, { workloadId, profileId, compilerId, threads })?.trace;
+      reused = best(plan.threads);
+      // A many-thread tune also starts from the one-thread best, shared out over its threads.
+      const oneThread = plan.threads > 1 ? best(1) : undefined;
+      const schedule = oneThread && recorded(oneThread, plan, "one-thread best schedule");
+      sharedOut = schedule ? shareOut(schedule, plan.threads)?.text() : undefined;
     }
+    const reusedSchedule =
+      reused !== undefined ? recorded(reused, plan, "best schedule") : undefined;
+    if (!reusedSchedule) reused = undefined;
+    if (sharedOut === reused) sharedOut = undefined;
+    const sharedSchedule =
+      sharedOut !== undefined
+        ? recorded(sharedOut, plan, "one-thread best schedule, shared out,")
+        : undefined;
+    if (!sharedSchedule) sharedOut = undefined;
+    const known = [reusedSchedule, sharedSchedule].filter((k): k is Schedule => k !== undefined);
+    const startingPoints = [
+      ...(reusedSchedule ? ["the best known schedule"] : []),
+      ...(sharedSchedule ? [`the one-thread best shared out over ${plan.threads} threads`] : []),
+    ];
     const runId =
       resumed?.id ??
       createRun(db, {
@@ -101,13 +110,24 @@ export class TuningRun {
         strategy: plan.strategy,
         seed: plan.seed,
         threads: plan.threads,
-        settings: { ...plan.settings, ...(reused !== undefined ? { reused } : {}) },
+        settings: {
+          ...plan.settings,
+          ...(reused !== undefined ? { reused } : {}),
+          ...(sharedOut !== undefined ? { sharedOut } : {}),
+        },
         ...(plan.bench !== undefined ? { bench: plan.bench } : {}),
       });
     if (resumed) markRunning(db, runId);
     const engine = new RecordingEngine(db, runId, plan.runner, plan.compiler, plan.stop);
     const lifecycle = new RunLifecycle(db, runId, plan.resumeCommand?.(runId));
-    return new TuningRun(db, runId, engine, lifecycle, known);
+    return new TuningRun(
+      db,
+      runId,
+      engine,
+      lifecycle,
+      known.length > 0 ? known : undefined,
+      startingPoints,
+    );
   }
 
   recordBaseline(ms: number, rooflineMs: number): void {
@@ -128,5 +148,18 @@ export class TuningRun {
       for (const e of result.expansions) this.recordIteration(e);
     })();
     this.lifecycle.finish("done", summary);
+  }
+}
+
+/**
+ * A recorded trace applied to the program, or undefined where it no longer applies (the
+ * program or the transformations changed since it was recorded): a warning says why.
+ */
+function recorded(trace: string, plan: RunPlan, what: string): Schedule | undefined {
+  try {
+    return Schedule.fromTrace(plan.program, parseTrace(trace));
+  } catch (e) {
+    plan.warn?.(`the database's ${what} no longer applies (${(e as Error).message}); not reused`);
+    return undefined;
   }
 }

@@ -368,7 +368,7 @@ async function tuneWith(
     engine = run.engine;
     if (!opts.quiet && !opts.json)
       printErr(
-        `${resumed ? "resuming" : "run"} ${run.runId}${known !== undefined ? " (starting from the best known schedule)" : ""}\n`,
+        `${resumed ? "resuming" : "run"} ${run.runId}${run.startingPoints.length > 0 ? ` (starting from ${run.startingPoints.join(" and ")})` : ""}\n`,
       );
   }
   if (opts.out)
