@@ -71,7 +71,19 @@ export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[]
           out.push({ kind: "split", stage: st.name, loop: l.name, factor: f, outer, inner });
         }
         if (extent >= 2 && extent <= 32) out.push({ kind: "unroll", stage: st.name, loop: l.name });
-        if (parallelUseful && !inPrepare && !l.reduce && pos <= 2 && extent >= 2 && !hasParallel) {
+        // Not the innermost loop while an outer one could be shared instead: a parallel loop
+        // can no longer be split to vectorize, and the threads would fork once per outer row.
+        const innermostBelowOuter =
+          pos === loops.length - 1 && loops.slice(0, pos).some((o) => extents.get(o.name)! >= 2);
+        if (
+          parallelUseful &&
+          !inPrepare &&
+          !l.reduce &&
+          pos <= 2 &&
+          extent >= 2 &&
+          !hasParallel &&
+          !innermostBelowOuter
+        ) {
           out.push({ kind: "parallel", stage: st.name, loop: l.name });
           // The same handed out dynamically, in chunks of about 1/32 of a thread's share.
           const chunk = dynamicChunk(extent, threads);
