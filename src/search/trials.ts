@@ -5,6 +5,9 @@
 import type { Measurement } from "../measure/engine.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 
+/** The trial model that names the final round's sharing twin, measured past the budget. */
+export const SHARING_TWIN_SOURCE = "sharing twin";
+
 export interface TrialRecord {
   /** 1-based. */
   readonly trial: number;

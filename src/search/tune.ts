@@ -20,7 +20,13 @@ import { sharingTwin } from "./sharing-twin.ts";
 import { parseTrace } from "../schedule/text.ts";
 import { TuningSession } from "./session.ts";
 import { STRATEGY_REGISTRY, type StrategyName } from "./strategies.ts";
-import { BASELINE_TRIAL, type BestResult, type Budget, type TrialRecord } from "./trials.ts";
+import {
+  BASELINE_TRIAL,
+  SHARING_TWIN_SOURCE,
+  type BestResult,
+  type Budget,
+  type TrialRecord,
+} from "./trials.ts";
 
 export class TuneError extends Error {
   constructor(message: string) {
@@ -170,9 +176,6 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     finalists: [...finalists].sort((a, b) => a.ms - b.ms),
   };
 }
-
-/** The trial model that names the final round's sharing twin. */
-export const SHARING_TWIN_SOURCE = "sharing twin";
 
 /**
  * Measures the sharing twin of the session's best trial (past the budget) and returns its

@@ -22,21 +22,13 @@ import {
 import { RecordingEngine } from "../../src/db/recording-engine.ts";
 import { SCHEMA_VERSION } from "../../src/db/schema.ts";
 import type { Measurement } from "../../src/measure/engine.ts";
-import type { MachineProfile } from "../../src/measure/profile.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
 import { parseTrace } from "../../src/schedule/text.ts";
 import { instantiate } from "../../src/workloads/registry.ts";
+import { TEST_COMPILER, TEST_PROFILE } from "../support/test-db.ts";
 
-const profile: MachineProfile = {
-  cpuModel: "test cpu",
-  cores: 2,
-  compiler: "cc 1",
-  peakFlopsPerCore: 1e11,
-  bandwidthPerCore: 1e10,
-  cacheBytesPerCore: 1 << 20,
-  calibratedAt: "now",
-};
-const compiler = { command: "cc", version: "1", flags: ["-O3"] };
+const profile = TEST_PROFILE;
+const compiler = TEST_COMPILER;
 
 function fakeEngine() {
   let calls = 0;

@@ -5,9 +5,6 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openDb } from "../../src/db/database.ts";
 import {
-  createRun,
-  ensureCompiler,
-  ensureProfile,
   ensureWorkload,
   insertMeasurement,
   recordTrial,
@@ -18,31 +15,15 @@ import type { Measurement } from "../../src/measure/engine.ts";
 import { reportData } from "../../src/report/data.ts";
 import { renderReport } from "../../src/report/html.ts";
 import { instantiate } from "../../src/workloads/registry.ts";
-
-const compiler = { command: "cc", version: "1", flags: ["-O3"] };
+import { TEST_COMPILER, testRun } from "../support/test-db.ts";
 const trace = "split C.j 16 -> jo ji\nreorder C jo k ji\nprepare B in C\nvectorize C.ji\n";
 
 describe("report of a best that prepares weights", () => {
   it("lists prepare as a fact of its own and keeps it out of the best time", async () => {
     const db = openDb(join(mkdtempSync(join(tmpdir(), "colt-report-")), "r.db"));
     const program = instantiate("matmul", "small");
-    const runId = createRun(db, {
-      workloadId: ensureWorkload(db, programHash(program), "matmul", program.params),
-      profileId: ensureProfile(db, {
-        cpuModel: "test cpu",
-        cores: 2,
-        compiler: "cc 1",
-        peakFlopsPerCore: 1e11,
-        bandwidthPerCore: 1e10,
-        cacheBytesPerCore: 1 << 20,
-        calibratedAt: "now",
-      }),
-      compilerId: ensureCompiler(db, compiler),
-      strategy: "colt",
-      seed: 1,
-      threads: 1,
-      settings: { workload: "matmul", size: "small" },
-    });
+    const workloadId = ensureWorkload(db, programHash(program), "matmul", program.params);
+    const runId = testRun(db, workloadId, 1, { workload: "matmul", size: "small" });
     setBaseline(db, runId, 0.5, 0.01);
     const measured: Measurement = {
       status: "ok",
@@ -53,7 +34,7 @@ describe("report of a best that prepares weights", () => {
       buildMs: 1,
       buildCached: false,
       runMs: 1,
-      compiler,
+      compiler: TEST_COMPILER,
     };
     insertMeasurement(db, runId, "k1", trace, measured);
     recordTrial(db, runId, "k1", {

@@ -58,7 +58,7 @@ function cells(r: RunListing): string[] {
     shape,
     `${r.strategy} seed ${r.seed}`,
     r.status,
-    `${r.trials}/${r.trialBudget ?? "?"}`,
+    `${r.trials}/${r.trialBudget ?? "?"}${r.extraTrials > 0 ? ` +${r.extraTrials} twin` : ""}`,
     best,
     r.startedAt.replace("T", " ").slice(0, 19),
   ];
