@@ -3,8 +3,9 @@
  * machine whose speed drifts over minutes (a shared virtual machine) it is often a lucky
  * measurement of an ordinary program. The fastest few distinct verified trials are measured
  * again, taking turns, and each one's time becomes the median over all its measurements;
- * the run's best is then chosen on those times. On several threads the best trial's sharing
- * twin (sharing-twin.ts) is measured first, as a trial past the budget, and joins them.
+ * the run's best is then chosen on those times. The schedules the run started from (the
+ * database's) join them whatever their first time, and on several threads so does the best
+ * trial's sharing twin (sharing-twin.ts), measured first as a trial past the budget.
  */
 import type { Measurement, MeasurementStatus } from "../measure/engine.ts";
 import { median } from "../measure/stats.ts";
@@ -22,7 +23,10 @@ export interface FinalRoundOptions {
   readonly trials: readonly TrialRecord[];
   /** How many of the fastest verified trials are measured again (under 2: no round). */
   readonly count: number;
-  /** Trials measured again beside them whatever their time, if verified (a sharing twin). */
+  /**
+   * Trials measured again beside them whatever their time, if verified (the schedules the
+   * run started from, a sharing twin).
+   */
   readonly include?: readonly number[];
   /** Times each finalist is measured again. */
   readonly rounds: number;

@@ -141,12 +141,18 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     onIteration: o.onIteration,
   });
   const twin = o.finalists ? await measureSharingTwin(session, o.threads) : undefined;
+  // The known schedules are measured again whatever their first time: one measured in a
+  // slow minute would otherwise lose to the search's lucky measurements.
+  const knownTrials = session.trials
+    .filter((t) => t.model === KNOWN_SCHEDULE_SOURCE)
+    .map((t) => t.trial);
+  const include = [...knownTrials, ...(twin !== undefined ? [twin] : [])];
   const finalists = o.finalists
     ? await finalRound({
         program: o.program,
         trials: session.trials,
         ...o.finalists,
-        ...(twin !== undefined ? { include: [twin] } : {}),
+        ...(include.length > 0 ? { include } : {}),
         measureAgain: (s) => (o.engine.measureAgain ?? o.engine.measure).call(o.engine, s),
       })
     : [];

@@ -1,4 +1,4 @@
-/** The sharing twin: a schedule's parallel loops shared the other way, measured in the final round. */
+/** The final round's extra finalists: a schedule's sharing twin (its parallel loops shared the other way) and the known schedules. */
 import { describe, expect, it } from "vitest";
 import type { Measurement } from "../../src/measure/engine.ts";
 import { Schedule } from "../../src/schedule/schedule.ts";
@@ -12,6 +12,26 @@ import { ObjectiveCostModel, okMeasurement } from "../support/fakes.ts";
 
 const program = instantiate("rmsnorm", "small", { rows: 256, cols: 64 });
 const schedule = (trace: string) => Schedule.fromTrace(program, parseTrace(trace));
+
+/** A random-strategy tune with the given measurements, starting from `known`, with a final round. */
+function tuneWith(
+  measure: (s: Schedule) => Promise<Measurement>,
+  o: { known: Schedule; threads: number; trials: number; count: number; rounds: number },
+) {
+  return tune({
+    program,
+    strategy: "random",
+    seed: 3,
+    budget: { trials: o.trials },
+    engine: { measure, measureAll: (ss) => Promise.all(ss.map(measure)) },
+    profile: PROFILE,
+    threads: o.threads,
+    proposers: [],
+    costModel: new ObjectiveCostModel(() => 1),
+    known: [o.known],
+    finalists: { count: o.count, rounds: o.rounds },
+  });
+}
 
 describe("sharing twin", () => {
   it("hands equal parts out dynamically, and makes dynamic chunks equal parts", () => {
@@ -39,24 +59,26 @@ describe("sharing twin", () => {
     const measure = (s: Schedule): Promise<Measurement> => {
       return Promise.resolve(okMeasurement(times[s.text()] ?? 3));
     };
-    const r = await tune({
-      program,
-      strategy: "random",
-      seed: 3,
-      budget: { trials: 3 },
-      engine: { measure, measureAll: (ss) => Promise.all(ss.map(measure)) },
-      profile: PROFILE,
-      threads: 2,
-      proposers: [],
-      costModel: new ObjectiveCostModel(() => 1),
-      known: [known],
-      finalists: { count: 2, rounds: 1 },
-    });
+    const r = await tuneWith(measure, { known, threads: 2, trials: 3, count: 2, rounds: 1 });
     expect(r.trials).toHaveLength(4);
     expect(r.trials[3]).toMatchObject({ trial: 4, model: SHARING_TWIN_SOURCE, ms: 1 });
     expect(r.trials[3].trace).toBe(equalParts);
     expect(r.finalists.map((f) => f.trial)).toContain(4);
     expect(r.best.trial).toBe(4);
     expect(r.best.schedule.text()).toBe(equalParts);
+  });
+
+  it("measures the known schedules again in the final round even when first measured slow", async () => {
+    const known = schedule("split Y.j 16 -> jo jv\nvectorize Y.jv");
+    // First measured in a slow minute (9 ms), then at its real speed (1 ms); the rest 3 ms.
+    let knownRuns = 0;
+    const measure = (s: Schedule): Promise<Measurement> => {
+      if (s.text() !== known.text()) return Promise.resolve(okMeasurement(3));
+      return Promise.resolve(okMeasurement(knownRuns++ === 0 ? 9 : 1));
+    };
+    const r = await tuneWith(measure, { known, threads: 1, trials: 6, count: 2, rounds: 2 });
+    expect(r.trials[0]).toMatchObject({ trial: 1, ms: 9 });
+    expect(r.finalists.map((f) => f.trial)).toContain(1);
+    expect(r.best.schedule.text()).toBe(known.text());
   });
 });
