@@ -1,8 +1,8 @@
 /**
  * A one-thread schedule shared out over several threads: the same trace, then on every
- * stage computed at the root that has no parallel loop yet, its outermost serial spatial
- * loop of at least `threads` iterations that may be parallel made parallel. Constant stages are left serial: they run
- * once in `prepare`.
+ * stage computed at the root that has no parallel loop yet, the outermost of its serial
+ * spatial loops of at least `threads` iterations that the transform accepts made parallel.
+ * Constant stages are left serial: they run once in `prepare`.
  *
  * Why: a many-thread tune starts from it beside its own best, so it begins where the
  * one-thread tune ended instead of behind it. A two-thread tune of flux-conv that lost the

@@ -76,27 +76,28 @@ export class TuningRun {
     const workloadId = ensureWorkload(db, programHash(program), plan.workload, program.params);
     const profileId = ensureProfile(db, plan.profile);
     const compilerId = ensureCompiler(db, plan.compiler);
-    let reused = resumed?.settings.reused as string | undefined;
-    let sharedOut = resumed?.settings.sharedOut as string | undefined;
-    if (!resumed && plan.reuse) {
-      const best = (threads: number) =>
-        bestCandidate(db, { workloadId, profileId, compilerId, threads })?.trace;
-      reused = best(plan.threads);
-      // A many-thread tune also starts from the one-thread best, shared out over its threads.
-      const oneThread = plan.threads > 1 ? best(1) : undefined;
-      const schedule = oneThread && recorded(oneThread, plan, "one-thread best schedule");
-      sharedOut = schedule ? shareOut(schedule, plan.threads)?.text() : undefined;
-    }
+    const best = (threads: number) =>
+      bestCandidate(db, { workloadId, profileId, compilerId, threads })?.trace;
+    // A resumed run starts from what it started from; a new one from the database's best.
+    const fresh = !resumed && plan.reuse;
+    const reused = fresh ? best(plan.threads) : (resumed?.settings.reused as string | undefined);
     const reusedSchedule =
       reused !== undefined ? recorded(reused, plan, "best schedule") : undefined;
-    if (!reusedSchedule) reused = undefined;
-    if (sharedOut === reused) sharedOut = undefined;
-    const sharedSchedule =
-      sharedOut !== undefined
-        ? recorded(sharedOut, plan, "one-thread best schedule, shared out,")
-        : undefined;
-    if (!sharedSchedule) sharedOut = undefined;
-    const known = [reusedSchedule, sharedSchedule].filter((k): k is Schedule => k !== undefined);
+    let sharedSchedule: Schedule | undefined;
+    if (resumed?.settings.sharedOut !== undefined)
+      sharedSchedule = recorded(
+        resumed.settings.sharedOut as string,
+        plan,
+        "one-thread best schedule, shared out,",
+      );
+    else if (fresh && plan.threads > 1) {
+      // A many-thread tune also starts from the one-thread best, shared out over its threads.
+      const oneThread = best(1);
+      const schedule = oneThread && recorded(oneThread, plan, "one-thread best schedule");
+      sharedSchedule = schedule ? shareOut(schedule, plan.threads) : undefined;
+    }
+    if (sharedSchedule?.text() === reusedSchedule?.text()) sharedSchedule = undefined;
+    const known = [reusedSchedule, sharedSchedule].filter((k): k is Schedule => !!k);
     const startingPoints = [
       ...(reusedSchedule ? ["the best known schedule"] : []),
       ...(sharedSchedule ? [`the one-thread best shared out over ${plan.threads} threads`] : []),
@@ -112,8 +113,8 @@ export class TuningRun {
         threads: plan.threads,
         settings: {
           ...plan.settings,
-          ...(reused !== undefined ? { reused } : {}),
-          ...(sharedOut !== undefined ? { sharedOut } : {}),
+          ...(reusedSchedule ? { reused } : {}),
+          ...(sharedSchedule ? { sharedOut: sharedSchedule.text() } : {}),
         },
         ...(plan.bench !== undefined ? { bench: plan.bench } : {}),
       });
