@@ -415,9 +415,10 @@ class KernelEmitter implements ExprEnv {
         return;
       case "prefetch": {
         // Integer arithmetic: a pointer past the tensor (the last rows' look-ahead) is UB in C.
+        // Locality 3 fetches into L1 (and L2), 2 into L2 only.
         const b = this.buffer(s.tensor);
         this.line(
-          `__builtin_prefetch((const void*)((__UINTPTR_TYPE__)${this.cName(s.tensor)} + sizeof(float) * (size_t)(${this.flatOffset(b, s.idx)})), 0, 2);`,
+          `__builtin_prefetch((const void*)((__UINTPTR_TYPE__)${this.cName(s.tensor)} + sizeof(float) * (size_t)(${this.flatOffset(b, s.idx)})), 0, ${s.l1 ? 3 : 2});`,
         );
         return;
       }

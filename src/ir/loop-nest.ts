@@ -45,8 +45,13 @@ export type Stmt =
       /** Whole-vector stores bypass the caches where the target has such a store. */
       readonly streaming?: boolean;
     }
-  /** A hint to fetch the line holding this element into the cache; never faults. */
-  | { readonly k: "prefetch"; readonly tensor: string; readonly idx: readonly IntExpr[] }
+  /** A hint to fetch the line holding this element into L2 (into L1 with `l1`); never faults. */
+  | {
+      readonly k: "prefetch";
+      readonly tensor: string;
+      readonly idx: readonly IntExpr[];
+      readonly l1?: boolean;
+    }
   /** Declares a workspace or local buffer at this point of the nest. */
   | { readonly k: "alloc"; readonly buf: string }
   | { readonly k: "comment"; readonly text: string };

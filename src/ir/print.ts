@@ -59,7 +59,7 @@ export function printLoopNest(lp: LoweredProgram): string {
           );
           break;
         case "prefetch":
-          out.push(`${pad}prefetch ${access(s.tensor, s.idx)}`);
+          out.push(`${pad}prefetch ${access(s.tensor, s.idx)}${s.l1 ? " into L1" : ""}`);
           break;
         case "alloc": {
           const b = lp.buffers.find((x) => x.name === s.buf);

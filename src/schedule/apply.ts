@@ -96,7 +96,7 @@ export function applyStructural(state: ScheduleState, t: Transform): ScheduleSta
     case "pipeline":
       return replaceStage(state, pipeline(st, t.loop));
     case "prefetch":
-      return replaceStage(state, prefetch(state, st, t.tensor, t.at, t.ahead, t.distance));
+      return replaceStage(state, prefetch(state, st, t));
     case "rfactor":
       return rfactor(state, st, t.loop, t.factor, t.outer, t.inner);
     case "winograd":
@@ -278,11 +278,9 @@ function fuse(
 function prefetch(
   state: ScheduleState,
   st: StageState,
-  tensor: string,
-  at: string,
-  ahead: string,
-  distance: number,
+  t: Extract<Transform, { kind: "prefetch" }>,
 ): StageState {
+  const { tensor, at, ahead, distance } = t;
   if (!consumersOf(state.program, tensor).includes(st.name))
     throw new ScheduleError(`does not read '${tensor}'`, st.name);
   requireLoop(st, at);
@@ -290,7 +288,8 @@ function prefetch(
   const prefetches = st.prefetches ?? [];
   if (prefetches.some((p) => p.tensor === tensor && p.at === at))
     throw new ScheduleError(`already prefetches ${tensor} here`, st.name, at);
-  return { ...st, prefetches: [...prefetches, { tensor, at, ahead, distance }] };
+  const added = { tensor, at, ahead, distance, ...(t.spread ? { spread: true } : {}) };
+  return { ...st, prefetches: [...prefetches, added] };
 }
 
 function annotate(

@@ -229,17 +229,13 @@ function streamingMoves(s: Schedule, st: StageState, target: Target, threads: nu
   );
   for (const tensor of inputs) {
     if ((st.prefetches ?? []).some((p) => p.tensor === tensor && p.at === at.name)) continue;
-    for (const ahead of st.loops.slice(0, vectorAt)) {
+    st.loops.slice(0, vectorAt).forEach((ahead, position) => {
       const distance = ahead === at ? 8 : prefetchDistance(program, st, tensor, ahead.name);
-      out.push({
-        kind: "prefetch",
-        stage: st.name,
-        tensor,
-        at: at.name,
-        ahead: ahead.name,
-        distance,
-      });
-    }
+      const move = { stage: st.name, tensor, at: at.name, ahead: ahead.name, distance };
+      out.push({ kind: "prefetch", ...move });
+      // Spread over the loops in between (a row block's columns) where there are any.
+      if (position < vectorAt - 2) out.push({ kind: "prefetch", ...move, spread: true });
+    });
   }
   return out;
 }

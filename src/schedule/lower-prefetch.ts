@@ -3,7 +3,19 @@
  * becomes a statement at the top of its loop's body, streaming marks the stage's stores
  * to its output.
  */
-import { add, freeVars, intConst, intVar, substitute, type IntExpr } from "../ir/int-expr.ts";
+import {
+  add,
+  floorDiv,
+  freeVars,
+  intConst,
+  intVar,
+  mul,
+  simplify,
+  sub,
+  substitute,
+  toLinear,
+  type IntExpr,
+} from "../ir/int-expr.ts";
 import type { Stmt } from "../ir/loop-nest.ts";
 import { forEachRead, type Expr, type Stage } from "../ir/program.ts";
 import { ScheduleError } from "./errors.ts";
@@ -17,7 +29,8 @@ import type { StageState } from "./state.ts";
  * stage's first read of the tensor reaches `distance` iterations of `ahead` later, with
  * the loops inside `at` at their first iteration; one per copy of an unrolled loop inside
  * (two rows per block fetch both rows ahead). A prepared weight is prefetched where the
- * stage reads it, in its prepared buffer (`preparedAs`).
+ * stage reads it, in its prepared buffer (`preparedAs`). A spread prefetch is one per
+ * iteration of `at` (spreadAddress). `shapeOf` gives the shape of a tensor or buffer.
  */
 export function lowerPrefetches(
   st: StageState,
@@ -25,6 +38,7 @@ export function lowerPrefetches(
   at: Attachments,
   value: Expr,
   preparedAs: ReadonlyMap<string, string>,
+  shapeOf: (tensor: string) => readonly number[],
 ): void {
   for (const p of st.prefetches ?? []) {
     const issue = frame.position(p.at);
@@ -55,6 +69,11 @@ export function lowerPrefetches(
         p.at,
       );
     }
+    if (p.spread) {
+      const address = spreadAddress(st, frame, idx, shapeOf(tensor), p.distance, advance, issue);
+      at.attach(issue + 1, [{ k: "prefetch", tensor, idx: address, l1: true }]);
+      continue;
+    }
     const aheadVar = frame.loops[advance].v;
     const ahead = add(intVar(aheadVar), intConst(p.distance));
     const read = idx;
@@ -64,6 +83,69 @@ export function lowerPrefetches(
     });
     at.attach(issue + 1, prefetches);
   }
+}
+
+/**
+ * The element a spread prefetch fetches: of the memory from where the stage's read starts
+ * in iteration `ahead + distance` to where it starts in the iteration after (a weight
+ * panel, a row), the share of this iteration of the loops from inside `ahead` down to
+ * `at`, counted in order. All of that iteration's lines arrive over one iteration of
+ * `ahead`, a line every few steps, rather than the first of them in a burst from its
+ * first steps (a skinny GEMM's first row block of each panel: the burst of L2 prefetches
+ * left that block about twice as slow as the others on an AMD EPYC Zen 5, the spread L1
+ * prefetches did not). The offset is added to the last index: the tensor is row-major.
+ */
+function spreadAddress(
+  st: StageState,
+  frame: StageFrame,
+  read: readonly IntExpr[],
+  shape: readonly number[],
+  distance: number,
+  advance: number,
+  issue: number,
+): IntExpr[] {
+  const between = frame.loops.slice(advance + 1, issue + 1);
+  if (between.length === 0) {
+    throw new ScheduleError(
+      "a spread prefetch needs loops between the one it looks ahead along and the one that issues it",
+      st.name,
+      frame.loops[issue].v.slice(frame.loops[issue].v.indexOf(".") + 1),
+    );
+  }
+  const aheadVar = frame.loops[advance].v;
+  const startOf = (step: number) => {
+    const env = new Map<string, IntExpr>(
+      frame.loops.slice(advance + 1).map((l) => [l.v, intConst(0)]),
+    );
+    env.set(aheadVar, add(intVar(aheadVar), intConst(step)));
+    return read.map((x) => substitute(x, env));
+  };
+  const flat = (idx: readonly IntExpr[]) =>
+    add(
+      ...idx.map((x, d) =>
+        mul(
+          x,
+          shape.slice(d + 1).reduce((n, e) => n * e, 1),
+        ),
+      ),
+    );
+  const start = startOf(distance);
+  const span = toLinear(simplify(sub(flat(startOf(distance + 1)), flat(start))));
+  if (span.terms.size > 0 || span.c <= 0) {
+    throw new ScheduleError(
+      "a spread prefetch needs the stage's reads of one iteration to start a constant distance after the previous one's",
+      st.name,
+      aheadVar.slice(aheadVar.indexOf(".") + 1),
+    );
+  }
+  const steps = between.reduce((n, l) => n * l.extent, 1);
+  const step = between.reduce<IntExpr>(
+    (acc, l) => add(mul(acc, l.extent), intVar(l.v)),
+    intConst(0),
+  );
+  const offset =
+    span.c % steps === 0 ? mul(step, span.c / steps) : floorDiv(mul(step, span.c), steps);
+  return start.map((x, d) => (d === start.length - 1 ? add(x, offset) : x));
 }
 
 /**

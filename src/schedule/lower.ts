@@ -98,7 +98,10 @@ function lowerStage(ctx: LowerCtx, name: string, region?: Region): Stmt[] {
       );
     }
   });
-  lowerPrefetches(st, frame, at, value, preparedAs);
+  lowerPrefetches(st, frame, at, value, preparedAs, (tensor) => {
+    const buffer = ctx.buffers.find((b) => b.name === tensor);
+    return buffer?.shape ?? tensorShape(ctx.program, tensor);
+  });
   const main: Stmt = { k: "store", buf: target.buf, idx: target.idx, value };
   const nest = markStreamingStores(
     st,

@@ -39,6 +39,7 @@ export interface PrefetchState {
   readonly at: string;
   readonly ahead: string;
   readonly distance: number;
+  readonly spread?: boolean;
 }
 
 export type Placement =

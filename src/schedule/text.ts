@@ -37,7 +37,7 @@ export function printTransform(t: Transform): string {
     case "stream_store":
       return `${t.kind} ${t.stage}`;
     case "prefetch":
-      return `prefetch ${t.tensor} in ${t.stage} at ${t.at} ahead ${t.ahead} ${t.distance}`;
+      return `prefetch ${t.tensor} in ${t.stage} at ${t.at} ahead ${t.ahead} ${t.distance}${t.spread ? " spread" : ""}`;
     case "compute_inline":
     case "winograd":
       return `${t.kind} ${t.stage}`;
@@ -194,13 +194,16 @@ export function parseTransform(text: string, line = 1): Transform {
     }
     case "prefetch": {
       noNames();
-      arity(9, "prefetch TENSOR in STAGE at LOOP ahead LOOP DISTANCE");
+      const usage = "prefetch TENSOR in STAGE at LOOP ahead LOOP DISTANCE [spread]";
+      if (words.length !== 10) arity(9, usage);
+      else keyword(words[9], "spread");
       keyword(words[6], "ahead");
       return {
         kind,
         ...tensorInStageAt(),
         ahead: ident(words[7], "a loop name"),
         distance: factor(words[8]),
+        ...(words.length === 10 ? { spread: true } : {}),
       };
     }
     default:

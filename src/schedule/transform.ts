@@ -69,6 +69,11 @@ export type Transform =
       /** The loop (at or outside `at`) whose iteration `distance` steps ahead is fetched. */
       readonly ahead: string;
       readonly distance: number;
+      /**
+       * Fetch all of that iteration's data into L1, a share per iteration of the loops
+       * between `ahead` and `at`, instead of what the stage reads first, into L2.
+       */
+      readonly spread?: boolean;
     }
   | {
       readonly kind: "rfactor";

@@ -1,5 +1,6 @@
 /** The skinny-GEMM recipe: weight panels streamed once, prepared, through every row block. */
 import { describe, expect, it } from "vitest";
+import { freeVars } from "../../src/ir/int-expr.ts";
 import type { Stmt } from "../../src/ir/loop-nest.ts";
 import { registerTile, stagesByWork } from "../../src/models/offline/recipes.ts";
 import { skinnyWeightGemm } from "../../src/models/offline/skinny-gemm.ts";
@@ -150,25 +151,33 @@ describe("skinny-GEMM recipe", () => {
     ).toBeUndefined();
   });
 
-  it("prefetches a weight larger than the private caches two panels ahead, and the kernel still matches the reference", async () => {
+  it("prefetches a weight larger than the private caches two panels ahead, spread over the row blocks, and the kernel still matches the reference", async () => {
     const initial = Schedule.initial(
       instantiate("llama4-scout-mlp", "small", { T: 16, H: 64, F: 96 }),
     );
     const gate = initial.state.stages.find((st) => st.name === "gate_proj")!;
+    const prefetch = "prefetch Wg in gate_proj at h1 ahead fo 2 spread";
     expect(
       skinnyWeightGemm(initial, gate, tile, 1, X86_AVX512)?.steps.map(printTransform),
-    ).not.toContain("prefetch Wg in gate_proj at h1 ahead fo 2");
+    ).not.toContain(prefetch);
     const r = skinnyWeightGemm(initial, gate, tile, 1, smallCaches);
-    expect(r?.steps.map(printTransform)).toContain("prefetch Wg in gate_proj at h1 ahead fo 2");
-    // The prefetch follows the weight into its prepared buffer, which the stage reads.
-    const fetched: string[] = [];
+    expect(r?.steps.map(printTransform)).toContain(prefetch);
+    // The prefetch follows the weight into its prepared buffer, which the stage reads, into
+    // L1, its address walking the panel with the row blocks as well as the reduction steps.
+    const fetched: Extract<Stmt, { k: "prefetch" }>[] = [];
     const walk = (list: readonly Stmt[]): void =>
       list.forEach((st) => {
-        if (st.k === "prefetch") fetched.push(st.tensor);
+        if (st.k === "prefetch") fetched.push(st);
         if (st.k === "for" || st.k === "if") walk(st.body);
       });
     walk(r!.schedule.lower().body);
-    expect(new Set(fetched)).toEqual(new Set(["gate_proj_Wg_prep"]));
+    expect(new Set(fetched.map((f) => f.tensor))).toEqual(new Set(["gate_proj_Wg_prep"]));
+    for (const f of fetched) {
+      expect(f.l1).toBe(true);
+      const vars = new Set(f.idx.flatMap((x) => [...freeVars(x)]));
+      expect(vars).toContain("gate_proj.to");
+      expect(vars).toContain("gate_proj.h1");
+    }
     const result = await verifySchedule(r!.schedule, freshEvalOptions());
     expect(result.verified).toBe(true);
   });

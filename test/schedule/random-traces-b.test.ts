@@ -15,6 +15,20 @@ describe("random legal and illegal transformation sequences (multi-stage layers)
           shape: { rows: 256, cols: 4100 },
           prefix: ["split Y.j 16 -> jo jl", "vectorize Y.jl"].join("\n"),
         },
+        // Row blocks with the next block's prefetch spread over the columns between them;
+        // the random steps then unroll, share or reorder around it.
+        {
+          workload: "rmsnorm",
+          size: "small",
+          shape: { rows: 256, cols: 4100 },
+          prefix: [
+            "split Y.i 2 -> io ii",
+            "split Y.j 16 -> jo jl",
+            "reorder Y io jo ii jl",
+            "vectorize Y.jl",
+            "prefetch X in Y at ii ahead io 1 spread",
+          ].join("\n"),
+        },
         { workload: "llama3-8b-attention", size: "small" },
         { workload: "llama4-scout-mlp", size: "small" },
         { workload: "batch-matmul-nt", size: "small" },

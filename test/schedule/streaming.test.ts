@@ -29,6 +29,8 @@ const ONE_PASS = [
   "parallel Y.i",
 ];
 const STREAMED = [...ONE_PASS, "stream_store Y", "prefetch X in Y at jo ahead i 1"];
+/** rmsnorm's output in blocks of two rows, each block's columns outside its rows. */
+const ROW_BLOCKS = ["split Y.i 2 -> io ii", "split Y.j 16 -> jo jl", "reorder Y io jo ii jl"];
 
 const rmsnorm = (rows: number, cols: number) => instantiate("rmsnorm", "small", { rows, cols });
 const schedule = (program: ReturnType<typeof rmsnorm>, lines: readonly string[]) =>
@@ -50,6 +52,9 @@ describe("stream_store and prefetch", () => {
       expect(printTransform(parseTransform(line))).toBe(line);
     expect(() => parseTransform("prefetch X in Y at jo ahead i")).toThrow(/DISTANCE/);
     expect(() => parseTransform("prefetch X in Y at jo ahead i 0")).toThrow(/positive integer/);
+    const spread = "prefetch X in Y at ii ahead io 1 spread";
+    expect(printTransform(parseTransform(spread))).toBe(spread);
+    expect(() => parseTransform("prefetch X in Y at ii ahead io 1 wide")).toThrow(/'spread'/);
   });
 
   it("stream the output's vectors, fence them, and hoist the row's norm out of the loop", () => {
@@ -98,9 +103,7 @@ describe("stream_store and prefetch", () => {
 
   it("prefetches each copy of an unrolled row block", () => {
     const lines = [
-      "split Y.i 2 -> io ii",
-      "split Y.j 16 -> jo jl",
-      "reorder Y io jo ii jl",
+      ...ROW_BLOCKS,
       "unroll Y.ii",
       "vectorize Y.jl",
       "prefetch X in Y at jo ahead io 1",
@@ -108,6 +111,21 @@ describe("stream_store and prefetch", () => {
     const text = printLoopNest(schedule(rmsnorm(8, 64), lines).lower());
     expect(text).toContain("prefetch X[Y.io*2 + 2, Y.jo*16]");
     expect(text).toContain("prefetch X[Y.io*2 + 3, Y.jo*16]");
+  });
+
+  it("spread a prefetch over the loops in between: the next row block a line per step, into L1", async () => {
+    const lines = [...ROW_BLOCKS, "vectorize Y.jl", "prefetch X in Y at ii ahead io 1 spread"];
+    // Two rows of 64 ahead, 128 floats, over 4 x 2 steps of (jo, ii): 16 floats a step.
+    const text = printLoopNest(schedule(rmsnorm(8, 64), lines).lower());
+    expect(text).toContain("prefetch X[Y.io*2 + 2, Y.jo*32 + Y.ii*16] into L1");
+    const { source } = generateC(schedule(rmsnorm(8, 64), lines).lower());
+    expect(source).toMatch(/__builtin_prefetch\([^;]*, 0, 3\);/);
+    const plain = generateC(schedule(rmsnorm(8, 64), STREAMED).lower()).source;
+    expect(plain).toMatch(/__builtin_prefetch\([^;]*, 0, 2\);/);
+    // Odd rows and columns: the last block's look-ahead points past X, which is harmless.
+    const cases = [rmsnorm(7, 45), rmsnorm(8, 64)];
+    const results = await inBatches(cases, 2, (p) => verifySchedule(schedule(p, lines), opts));
+    results.forEach((r, n) => expect(r.verified, `${cases[n].name}: ${r.error}`).toBe(true));
   });
 
   it("compute the reference on rows that are not vector-aligned (the plain-store fallback) and on aligned ones", async () => {
@@ -131,6 +149,9 @@ describe("stream_store and prefetch", () => {
     );
     expect(refusal(p, ["prefetch X in Y at j ahead i 1", "fuse Y.i Y.j"])).toMatch(
       /cannot fuse a loop that prefetch of X is attached to/,
+    );
+    expect(refusal(p, [...ONE_PASS, "prefetch X in Y at jo ahead jo 8 spread"])).toMatch(
+      /needs loops between/,
     );
   });
 
@@ -157,5 +178,14 @@ describe("stream_store and prefetch", () => {
     const neon = kinds("aarch64-neon");
     expect(neon).not.toContain("stream_store Y");
     expect(neon).toContain("prefetch X in Y at jo ahead i 4");
+    // Spread only where a loop lies between the two: here none (i, jo, then the vector loop).
+    expect(x86.some((m) => m.endsWith(" spread"))).toBe(false);
+    const blocked = schedule(rmsnorm(16, 64), [...ROW_BLOCKS, "vectorize Y.jl"]);
+    const moves = legalMoves(blocked, { target: smallCaches("x86-avx512") }).map((m) =>
+      printTransform(m.transform),
+    );
+    expect(moves.filter((m) => m.endsWith(" spread"))).toEqual([
+      expect.stringMatching(/^prefetch X in Y at ii ahead io \d+ spread$/),
+    ]);
   });
 });

@@ -17,7 +17,11 @@
  * block uses it, then the other row blocks reuse it from L1 without a miss, so the
  * hardware prefetcher never runs ahead into the next panel. deepseek-r1-moe at paper size,
  * the hand schedule (Zen 5 VM, `colt measure`, alternating): 2 threads 18.1–20.5 ms
- * without, 16.1–16.5 ms with.
+ * without, 16.1–16.5 ms with. The prefetch is spread: the panel two ahead arrives into L1
+ * a line every few steps over all the row blocks of this one, not in a burst from the
+ * first row block's steps (which left that block about twice as slow as the others, from
+ * memory); bench:paper's tuned schedules, alternating three times (Zen 5 VM): MoE one
+ * thread 32.0–33.4 against 30.0–31.0 ms, the MLP 44.3–46.1 against 41.6–43.0 ms.
  */
 import { forEachRead, isWeight } from "../../ir/program.ts";
 import { passesPrivateCaches } from "../../schedule/enumerate.ts";
@@ -110,6 +114,7 @@ export function skinnyWeightGemm(
         at: reductionInner,
         ahead: co,
         distance: 2,
+        spread: true,
       });
   }
   const name = `skinny tile ${c.mr}x${c.nr} of ${s} streaming prepared ${weights.join(", ")}${perThread ? partsName(threads, threadParts) : ""}`;
