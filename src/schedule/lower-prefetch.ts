@@ -10,19 +10,17 @@ import {
   intConst,
   intVar,
   mul,
-  simplify,
-  sub,
   substitute,
-  toLinear,
   type IntExpr,
 } from "../ir/int-expr.ts";
 import type { Stmt } from "../ir/loop-nest.ts";
+import { strideAlong } from "../ir/strides.ts";
 import { forEachRead, type Expr, type Stage } from "../ir/program.ts";
 import { ScheduleError } from "./errors.ts";
 import type { Attachments } from "./lower-context.ts";
 import type { StageFrame } from "./lower-frame.ts";
 import type { NestLoop } from "./nest-builder.ts";
-import type { StageState } from "./state.ts";
+import type { PrefetchState, StageState } from "./state.ts";
 
 /**
  * Attaches each prefetch of the stage: at the top of `at`'s body, the element that the
@@ -70,7 +68,7 @@ export function lowerPrefetches(
       );
     }
     if (p.spread) {
-      const address = spreadAddress(st, frame, idx, shapeOf(tensor), p.distance, advance, issue);
+      const address = spreadAddress(st, p, frame, idx, shapeOf(tensor));
       at.attach(issue + 1, [{ k: "prefetch", tensor, idx: address, l1: true }]);
       continue;
     }
@@ -97,45 +95,32 @@ export function lowerPrefetches(
  */
 function spreadAddress(
   st: StageState,
+  p: PrefetchState,
   frame: StageFrame,
   read: readonly IntExpr[],
   shape: readonly number[],
-  distance: number,
-  advance: number,
-  issue: number,
 ): IntExpr[] {
-  const between = frame.loops.slice(advance + 1, issue + 1);
+  const advance = frame.position(p.ahead);
+  const between = frame.loops.slice(advance + 1, frame.position(p.at) + 1);
   if (between.length === 0) {
     throw new ScheduleError(
       "a spread prefetch needs loops between the one it looks ahead along and the one that issues it",
       st.name,
-      frame.loops[issue].v.slice(frame.loops[issue].v.indexOf(".") + 1),
+      p.at,
     );
   }
   const aheadVar = frame.loops[advance].v;
-  const startOf = (step: number) => {
-    const env = new Map<string, IntExpr>(
-      frame.loops.slice(advance + 1).map((l) => [l.v, intConst(0)]),
-    );
-    env.set(aheadVar, add(intVar(aheadVar), intConst(step)));
-    return read.map((x) => substitute(x, env));
-  };
-  const flat = (idx: readonly IntExpr[]) =>
-    add(
-      ...idx.map((x, d) =>
-        mul(
-          x,
-          shape.slice(d + 1).reduce((n, e) => n * e, 1),
-        ),
-      ),
-    );
-  const start = startOf(distance);
-  const span = toLinear(simplify(sub(flat(startOf(distance + 1)), flat(start))));
-  if (span.terms.size > 0 || span.c <= 0) {
+  const env = new Map<string, IntExpr>(
+    frame.loops.slice(advance + 1).map((l) => [l.v, intConst(0)]),
+  );
+  env.set(aheadVar, add(intVar(aheadVar), intConst(p.distance)));
+  const start = read.map((x) => substitute(x, env));
+  const span = strideAlong(start, shape, aheadVar);
+  if (span === null || span <= 0) {
     throw new ScheduleError(
       "a spread prefetch needs the stage's reads of one iteration to start a constant distance after the previous one's",
       st.name,
-      aheadVar.slice(aheadVar.indexOf(".") + 1),
+      p.ahead,
     );
   }
   const steps = between.reduce((n, l) => n * l.extent, 1);
@@ -143,8 +128,7 @@ function spreadAddress(
     (acc, l) => add(mul(acc, l.extent), intVar(l.v)),
     intConst(0),
   );
-  const offset =
-    span.c % steps === 0 ? mul(step, span.c / steps) : floorDiv(mul(step, span.c), steps);
+  const offset = span % steps === 0 ? mul(step, span / steps) : floorDiv(mul(step, span), steps);
   return start.map((x, d) => (d === start.length - 1 ? add(x, offset) : x));
 }
 

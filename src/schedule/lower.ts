@@ -98,9 +98,9 @@ function lowerStage(ctx: LowerCtx, name: string, region?: Region): Stmt[] {
       );
     }
   });
+  // A prefetched tensor is an input or a prepared weight, both declared by now.
   lowerPrefetches(st, frame, at, value, preparedAs, (tensor) => {
-    const buffer = ctx.buffers.find((b) => b.name === tensor);
-    return buffer?.shape ?? tensorShape(ctx.program, tensor);
+    return ctx.buffers.find((b) => b.name === tensor)!.shape;
   });
   const main: Stmt = { k: "store", buf: target.buf, idx: target.idx, value };
   const nest = markStreamingStores(

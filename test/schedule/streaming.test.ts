@@ -153,6 +153,13 @@ describe("stream_store and prefetch", () => {
     expect(refusal(p, [...ONE_PASS, "prefetch X in Y at jo ahead jo 8 spread"])).toMatch(
       /needs loops between/,
     );
+    // The weight's reads do not move with the row blocks: nothing to spread.
+    const spreadWeight = [
+      ...ROW_BLOCKS,
+      "vectorize Y.jl",
+      "prefetch weight in Y at ii ahead io 1 spread",
+    ];
+    expect(refusal(p, spreadWeight)).toMatch(/constant distance after the previous/);
   });
 
   it("are offered where they apply: streaming on x86 only, prefetch of an elementwise stage's inputs", () => {
