@@ -36,14 +36,21 @@ int main(int argc, char** argv) {
 }
 `;
 
-/** Writes its pid to the file it is given, then sleeps. */
+/**
+ * Writes its pid to the file it is given, then sleeps. The pid goes to a side file renamed
+ * into place, so a reader that sees the file sees the whole pid (an empty file read between
+ * fopen and fclose once made a CI run fail).
+ */
 const SLEEPER = `
 #include <stdio.h>
 #include <unistd.h>
 int main(int argc, char** argv) {
-  FILE* f = fopen(argv[1], "w");
+  char part[4096];
+  snprintf(part, sizeof part, "%s.part", argv[1]);
+  FILE* f = fopen(part, "w");
   fprintf(f, "%d", (int)getpid());
   fclose(f);
+  rename(part, argv[1]);
   sleep(30);
   return 0;
 }
