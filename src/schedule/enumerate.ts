@@ -8,6 +8,7 @@
 import { prefetchDistance } from "./prefetch-distance.ts";
 import { constantTensors, forEachRead, tensorShape, type Program } from "../ir/program.ts";
 import { chainCandidates } from "./consumers.ts";
+import { copyBuysNothing } from "./copy-reuse.ts";
 import { resolveTarget } from "../target/detect.ts";
 import type { Target } from "../target/target.ts";
 import type { Schedule } from "./schedule.ts";
@@ -120,6 +121,7 @@ export function candidateMoves(s: Schedule, opts: MoveOptions = {}): Transform[]
         out.push({ kind: "cache_write", stage: st.name, at: l.name });
       for (const tensor of inPrepare ? [] : readTensors(stage.body)) {
         if (st.copies.some((c) => c.tensor === tensor)) continue;
+        if (copyBuysNothing(program, st, tensor, l.name)) continue;
         out.push({ kind: "pack", stage: st.name, tensor, at: l.name });
         out.push({ kind: "cache_read", stage: st.name, tensor, at: l.name });
       }

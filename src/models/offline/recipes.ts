@@ -9,6 +9,7 @@
 import type { Axis, Program, Stage } from "../../ir/program.ts";
 import { intervalOf } from "../../ir/int-expr.ts";
 import { forEachRead, isConstant, isWeight, tensorShape } from "../../ir/program.ts";
+import { copyBuysNothing } from "../../schedule/copy-reuse.ts";
 import type { Schedule } from "../../schedule/schedule.ts";
 import { nominalExtents, stageDefinition, type StageState } from "../../schedule/state.ts";
 import type { Transform } from "../../schedule/transform.ts";
@@ -397,7 +398,10 @@ export function blockReduction(
 /** Operands worth packing: streamed tensors too large to stay in the private caches. */
 const PACK_MIN_BYTES = 256 * 1024;
 
-/** Pack the large operands of a vectorized stage at its outermost reduction loop. */
+/**
+ * Pack the large operands of a vectorized stage at its outermost reduction loop, where the
+ * copy can pay (copy-reuse.ts: not a row reduction's row, read once and contiguous).
+ */
 export function packOperands(schedule: Schedule, st: StageState): AppliedRecipe | undefined {
   const vector = st.loops.some((l) => l.annotation === "vector");
   const block = st.loops.find((l) => l.reduce);
@@ -409,7 +413,7 @@ export function packOperands(schedule: Schedule, st: StageState): AppliedRecipe 
     const known =
       st.copies.some((c) => c.tensor === r.tensor) ||
       steps.some((s) => s.kind === "pack" && s.tensor === r.tensor);
-    if (!known && bytes >= PACK_MIN_BYTES)
+    if (!known && bytes >= PACK_MIN_BYTES && !copyBuysNothing(p, st, r.tensor, block.name))
       steps.push({ kind: "pack", stage: st.name, tensor: r.tensor, at: block.name });
   });
   return applyAll(schedule, `pack operands of ${st.name}`, steps);
