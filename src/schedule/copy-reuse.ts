@@ -14,7 +14,7 @@ import { strideAlong } from "../ir/strides.ts";
 import { stageDefinition, type StageState } from "./state.ts";
 
 /** The program axes a loop of `st` runs over (a split's pieces their parent's, a fused loop both). */
-export function axesOfLoop(st: StageState, loop: string): Set<string> {
+function axesOfLoop(st: StageState, loop: string): Set<string> {
   for (const r of st.relations) {
     if (r.k === "split" && (r.outer === loop || r.inner === loop)) return axesOfLoop(st, r.parent);
     if (r.k === "fuse" && r.fused === loop)
@@ -23,7 +23,7 @@ export function axesOfLoop(st: StageState, loop: string): Set<string> {
   return new Set([loop]);
 }
 
-/** True when a copy of `tensor` at `st.at` could not be faster than reading it in place. */
+/** True when a copy of `tensor` at loop `at` of `st` could not be faster than reading it in place. */
 export function copyBuysNothing(
   program: Program,
   st: StageState,
